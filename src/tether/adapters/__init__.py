@@ -1,0 +1,1 @@
+"""Adapters for the domain's non-storage ports: rate limiting and mail delivery."""

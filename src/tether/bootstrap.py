@@ -1,0 +1,128 @@
+"""The composition root: the one place that knows every layer and wires them together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tether.adapters.ratelimit import LimitsRateLimiter
+from tether.adapters.smtp import SmtpTransport
+from tether.config import Settings
+from tether.domain.applications import ApiService, ApplicationService
+from tether.domain.audit import Audit
+from tether.domain.clock import Clock, SystemClock
+from tether.domain.connections import ConnectionService
+from tether.domain.keys import KeyService
+from tether.domain.mail import MailService
+from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPolicy
+from tether.domain.ports import RateLimiter, UnitOfWorkFactory
+from tether.domain.provisioning import Provisioned, provision_default_tenant
+from tether.domain.sealing import Sealer
+from tether.domain.tenants import TenantService
+from tether.domain.tokens import RULE_TOKEN_IP, TokenService
+from tether.domain.users import RULE_LOGIN_ACCOUNT, RULE_LOGIN_IP, DatabaseUsers
+from tether.storage import migrate
+from tether.storage.db import create_engine
+from tether.storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger("tether")
+
+
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: AsyncEngine
+    uow: UnitOfWorkFactory
+    clock: Clock
+    limiter: RateLimiter
+    audit: Audit
+    keys: KeyService
+    tenants: TenantService
+    applications: ApplicationService
+    apis: ApiService
+    connections: ConnectionService
+    users: DatabaseUsers
+    tokens: TokenService
+    mail: MailService
+
+    async def upgrade_database(self) -> None:
+        await migrate.upgrade(self.engine)
+
+    async def provision(self) -> Provisioned:
+        return await provision_default_tenant(
+            self.tenants, self.applications, self.connections, self.settings.effective_public_url
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def build_container(
+    settings: Settings,
+    *,
+    engine: AsyncEngine | None = None,
+    clock: Clock | None = None,
+    hash_parameters: HashParameters | None = None,
+) -> Container:
+    """Build every service from ``settings``. Tests pass their own engine, clock or cheaper
+    hash parameters; nothing here reads the environment."""
+    engine = engine or create_engine(
+        settings.effective_database_url, busy_timeout_ms=settings.db_busy_timeout_ms
+    )
+    uow = SqlUnitOfWorkFactory(engine)
+    clock = clock or SystemClock()
+    sealer = Sealer(settings.master_secret_bytes())
+    limiter = LimitsRateLimiter(
+        {
+            RULE_TOKEN_IP: settings.token_rate_limit,
+            RULE_LOGIN_IP: settings.login_rate_limit_ip,
+            RULE_LOGIN_ACCOUNT: settings.login_rate_limit_account,
+        },
+        settings.redis_url,
+    )
+    transport = None
+    if settings.smtp_host:
+        transport = SmtpTransport(
+            settings.smtp_host,
+            settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else "",
+            starttls=settings.smtp_starttls,
+        )
+    audit = Audit(clock)
+    keys = KeyService(uow, sealer, clock)
+    apis = ApiService(uow, clock)
+    connections = ConnectionService(uow, clock)
+    applications = ApplicationService(uow, sealer, clock)
+    tenants = TenantService(uow, keys, apis, connections, clock)
+    mail = MailService(uow, clock, transport, settings.mail_from)
+    users = DatabaseUsers(
+        uow,
+        PasswordHasher(hash_parameters or HashParameters()),
+        PasswordPolicy(),
+        audit,
+        mail,
+        limiter,
+        clock,
+    )
+    tokens = TokenService(uow, keys, users, audit, clock)
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=uow,
+        clock=clock,
+        limiter=limiter,
+        audit=audit,
+        keys=keys,
+        tenants=tenants,
+        applications=applications,
+        apis=apis,
+        connections=connections,
+        users=users,
+        tokens=tokens,
+        mail=mail,
+    )

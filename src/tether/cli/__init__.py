@@ -1,0 +1,1 @@
+"""The ``tether`` command: calls domain services through the container, never repositories."""

@@ -1,0 +1,120 @@
+"""``tether``: init, serve, db, and the resource commands."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from tether.bootstrap import Container
+from tether.cli import resources
+from tether.cli.common import JsonOption, console, emit, err_console, run, settings
+from tether.domain.provisioning import Provisioned
+from tether.storage import migrate
+
+app = typer.Typer(no_args_is_help=True, help="Tether: a self-hosted, Auth0-compatible identity server.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+resources.register(app)
+
+
+def _print_provisioned(result: Provisioned, as_json: bool) -> None:
+    tenant = result.tenant
+    data: dict[str, object] = {"tenant": tenant.name, "issuer": tenant.issuer, "created": result.created}
+    if result.default_app and result.management_client:
+        data["default_app"] = {
+            "client_id": result.default_app.application.client_id,
+            "client_secret": result.default_app.client_secret,
+            "connection": "Username-Password-Authentication",
+        }
+        data["management_client"] = {
+            "client_id": result.management_client.application.client_id,
+            "client_secret": result.management_client.client_secret,
+            "audience": tenant.management_audience,
+        }
+    if as_json:
+        emit(data, True)
+        return
+    console.print(f"Tenant [bold]{tenant.name}[/bold], issuer [bold]{tenant.issuer}[/bold]")
+    if result.created and result.default_app and result.management_client:
+        console.print("Created, shown once (see `tether apps show CLIENT_ID --secret` later):")
+        console.print(
+            f"  Default App            client_id={result.default_app.application.client_id}"
+            f" client_secret={result.default_app.client_secret}"
+        )
+        console.print(
+            f"  Management API client  client_id={result.management_client.application.client_id}"
+            f" client_secret={result.management_client.client_secret}"
+        )
+
+
+@app.command()
+def init(as_json: bool = JsonOption) -> None:
+    """Create the master secret, the database schema and the default tenant (idempotent)."""
+    s = settings()
+    if s.ensure_master_secret():
+        err_console.print(f"Wrote a new master secret to {s.data_dir / 'tether.secret'} (keep it safe).")
+
+    async def work(c: Container) -> Provisioned:
+        return await c.provision()
+
+    _print_provisioned(run(work, upgrade=True), as_json)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default TETHER_HOST or 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default TETHER_PORT or 8000)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Run the server. On SQLite it creates and upgrades the database by itself."""
+    # Worker processes read their settings from the environment: hand them ours.
+    if host:
+        os.environ["TETHER_HOST"] = host
+    if port:
+        os.environ["TETHER_PORT"] = str(port)
+    s = settings()
+    if s.ensure_master_secret():
+        err_console.print(f"Wrote a new master secret to {s.data_dir / 'tether.secret'} (keep it safe).")
+
+    async def prepare(c: Container) -> Provisioned:
+        if not s.is_sqlite:
+            current = await migrate.current_revision(c.engine)
+            if current != migrate.head_revision():
+                raise SystemExit(
+                    f"The database is at revision {current}, not {migrate.head_revision()}: "
+                    "run `tether db upgrade` first."
+                )
+        return await c.provision()
+
+    result = run(prepare)
+    _print_provisioned(result, False)
+    console.print(f"Serving on http://{s.host}:{s.port}/  (discovery: {result.tenant.issuer}.well-known/openid-configuration)")
+
+    import uvicorn
+
+    uvicorn.run(
+        "tether.asgi:create",
+        factory=True,
+        host=s.host,
+        port=s.port,
+        workers=workers,
+        log_level=s.log_level.lower(),
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration the database lacks."""
+
+    async def work(c: Container) -> str | None:
+        await c.upgrade_database()
+        return await migrate.current_revision(c.engine)
+
+    console.print(f"Database at revision {run(work)}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,125 @@
+"""Typed configuration, built once.
+
+This is the only module that reads the environment. Settings come from ``TETHER_*``
+environment variables and, optionally, a ``tether.toml`` file; tests build
+``Settings(...)`` directly in code.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MASTER_SECRET_FILE = "tether.secret"
+
+
+class Settings(BaseSettings):
+    """Every knob Tether has. Frozen: build a new one to change anything."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TETHER_",
+        toml_file="tether.toml",
+        frozen=True,
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(Path("."), description="Where the master secret and SQLite file live.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; default sqlite+aiosqlite:///<data_dir>/tether.db"
+    )
+    public_url: str = Field(
+        "", description="Public base URL of the default tenant; issuer is this plus '/'."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    master_secret: SecretStr | None = Field(
+        None, description="Encrypts private keys and client secrets at rest."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Peers whose X-Forwarded-For / X-Forwarded-Proto are believed.",
+    )
+    log_level: str = "info"
+    redis_url: str = Field("", description="Rate-limit counters in Redis when set.")
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "Tether <no-reply@localhost>"
+    max_body_bytes: int = 64 * 1024
+    token_rate_limit: str = Field("300/minute", description="Per client IP on /oauth/token.")
+    login_rate_limit_ip: str = Field("60/minute", description="Failed sign-ins per IP.")
+    login_rate_limit_account: str = Field(
+        "10/minute", description="Failed sign-ins per account (email) and IP."
+    )
+    db_busy_timeout_ms: int = 5000
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    # -- derived values -------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir.as_posix()}/tether.db"
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url or f"http://localhost:{self.port}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    def master_secret_bytes(self) -> bytes:
+        """The master secret: from the setting, else from ``<data_dir>/tether.secret``."""
+        if self.master_secret is not None:
+            return self.master_secret.get_secret_value().encode()
+        path = self.data_dir / MASTER_SECRET_FILE
+        if not path.exists():
+            raise RuntimeError(
+                f"No master secret: set TETHER_MASTER_SECRET or run `tether init` to create {path}"
+            )
+        return path.read_text().strip().encode()
+
+    def ensure_master_secret(self) -> bool:
+        """Create ``<data_dir>/tether.secret`` if no secret is configured. True if created."""
+        if self.master_secret is not None:
+            return False
+        path = self.data_dir / MASTER_SECRET_FILE
+        if path.exists():
+            return False
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48) + "\n")
+        return True
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and tether.toml), with explicit overrides on top."""
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Services and plain models. Depends only on protocol/ and its own ports."""

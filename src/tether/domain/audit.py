@@ -1,0 +1,94 @@
+"""Log events with Auth0's type codes, written in the same transaction as what they record.
+
+Type codes follow Auth0's documented list ("Log Event Type Codes").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from tether.domain.clock import Clock
+from tether.domain.ids import new_log_id
+from tether.domain.models import Application, Connection, LogEvent, User
+from tether.domain.ports import UnitOfWork
+
+
+class LogType(StrEnum):
+    SUCCESS_LOGIN = "s"
+    FAILED_LOGIN = "f"
+    FAILED_LOGIN_PASSWORD = "fp"
+    FAILED_LOGIN_USERNAME = "fu"
+    SUCCESS_SIGNUP = "ss"
+    FAILED_SIGNUP = "fs"
+    SUCCESS_EXCHANGE_PASSWORD = "sepft"
+    FAILED_EXCHANGE_PASSWORD = "fepft"
+    SUCCESS_EXCHANGE_CLIENT_CREDENTIALS = "seccft"
+    FAILED_EXCHANGE_CLIENT_CREDENTIALS = "feccft"
+    SUCCESS_EXCHANGE_REFRESH_TOKEN = "sertft"
+    FAILED_EXCHANGE_REFRESH_TOKEN = "fertft"
+    REFRESH_TOKEN_REUSE = "ferrt"
+    SUCCESS_REVOCATION = "srrt"
+    SUCCESS_CHANGE_PASSWORD = "scp"
+    FAILED_CHANGE_PASSWORD = "fcp"
+    SUCCESS_CHANGE_PASSWORD_REQUEST = "scpr"
+    FAILED_CHANGE_PASSWORD_REQUEST = "fcpr"
+    SUCCESS_API_OPERATION = "sapi"
+    FAILED_API_OPERATION = "fapi"
+    BLOCKED_ACCOUNT = "limit_wc"
+    BLOCKED_IP = "limit_mu"
+    DELETED_USER = "du"
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Who is asking, as far as the log is concerned."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+NO_REQUEST = RequestInfo()
+
+
+class Audit:
+    def __init__(self, clock: Clock):
+        self._clock = clock
+
+    async def record(
+        self,
+        uow: UnitOfWork,
+        tenant_id: str,
+        type_: LogType,
+        request: RequestInfo = NO_REQUEST,
+        *,
+        description: str = "",
+        application: Application | None = None,
+        client_id: str | None = None,
+        user: User | None = None,
+        user_id: str | None = None,
+        user_name: str | None = None,
+        connection: Connection | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> LogEvent:
+        """Add one event to ``uow``; it commits with the change it describes."""
+        event = LogEvent(
+            log_id=new_log_id(),
+            tenant_id=tenant_id,
+            date=self._clock.now(),
+            type=type_.value,
+            description=description,
+            client_id=application.client_id if application else client_id,
+            client_name=application.name if application else None,
+            ip=request.ip,
+            user_agent=(request.user_agent or "")[:512] or None,
+            user_id=user.user_id if user else user_id,
+            user_name=(user.email or user.username) if user else user_name,
+            connection=connection.name if connection else None,
+            connection_id=connection.id if connection else None,
+            strategy=connection.strategy if connection else None,
+            details=details or {},
+        )
+        await uow.logs.add(event)
+        return event

@@ -1,0 +1,113 @@
+"""Signing keys per tenant, and their rotation.
+
+A tenant has one ``current`` key that signs, one ``next`` key already published so caches learn
+it before it signs, and at most one ``previous`` key still published so tokens it signed keep
+verifying. ``rotate`` moves next -> current -> previous -> retired and makes a new next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tether.domain.clock import Clock
+from tether.domain.errors import NotFound
+from tether.domain.ids import new_id
+from tether.domain.models import KeyState, SigningKey, Tenant
+from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.sealing import Sealer
+from tether.protocol import jose
+
+CACHE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class KeySet:
+    signing: jose.PrivateKey
+    public_jwks: list[dict[str, Any]]
+
+
+class KeyService:
+    def __init__(self, uow: UnitOfWorkFactory, sealer: Sealer, clock: Clock):
+        self._uow = uow
+        self._sealer = sealer
+        self._clock = clock
+        self._cache: dict[str, tuple[float, KeySet]] = {}
+
+    async def _new_key(self, tenant_id: str, state: KeyState) -> SigningKey:
+        pem = await asyncio.to_thread(jose.generate_private_pem)
+        kid = jose.thumbprint_kid(pem)
+        return SigningKey(
+            id=new_id("key_"),
+            tenant_id=tenant_id,
+            kid=kid,
+            state=state,
+            encrypted_private_key=self._sealer.seal(tenant_id, pem),
+            public_jwk=jose.public_jwk_from_pem(kid, pem),
+            created_at=self._clock.now(),
+        )
+
+    async def create_initial(self, uow: UnitOfWork, tenant_id: str) -> None:
+        """A fresh tenant gets a current key and a next key."""
+        await uow.keys.add(await self._new_key(tenant_id, KeyState.CURRENT))
+        await uow.keys.add(await self._new_key(tenant_id, KeyState.NEXT))
+
+    async def list(self, tenant: Tenant, *, include_retired: bool = False) -> list[SigningKey]:
+        async with self._uow() as uow:
+            return await uow.keys.list(tenant.id, include_retired=include_retired)
+
+    async def rotate(self, tenant: Tenant) -> list[SigningKey]:
+        """next -> current, current -> previous, previous -> retired, and a new next."""
+        new_next = await self._new_key(tenant.id, KeyState.NEXT)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            keys = await uow.keys.list(tenant.id)
+            by_state = {k.state: k for k in keys}
+            if KeyState.CURRENT not in by_state:
+                raise NotFound("This tenant has no current signing key.", code="inexistent_key")
+            moves = [
+                (KeyState.PREVIOUS, KeyState.RETIRED),
+                (KeyState.CURRENT, KeyState.PREVIOUS),
+                (KeyState.NEXT, KeyState.CURRENT),
+            ]
+            for old, new in moves:
+                key = by_state.get(old)
+                if key is not None:
+                    key.state = new
+                    key.rotated_at = now
+                    await uow.keys.update(key)
+            if KeyState.NEXT not in by_state:
+                # No next key (should not happen): promote the fresh one straight to current.
+                new_next.state = KeyState.CURRENT
+                await uow.keys.add(new_next)
+                new_next = await self._new_key(tenant.id, KeyState.NEXT)
+            await uow.keys.add(new_next)
+            await uow.commit()
+            result = await uow.keys.list(tenant.id)
+        self._cache.pop(tenant.id, None)
+        return result
+
+    async def keyset(self, tenant: Tenant) -> KeySet:
+        """The signing key and the published JWKS, cached briefly so rotation spreads fast."""
+        cached = self._cache.get(tenant.id)
+        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        async with self._uow() as uow:
+            keys = await uow.keys.list(tenant.id)
+        current = next((k for k in keys if k.state is KeyState.CURRENT), None)
+        if current is None:
+            raise NotFound("This tenant has no current signing key.", code="inexistent_key")
+        pem = self._sealer.open(tenant.id, current.encrypted_private_key)
+        order = {KeyState.CURRENT: 0, KeyState.NEXT: 1, KeyState.PREVIOUS: 2}
+        published = sorted((k for k in keys if k.state in order), key=lambda k: order[k.state])
+        value = KeySet(
+            signing=jose.PrivateKey.from_pem(current.kid, pem),
+            public_jwks=[k.public_jwk for k in published],
+        )
+        self._cache[tenant.id] = (time.monotonic(), value)
+        return value
+
+    def forget(self, tenant_id: str) -> None:
+        self._cache.pop(tenant_id, None)

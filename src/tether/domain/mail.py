@@ -1,0 +1,73 @@
+"""The mail outbox: mails are rows written in the transaction that caused them, then delivered.
+
+Delivery goes through a MailTransport (SMTP when configured). Without one, mails stay in the
+outbox, the log says that a mail is waiting (never its content: it may hold a reset link), and
+``tether mail list`` shows them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tether.domain.clock import Clock
+from tether.domain.ids import new_id
+from tether.domain.models import Mail, Tenant
+from tether.domain.ports import MailTransport, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("tether.mail")
+MAX_ATTEMPTS = 5
+
+
+class MailService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        transport: MailTransport | None,
+        sender: str,
+    ):
+        self._uow = uow
+        self._clock = clock
+        self._transport = transport
+        self._sender = sender
+
+    async def enqueue(self, uow: UnitOfWork, tenant: Tenant, to: str, subject: str, body: str) -> Mail:
+        mail = Mail(new_id("mail_"), tenant.id, to, subject, body, self._clock.now())
+        await uow.outbox.add(mail)
+        return mail
+
+    async def list(self, tenant: Tenant | None, *, limit: int = 50) -> list[Mail]:
+        async with self._uow() as uow:
+            return await uow.outbox.list(tenant.id if tenant else None, limit=limit)
+
+    async def deliver_pending(self) -> int:
+        """Send what waits in the outbox. Returns how many were sent."""
+        async with self._uow() as uow:
+            pending = await uow.outbox.pending()
+        if not pending:
+            return 0
+        if self._transport is None:
+            for mail in pending:
+                if mail.attempts == 0:
+                    log.info("mail to %s waiting in the outbox (no SMTP configured): %s", mail.to, mail.subject)
+                    async with self._uow() as uow:
+                        await uow.outbox.mark_failed(mail.id, "no SMTP server configured")
+                        await uow.commit()
+            return 0
+        sent = 0
+        for mail in pending:
+            if mail.attempts >= MAX_ATTEMPTS:
+                continue
+            try:
+                await self._transport.send(mail, self._sender)
+            except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
+                async with self._uow() as uow:
+                    await uow.outbox.mark_failed(mail.id, type(exc).__name__)
+                    await uow.commit()
+                log.warning("mail to %s failed: %s", mail.to, type(exc).__name__)
+                continue
+            async with self._uow() as uow:
+                await uow.outbox.mark_sent(mail.id, self._clock.now())
+                await uow.commit()
+            sent += 1
+        return sent

@@ -1,0 +1,127 @@
+"""Tenants: one process serves several, each with its own issuer, keys, applications, APIs,
+connections and users. A request's Host picks the tenant; the default tenant answers any
+host no other tenant claims."""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import urlsplit
+
+from tether.domain.applications import ApiService, NewApi
+from tether.domain.clock import Clock
+from tether.domain.connections import DEFAULT_DATABASE, ConnectionService
+from tether.domain.errors import Conflict, InvalidInput, NotFound
+from tether.domain.ids import new_id
+from tether.domain.keys import KeyService
+from tether.domain.management_scopes import MANAGEMENT_API_NAME, MANAGEMENT_SCOPES
+from tether.domain.models import Tenant
+from tether.domain.ports import UnitOfWorkFactory
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+CACHE_SECONDS = 5.0
+
+
+def normalise_public_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput("public_url: must be an absolute http(s) URL, e.g. https://id.example.com")
+    if parts.query or parts.fragment:
+        raise InvalidInput("public_url: must not have a query or fragment.")
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+class TenantService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        keys: KeyService,
+        apis: ApiService,
+        connections: ConnectionService,
+        clock: Clock,
+    ):
+        self._uow = uow
+        self._keys = keys
+        self._apis = apis
+        self._connections = connections
+        self._clock = clock
+        self._cache: tuple[float, list[Tenant]] | None = None
+
+    async def create(self, name: str, public_url: str, *, default: bool = False) -> Tenant:
+        """A tenant with its keys, the Management API and the default database connection."""
+        if not _NAME.match(name):
+            raise InvalidInput("name: lower-case letters, digits and dashes, at most 63.")
+        tenant = Tenant(
+            id=new_id("ten_"),
+            name=name,
+            public_url=normalise_public_url(public_url),
+            is_default=default,
+            created_at=self._clock.now(),
+        )
+        async with self._uow() as uow:
+            if await uow.tenants.by_name(name):
+                raise Conflict(f"A tenant named {name} already exists.")
+            if default and await uow.tenants.default():
+                raise Conflict("There is already a default tenant.")
+            for other in await uow.tenants.list():
+                if other.host == tenant.host and not default and not other.is_default:
+                    raise Conflict(f"Tenant {other.name} already serves {tenant.host}.")
+            await uow.tenants.add(tenant)
+            await self._keys.create_initial(uow, tenant.id)
+            await self._apis.add(
+                uow,
+                tenant,
+                NewApi(name=MANAGEMENT_API_NAME, identifier=tenant.management_audience),
+                system=True,
+                scopes=MANAGEMENT_SCOPES,
+            )
+            await self._connections.add(uow, tenant, DEFAULT_DATABASE, "auth0")
+            await uow.commit()
+        self._cache = None
+        return tenant
+
+    async def ensure_default(self, public_url: str) -> tuple[Tenant, bool]:
+        """The default tenant, created on first start. Its public URL follows the setting."""
+        async with self._uow() as uow:
+            tenant = await uow.tenants.default()
+            if tenant is not None:
+                url = normalise_public_url(public_url)
+                if tenant.public_url != url:
+                    # The Management API's identifier is derived from the issuer, so it moves
+                    # with it, and so do the client grants that name it.
+                    old_audience = tenant.management_audience
+                    tenant.public_url = url
+                    await uow.tenants.update(tenant)
+                    await uow.apis.retarget(tenant.id, old_audience, tenant.management_audience)
+                    await uow.commit()
+                    self._cache = None
+                return tenant, False
+        return await self.create("default", public_url, default=True), True
+
+    async def list(self) -> list[Tenant]:
+        now = time.monotonic()
+        if self._cache and now - self._cache[0] < CACHE_SECONDS:
+            return self._cache[1]
+        async with self._uow() as uow:
+            tenants = await uow.tenants.list()
+        self._cache = (now, tenants)
+        return tenants
+
+    async def get(self, name: str | None) -> Tenant:
+        """A tenant by name; ``None`` means the default tenant."""
+        for tenant in await self.list():
+            if (name is None and tenant.is_default) or tenant.name == name:
+                return tenant
+        raise NotFound(
+            f"No tenant named {name}." if name else "No default tenant yet: run `tether init`.",
+            code="inexistent_tenant",
+        )
+
+    async def resolve(self, host: str) -> Tenant | None:
+        """The tenant serving ``host`` (``name[:port]``), else the default tenant."""
+        host = host.lower()
+        tenants = await self.list()
+        for tenant in tenants:
+            if not tenant.is_default and tenant.host == host:
+                return tenant
+        return next((t for t in tenants if t.is_default), None)

@@ -1,0 +1,365 @@
+"""Database-connection users: sign-up, password sign-in, password reset.
+
+Auth0's database connection (strategy ``auth0``): an identity ``auth0|<24 hex>`` whose
+credential is an email and a password. Emails are stored lower-case, passwords as argon2id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
+from tether.domain.clock import Clock
+from tether.domain.connections import DEFAULT_DATABASE
+from tether.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+)
+from tether.domain.ids import hash_token, new_database_subject, new_id, new_secret
+from tether.domain.mail import MailService
+from tether.domain.models import (
+    Application,
+    Connection,
+    Identity,
+    PasswordCredential,
+    PasswordTicket,
+    Tenant,
+    User,
+)
+from tether.domain.passwords import PasswordHasher, PasswordPolicy
+from tether.domain.ports import RateLimiter, UnitOfWork, UnitOfWorkFactory
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+PROFILE_FIELDS = ("username", "given_name", "family_name", "name", "nickname", "picture")
+TICKET_LIFETIME = timedelta(hours=1)
+
+#: Rate-limit rule names (their limits come from configuration, see RateLimiter).
+RULE_LOGIN_IP = "login_ip"
+RULE_LOGIN_ACCOUNT = "login_account"
+
+
+def normalise_email(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("email: must be a string.")
+    email = value.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320 or "." not in email.rsplit("@", 1)[1]:
+        raise InvalidInput("email: is not a valid email address.", code="invalid_email")
+    return email
+
+
+@dataclass
+class NewDatabaseUser:
+    email: str
+    password: str
+    email_verified: bool = False
+    user_metadata: dict[str, Any] = field(default_factory=dict)
+    app_metadata: dict[str, Any] = field(default_factory=dict)
+    profile: dict[str, str] = field(default_factory=dict)
+    blocked: bool = False
+
+
+def check_signup_metadata(metadata: Any) -> dict[str, Any]:
+    """Auth0's sign-up rule: at most 10 properties, names <= 100 chars, string values <= 500."""
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise InvalidInput("user_metadata: must be an object.")
+    if len(metadata) > 10:
+        raise InvalidInput("user_metadata: at most 10 properties.")
+    for key, value in metadata.items():
+        if len(key) > 100 or not isinstance(value, str) or len(value) > 500:
+            raise InvalidInput(
+                "user_metadata: names up to 100 characters, values strings up to 500."
+            )
+    return dict(metadata)
+
+
+class DatabaseUsers:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        audit: Audit,
+        mail: MailService,
+        limiter: RateLimiter,
+        clock: Clock,
+    ):
+        self._uow = uow
+        self._hasher = hasher
+        self._policy = policy
+        self._audit = audit
+        self._mail = mail
+        self._limiter = limiter
+        self._clock = clock
+
+    # -- connections ------------------------------------------------------
+
+    async def _database_connection(
+        self, uow: UnitOfWork, tenant: Tenant, name: str | None, app: Application | None
+    ) -> Connection:
+        connection = await uow.connections.by_name(tenant.id, name or DEFAULT_DATABASE)
+        if connection is None or not connection.is_database:
+            raise NotFound("The connection does not exist.", code="invalid_connection")
+        if app is not None and app.client_id not in connection.enabled_clients:
+            raise Forbidden(
+                "The connection is not enabled for this application.", code="unauthorized_client"
+            )
+        return connection
+
+    # -- creation ---------------------------------------------------------
+
+    async def add(
+        self, uow: UnitOfWork, tenant: Tenant, connection: Connection, spec: NewDatabaseUser
+    ) -> User:
+        """Create user + identity + credential in ``uow`` (the caller commits)."""
+        email = normalise_email(spec.email)
+        self._policy.check(spec.password, email=email)
+        if await uow.credentials.by_email(tenant.id, connection.id, email):
+            raise Conflict("The user already exists.", code="user_exists")
+        password_hash = await self._hasher.hash(spec.password)
+        now = self._clock.now()
+        subject = new_database_subject()
+        profile = {k: v for k, v in spec.profile.items() if k in PROFILE_FIELDS and v}
+        user = User(
+            pk=new_id("usr_"),
+            tenant_id=tenant.id,
+            user_id=f"auth0|{subject}",
+            email=email,
+            email_verified=spec.email_verified,
+            created_at=now,
+            updated_at=now,
+            user_metadata=dict(spec.user_metadata),
+            app_metadata=dict(spec.app_metadata),
+            blocked=spec.blocked,
+            **profile,
+        )
+        identity = Identity(
+            id=new_id("idn_"),
+            tenant_id=tenant.id,
+            user_pk=user.pk,
+            connection_id=connection.id,
+            connection_name=connection.name,
+            provider="auth0",
+            subject=subject,
+            is_primary=True,
+            is_social=False,
+            profile_data={"email": email, "email_verified": spec.email_verified, **profile},
+            linked_at=now,
+        )
+        user.identities = [identity]
+        await uow.users.add(user)
+        await uow.identities.add(identity)
+        await uow.credentials.add(
+            PasswordCredential(identity.id, tenant.id, connection.id, email, password_hash, now)
+        )
+        return user
+
+    async def signup(
+        self,
+        tenant: Tenant,
+        app: Application,
+        connection_name: str | None,
+        spec: NewDatabaseUser,
+        request: RequestInfo = NO_REQUEST,
+    ) -> User:
+        """``POST /dbconnections/signup``: a new user on a database connection."""
+        async with self._uow() as uow:
+            connection = await self._database_connection(uow, tenant, connection_name, app)
+            if connection.options.get("disable_signup"):
+                raise Forbidden("Public signup is disabled.", code="operation_not_allowed")
+            try:
+                user = await self.add(uow, tenant, connection, spec)
+            except (InvalidInput, Conflict) as exc:
+                await uow.rollback()
+                async with self._uow() as log_uow:
+                    await self._audit.record(
+                        log_uow, tenant.id, LogType.FAILED_SIGNUP, request,
+                        description=exc.message, application=app, connection=connection,
+                    )
+                    await log_uow.commit()
+                raise
+            await self._audit.record(
+                uow, tenant.id, LogType.SUCCESS_SIGNUP, request,
+                application=app, user=user, connection=connection,
+            )
+            await uow.commit()
+        return user
+
+    async def create(
+        self, tenant: Tenant, connection_name: str | None, spec: NewDatabaseUser
+    ) -> User:
+        """An administrator creates a user (CLI, Management API): no sign-up switch applies."""
+        async with self._uow() as uow:
+            connection = await self._database_connection(uow, tenant, connection_name, None)
+            user = await self.add(uow, tenant, connection, spec)
+            await self._audit.record(
+                uow, tenant.id, LogType.SUCCESS_API_OPERATION,
+                description="Create a user", user=user, connection=connection,
+            )
+            await uow.commit()
+        return user
+
+    # -- sign-in ----------------------------------------------------------
+
+    async def _check_limits(self, tenant: Tenant, email: str, ip: str | None) -> None:
+        for rule, key in ((RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{ip}"), (RULE_LOGIN_IP, f"{tenant.id}:{ip}")):
+            state = await self._limiter.peek(rule, key)
+            if not state.allowed:
+                raise RateLimited(
+                    "Too many failed sign-in attempts. Try again later.",
+                    limit=state.limit,
+                    reset_at=state.reset_at,
+                )
+
+    async def authenticate(
+        self,
+        tenant: Tenant,
+        app: Application,
+        realm: str | None,
+        username: str,
+        password: str,
+        request: RequestInfo = NO_REQUEST,
+    ) -> tuple[User, Connection]:
+        """Check an email and password. Unknown user, wrong password and blocked user fail the
+        same way and cost the same hashing time (ASVS 5.0 §6.3.8); only the log tells them apart."""
+        try:
+            email = normalise_email(username)
+        except InvalidInput:
+            email = username.strip().lower()[:320]
+        await self._check_limits(tenant, email, request.ip)
+        async with self._uow() as uow:
+            connection = await self._database_connection(uow, tenant, realm, app)
+            credential = await uow.credentials.by_email(tenant.id, connection.id, email)
+            result = await self._hasher.verify(credential.password_hash if credential else None, password)
+            user: User | None = None
+            if credential is not None:
+                identity_user = await self._user_of_identity(uow, tenant, credential.identity_id)
+                user = identity_user
+            failure: LogType | None = None
+            if credential is None or user is None:
+                failure = LogType.FAILED_LOGIN_USERNAME
+            elif not result.ok:
+                failure = LogType.FAILED_LOGIN_PASSWORD
+            elif user.blocked:
+                failure = LogType.FAILED_LOGIN
+            if failure is not None:
+                await self._audit.record(
+                    uow, tenant.id, failure, request,
+                    description="Wrong email or password." if failure != LogType.FAILED_LOGIN else "user is blocked",
+                    application=app, user=user, user_name=email, connection=connection,
+                )
+                await uow.commit()
+                await self._limiter.hit(RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{request.ip}")
+                await self._limiter.hit(RULE_LOGIN_IP, f"{tenant.id}:{request.ip}")
+                raise InvalidCredentials("Wrong email or password.")
+            assert user is not None and credential is not None  # noqa: S101 - narrowed above
+            now = self._clock.now()
+            if result.new_hash:
+                await uow.credentials.set_hash(credential.identity_id, result.new_hash, now)
+            await uow.users.record_login(tenant.id, user.pk, now, request.ip)
+            user.last_login, user.last_ip, user.logins_count = now, request.ip, user.logins_count + 1
+            await self._audit.record(
+                uow, tenant.id, LogType.SUCCESS_LOGIN, request,
+                application=app, user=user, connection=connection,
+            )
+            await uow.commit()
+        await self._limiter.reset(RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{request.ip}")
+        return user, connection
+
+    async def _user_of_identity(self, uow: UnitOfWork, tenant: Tenant, identity_id: str) -> User | None:
+        for_id = await uow.identities.by_id(identity_id)
+        if for_id is None:
+            return None
+        return await uow.users.by_pk(tenant.id, for_id.user_pk)
+
+    # -- password reset ---------------------------------------------------
+
+    async def request_password_change(
+        self,
+        tenant: Tenant,
+        app: Application,
+        connection_name: str | None,
+        email_value: str,
+        request: RequestInfo = NO_REQUEST,
+    ) -> None:
+        """``POST /dbconnections/change_password``: mail a reset link if the account exists.
+        The answer is the same either way, so it does not tell who has an account."""
+        email = normalise_email(email_value)
+        async with self._uow() as uow:
+            connection = await self._database_connection(uow, tenant, connection_name, app)
+            credential = await uow.credentials.by_email(tenant.id, connection.id, email)
+            user = await self._user_of_identity(uow, tenant, credential.identity_id) if credential else None
+            if credential is None or user is None:
+                await self._audit.record(
+                    uow, tenant.id, LogType.FAILED_CHANGE_PASSWORD_REQUEST, request,
+                    description="No such user", application=app, user_name=email, connection=connection,
+                )
+                await uow.commit()
+                return
+            ticket = new_secret(32)
+            await uow.password_tickets.add(
+                PasswordTicket(
+                    id=new_id("tkt_"),
+                    tenant_id=tenant.id,
+                    ticket_hash=hash_token(ticket),
+                    user_pk=user.pk,
+                    identity_id=credential.identity_id,
+                    expires_at=self._clock.now() + TICKET_LIFETIME,
+                )
+            )
+            link = f"{tenant.issuer}lo/reset?ticket={ticket}"
+            await self._mail.enqueue(
+                uow, tenant, email, "Reset your password",
+                "Someone asked to reset the password of your account.\n\n"
+                f"To choose a new password, open this link within the hour:\n{link}\n\n"
+                "If it was not you, ignore this mail; your password stays as it is.\n",
+            )
+            await self._audit.record(
+                uow, tenant.id, LogType.SUCCESS_CHANGE_PASSWORD_REQUEST, request,
+                application=app, user=user, connection=connection,
+            )
+            await uow.commit()
+
+    async def reset_password(
+        self, tenant: Tenant, ticket: str, new_password: str, request: RequestInfo = NO_REQUEST
+    ) -> User:
+        """Use a reset ticket once: set the password and revoke the user's refresh tokens."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            record = await uow.password_tickets.by_hash(tenant.id, hash_token(ticket))
+            if record is None or record.used_at is not None or record.expires_at < now:
+                raise InvalidInput("This link has expired or was already used.", code="invalid_ticket")
+            user = await uow.users.by_pk(tenant.id, record.user_pk)
+            if user is None:
+                raise InvalidInput("This link has expired or was already used.", code="invalid_ticket")
+            self._policy.check(new_password, email=user.email)
+            if not await uow.password_tickets.mark_used(record.id, now):
+                raise InvalidInput("This link has expired or was already used.", code="invalid_ticket")
+            await uow.credentials.set_hash(record.identity_id, await self._hasher.hash(new_password), now)
+            await uow.refresh_tokens.revoke_for_user(tenant.id, user.pk, now)
+            await self._audit.record(uow, tenant.id, LogType.SUCCESS_CHANGE_PASSWORD, request, user=user)
+            await uow.commit()
+        return user
+
+    # -- reading ----------------------------------------------------------
+
+    async def list(self, tenant: Tenant, *, page: int = 0, per_page: int = 50) -> tuple[list[User], int]:
+        async with self._uow() as uow:
+            users = await uow.users.list(tenant.id, offset=page * per_page, limit=per_page)
+            total = await uow.users.count(tenant.id)
+        return users, total
+
+    async def get(self, tenant: Tenant, user_id: str) -> User:
+        async with self._uow() as uow:
+            user = await uow.users.get(tenant.id, user_id)
+        if user is None:
+            raise NotFound("The user does not exist.", code="inexistent_user")
+        return user

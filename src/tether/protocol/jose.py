@@ -1,0 +1,147 @@
+"""JSON Web Tokens and keys: the only module that imports a JOSE library.
+
+Tokens are RS256 (RFC 7518 §3.3). The algorithm is fixed by the key, never taken from a
+token's header: ``none`` and every HMAC algorithm fail before any signature is checked
+(RFC 8725 §3.1, §3.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError as _LibraryError
+from joserfc.jwk import KeySet, RSAKey
+
+ALGORITHM = "RS256"
+KEY_BITS = 2048
+
+
+class TokenRejected(Exception):
+    """A JWT failed verification. ``reason`` is a stable short code for logs and mapping."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class PrivateKey:
+    """A signing key ready to use: its ``kid`` and the loaded RSA key."""
+
+    kid: str
+    pem: bytes
+    _key: RSAKey = field(repr=False, compare=False)
+
+    @classmethod
+    def from_pem(cls, kid: str, pem: bytes) -> PrivateKey:
+        key = RSAKey.import_key(pem, parameters={"kid": kid, "use": "sig", "alg": ALGORITHM})
+        return cls(kid=kid, pem=pem, _key=key)
+
+    def sign(self, claims: Mapping[str, Any], typ: str = "JWT") -> str:
+        """Sign ``claims`` as a compact JWS, RFC 7515 §7.1, with ``kid`` in the header."""
+        header = {"alg": ALGORITHM, "kid": self.kid, "typ": typ}
+        return jwt.encode(header, dict(claims), self._key, algorithms=[ALGORITHM])
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The public half as a JWK (RFC 7517 §4) with ``x5t`` left out: we issue no certificates."""
+        data = self._key.as_dict(private=False)
+        return {
+            "kty": "RSA",
+            "use": "sig",
+            "alg": ALGORITHM,
+            "kid": self.kid,
+            "n": data["n"],
+            "e": data["e"],
+        }
+
+
+def generate_private_pem(bits: int = KEY_BITS) -> bytes:
+    """A new RSA private key in PKCS#8 PEM."""
+    key = RSAKey.generate_key(bits, private=True)
+    pem = key.as_pem(private=True)
+    return pem if isinstance(pem, bytes) else pem.encode()
+
+
+def public_jwk_from_pem(kid: str, pem: bytes) -> dict[str, Any]:
+    return PrivateKey.from_pem(kid, pem).public_jwk()
+
+
+def thumbprint_kid(pem: bytes) -> str:
+    """A key id from the RFC 7638 thumbprint, so the same key always gets the same ``kid``."""
+    key = RSAKey.import_key(pem)
+    return str(key.thumbprint())
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, decoded but not trusted. Raises TokenRejected("malformed")."""
+    try:
+        head = token.split(".", 2)[0]
+        padded = head + "=" * (-len(head) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeError, IndexError) as exc:
+        raise TokenRejected("malformed") from exc
+    if not isinstance(value, dict):
+        raise TokenRejected("malformed")
+    return value
+
+
+def verify(
+    token: str,
+    public_jwks: Iterable[Mapping[str, Any]],
+    *,
+    issuer: str,
+    audience: str | Iterable[str] | None,
+    now: int,
+    leeway: int = 0,
+    require_exp: bool = True,
+) -> dict[str, Any]:
+    """Verify an RS256 JWT against our own public keys and return its claims.
+
+    RFC 7519 §7.2 with RFC 8725's rules: header ``alg`` must be RS256 and ``kid`` must name one
+    of ``public_jwks``; then signature, ``iss`` (exact), ``aud`` (any of ``audience``), ``exp``
+    and ``nbf``. ``audience=None`` skips the audience check (the caller checks it itself).
+    """
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise TokenRejected("malformed")
+    header = unverified_header(token)
+    if header.get("alg") != ALGORITHM:
+        raise TokenRejected("alg")
+    kid = header.get("kid")
+    keys = {k["kid"]: k for k in public_jwks}
+    if not isinstance(kid, str) or kid not in keys:
+        raise TokenRejected("kid")
+    try:
+        key = RSAKey.import_key(dict(keys[kid]))
+        decoded = jwt.decode(token, KeySet([key]), algorithms=[ALGORITHM])
+    except (_LibraryError, ValueError) as exc:
+        raise TokenRejected("signature") from exc
+    claims = dict(decoded.claims)
+    if claims.get("iss") != issuer:
+        raise TokenRejected("iss")
+    if audience is not None:
+        wanted = {audience} if isinstance(audience, str) else set(audience)
+        aud = claims.get("aud")
+        have = {aud} if isinstance(aud, str) else set(aud) if isinstance(aud, list) else set()
+        if not wanted & have:
+            raise TokenRejected("aud")
+    exp = claims.get("exp")
+    if require_exp and not isinstance(exp, int):
+        raise TokenRejected("exp")
+    if isinstance(exp, int) and now > exp + leeway:
+        raise TokenRejected("expired")
+    nbf = claims.get("nbf")
+    if isinstance(nbf, int) and now + leeway < nbf:
+        raise TokenRejected("nbf")
+    return claims
+
+
+def at_hash(access_token: str) -> str:
+    """OIDC Core §3.1.3.6: left half of SHA-256 of the token, base64url."""
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")

@@ -1,0 +1,1 @@
+"""SQLAlchemy storage: implements domain.ports. The only package that imports sqlalchemy."""

@@ -1,0 +1,504 @@
+"""Repositories: rows to domain records and back. One class per port in domain/ports.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tether.domain.models import (
+    Api,
+    Application,
+    AppType,
+    ClientGrant,
+    Connection,
+    Identity,
+    KeyState,
+    LogEvent,
+    Mail,
+    PasswordCredential,
+    PasswordTicket,
+    RefreshToken,
+    SigningKey,
+    Tenant,
+    User,
+)
+from tether.storage import tables as t
+
+R = TypeVar("R")
+
+
+def _record(cls: type[R], row: Any, **extra: Any) -> R:
+    data = dict(row._mapping)
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    values = {k: v for k, v in data.items() if k in names}
+    values.update(extra)
+    return cls(**values)
+
+
+def _values(record: Any, table: sa.Table, **renames: str) -> dict[str, Any]:
+    columns = set(table.c.keys())
+    out: dict[str, Any] = {}
+    for f in fields(record):
+        column = renames.get(f.name, f.name)
+        if column in columns:
+            out[column] = getattr(record, f.name)
+    return out
+
+
+class _Repo:
+    def __init__(self, conn: AsyncConnection):
+        self._c = conn
+
+
+class Tenants(_Repo):
+    async def add(self, tenant: Tenant) -> None:
+        await self._c.execute(t.tenants.insert().values(_values(tenant, t.tenants)))
+
+    async def _one(self, where: Any) -> Tenant | None:
+        row = (await self._c.execute(sa.select(t.tenants).where(where))).first()
+        return _record(Tenant, row) if row else None
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        return await self._one(t.tenants.c.id == tenant_id)
+
+    async def by_name(self, name: str) -> Tenant | None:
+        return await self._one(t.tenants.c.name == name)
+
+    async def default(self) -> Tenant | None:
+        return await self._one(t.tenants.c.is_default == sa.true())
+
+    async def list(self) -> list[Tenant]:
+        rows = await self._c.execute(sa.select(t.tenants).order_by(t.tenants.c.created_at))
+        return [_record(Tenant, r) for r in rows]
+
+    async def update(self, tenant: Tenant) -> None:
+        await self._c.execute(
+            t.tenants.update().where(t.tenants.c.id == tenant.id).values(_values(tenant, t.tenants))
+        )
+
+
+class Keys(_Repo):
+    async def add(self, key: SigningKey) -> None:
+        await self._c.execute(t.signing_keys.insert().values(_values(key, t.signing_keys)))
+
+    async def list(self, tenant_id: str, *, include_retired: bool = False) -> list[SigningKey]:
+        q = sa.select(t.signing_keys).where(t.signing_keys.c.tenant_id == tenant_id)
+        if not include_retired:
+            q = q.where(t.signing_keys.c.state != KeyState.RETIRED.value)
+        rows = await self._c.execute(q.order_by(t.signing_keys.c.created_at))
+        return [_record(SigningKey, r, state=KeyState(r.state)) for r in rows]
+
+    async def update(self, key: SigningKey) -> None:
+        await self._c.execute(
+            t.signing_keys.update()
+            .where(t.signing_keys.c.id == key.id)
+            .values(state=key.state.value, rotated_at=key.rotated_at)
+        )
+
+
+class Applications(_Repo):
+    async def add(self, app: Application) -> None:
+        values = _values(app, t.applications)
+        values["app_type"] = app.app_type.value
+        await self._c.execute(t.applications.insert().values(values))
+
+    async def by_client_id(self, tenant_id: str, client_id: str) -> Application | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.applications).where(
+                    t.applications.c.tenant_id == tenant_id, t.applications.c.client_id == client_id
+                )
+            )
+        ).first()
+        return _record(Application, row, app_type=AppType(row.app_type)) if row else None
+
+    async def list(self, tenant_id: str) -> list[Application]:
+        rows = await self._c.execute(
+            sa.select(t.applications)
+            .where(t.applications.c.tenant_id == tenant_id)
+            .order_by(t.applications.c.created_at)
+        )
+        return [_record(Application, r, app_type=AppType(r.app_type)) for r in rows]
+
+    async def update(self, app: Application) -> None:
+        values = _values(app, t.applications)
+        values["app_type"] = app.app_type.value
+        await self._c.execute(t.applications.update().where(t.applications.c.id == app.id).values(values))
+
+    async def delete(self, tenant_id: str, client_id: str) -> bool:
+        await self._c.execute(
+            t.client_grants.delete().where(
+                t.client_grants.c.tenant_id == tenant_id, t.client_grants.c.client_id == client_id
+            )
+        )
+        result = await self._c.execute(
+            t.applications.delete().where(
+                t.applications.c.tenant_id == tenant_id, t.applications.c.client_id == client_id
+            )
+        )
+        return bool(result.rowcount)
+
+
+class Apis(_Repo):
+    async def add(self, api: Api) -> None:
+        await self._c.execute(t.apis.insert().values(_values(api, t.apis)))
+
+    async def by_identifier(self, tenant_id: str, identifier: str) -> Api | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.apis).where(t.apis.c.tenant_id == tenant_id, t.apis.c.identifier == identifier)
+            )
+        ).first()
+        return _record(Api, row) if row else None
+
+    async def list(self, tenant_id: str) -> list[Api]:
+        rows = await self._c.execute(
+            sa.select(t.apis).where(t.apis.c.tenant_id == tenant_id).order_by(t.apis.c.created_at)
+        )
+        return [_record(Api, r) for r in rows]
+
+    async def retarget(self, tenant_id: str, old_identifier: str, new_identifier: str) -> None:
+        await self._c.execute(
+            t.apis.update()
+            .where(t.apis.c.tenant_id == tenant_id, t.apis.c.identifier == old_identifier)
+            .values(identifier=new_identifier)
+        )
+        await self._c.execute(
+            t.client_grants.update()
+            .where(t.client_grants.c.tenant_id == tenant_id, t.client_grants.c.audience == old_identifier)
+            .values(audience=new_identifier)
+        )
+
+
+class ClientGrants(_Repo):
+    async def add(self, grant: ClientGrant) -> None:
+        await self._c.execute(t.client_grants.insert().values(_values(grant, t.client_grants)))
+
+    async def find(self, tenant_id: str, client_id: str, audience: str) -> ClientGrant | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.client_grants).where(
+                    t.client_grants.c.tenant_id == tenant_id,
+                    t.client_grants.c.client_id == client_id,
+                    t.client_grants.c.audience == audience,
+                )
+            )
+        ).first()
+        return _record(ClientGrant, row) if row else None
+
+    async def list(self, tenant_id: str, client_id: str | None = None) -> list[ClientGrant]:
+        q = sa.select(t.client_grants).where(t.client_grants.c.tenant_id == tenant_id)
+        if client_id is not None:
+            q = q.where(t.client_grants.c.client_id == client_id)
+        return [_record(ClientGrant, r) for r in await self._c.execute(q.order_by(t.client_grants.c.id))]
+
+
+class Connections(_Repo):
+    async def add(self, connection: Connection) -> None:
+        await self._c.execute(t.connections.insert().values(_values(connection, t.connections)))
+
+    async def _one(self, *where: Any) -> Connection | None:
+        row = (await self._c.execute(sa.select(t.connections).where(*where))).first()
+        return _record(Connection, row) if row else None
+
+    async def get(self, tenant_id: str, connection_id: str) -> Connection | None:
+        return await self._one(t.connections.c.tenant_id == tenant_id, t.connections.c.id == connection_id)
+
+    async def by_name(self, tenant_id: str, name: str) -> Connection | None:
+        return await self._one(t.connections.c.tenant_id == tenant_id, t.connections.c.name == name)
+
+    async def list(self, tenant_id: str) -> list[Connection]:
+        rows = await self._c.execute(
+            sa.select(t.connections)
+            .where(t.connections.c.tenant_id == tenant_id)
+            .order_by(t.connections.c.created_at)
+        )
+        return [_record(Connection, r) for r in rows]
+
+    async def set_enabled_clients(
+        self, tenant_id: str, connection_id: str, client_ids: Sequence[str]
+    ) -> None:
+        await self._c.execute(
+            t.connections.update()
+            .where(t.connections.c.tenant_id == tenant_id, t.connections.c.id == connection_id)
+            .values(enabled_clients=list(client_ids))
+        )
+
+
+def _identity(row: Any) -> Identity:
+    return _record(Identity, row, connection_name=row.connection_name)
+
+
+def _identity_query() -> sa.Select[Any]:
+    return sa.select(t.identities, t.connections.c.name.label("connection_name")).join(
+        t.connections, t.connections.c.id == t.identities.c.connection_id
+    )
+
+
+class Identities(_Repo):
+    async def add(self, identity: Identity) -> None:
+        await self._c.execute(t.identities.insert().values(_values(identity, t.identities)))
+
+    async def find(self, tenant_id: str, connection_id: str, subject: str) -> Identity | None:
+        row = (
+            await self._c.execute(
+                _identity_query().where(
+                    t.identities.c.tenant_id == tenant_id,
+                    t.identities.c.connection_id == connection_id,
+                    t.identities.c.subject == subject,
+                )
+            )
+        ).first()
+        return _identity(row) if row else None
+
+    async def for_user(self, tenant_id: str, user_pk: str) -> list[Identity]:
+        rows = await self._c.execute(
+            _identity_query()
+            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == user_pk)
+            .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
+        )
+        return [_identity(r) for r in rows]
+
+    async def by_id(self, identity_id: str) -> Identity | None:
+        row = (await self._c.execute(_identity_query().where(t.identities.c.id == identity_id))).first()
+        return _identity(row) if row else None
+
+
+class Users(_Repo):
+    async def add(self, user: User) -> None:
+        await self._c.execute(t.users.insert().values(_values(user, t.users)))
+
+    async def _with_identities(self, rows: Sequence[Any]) -> list[User]:
+        users = [_record(User, r) for r in rows]
+        if not users:
+            return users
+        by_pk = {u.pk: u for u in users}
+        idn = await self._c.execute(
+            _identity_query()
+            .where(t.identities.c.user_pk.in_(list(by_pk)))
+            .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
+        )
+        for row in idn:
+            by_pk[row.user_pk].identities.append(_identity(row))
+        return users
+
+    async def get(self, tenant_id: str, user_id: str) -> User | None:
+        rows = (
+            await self._c.execute(
+                sa.select(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.user_id == user_id)
+            )
+        ).all()
+        found = await self._with_identities(rows)
+        return found[0] if found else None
+
+    async def by_pk(self, tenant_id: str, pk: str) -> User | None:
+        rows = (
+            await self._c.execute(
+                sa.select(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+            )
+        ).all()
+        found = await self._with_identities(rows)
+        return found[0] if found else None
+
+    async def list(self, tenant_id: str, *, offset: int, limit: int) -> list[User]:
+        rows = (
+            await self._c.execute(
+                sa.select(t.users)
+                .where(t.users.c.tenant_id == tenant_id)
+                .order_by(t.users.c.created_at, t.users.c.pk)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+        return await self._with_identities(rows)
+
+    async def count(self, tenant_id: str) -> int:
+        value = await self._c.scalar(
+            sa.select(sa.func.count()).select_from(t.users).where(t.users.c.tenant_id == tenant_id)
+        )
+        return int(value or 0)
+
+    async def update(self, user: User) -> None:
+        await self._c.execute(t.users.update().where(t.users.c.pk == user.pk).values(_values(user, t.users)))
+
+    async def record_login(self, tenant_id: str, pk: str, at: datetime, ip: str | None) -> None:
+        await self._c.execute(
+            t.users.update()
+            .where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+            .values(last_login=at, last_ip=ip, logins_count=t.users.c.logins_count + 1)
+        )
+
+    async def user_id_taken(self, tenant_id: str, user_id: str) -> bool:
+        live = await self._c.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.users)
+            .where(t.users.c.tenant_id == tenant_id, t.users.c.user_id == user_id)
+        )
+        retired = await self._c.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.retired_user_ids)
+            .where(t.retired_user_ids.c.tenant_id == tenant_id, t.retired_user_ids.c.user_id == user_id)
+        )
+        return bool(live or retired)
+
+
+class Credentials(_Repo):
+    async def add(self, credential: PasswordCredential) -> None:
+        await self._c.execute(
+            t.password_credentials.insert().values(_values(credential, t.password_credentials))
+        )
+
+    async def by_email(self, tenant_id: str, connection_id: str, email: str) -> PasswordCredential | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.password_credentials).where(
+                    t.password_credentials.c.tenant_id == tenant_id,
+                    t.password_credentials.c.connection_id == connection_id,
+                    t.password_credentials.c.email == email,
+                )
+            )
+        ).first()
+        return _record(PasswordCredential, row) if row else None
+
+    async def for_identity(self, identity_id: str) -> PasswordCredential | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.password_credentials).where(t.password_credentials.c.identity_id == identity_id)
+            )
+        ).first()
+        return _record(PasswordCredential, row) if row else None
+
+    async def set_hash(self, identity_id: str, password_hash: str, at: datetime) -> None:
+        await self._c.execute(
+            t.password_credentials.update()
+            .where(t.password_credentials.c.identity_id == identity_id)
+            .values(password_hash=password_hash, updated_at=at)
+        )
+
+
+class RefreshTokens(_Repo):
+    async def add(self, token: RefreshToken) -> None:
+        await self._c.execute(t.refresh_tokens.insert().values(_values(token, t.refresh_tokens)))
+
+    async def by_hash(self, tenant_id: str, token_hash: str) -> RefreshToken | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.refresh_tokens).where(
+                    t.refresh_tokens.c.tenant_id == tenant_id, t.refresh_tokens.c.token_hash == token_hash
+                )
+            )
+        ).first()
+        return _record(RefreshToken, row) if row else None
+
+    async def mark_used(self, token_id: str, at: datetime, replaced_by: str) -> bool:
+        result = await self._c.execute(
+            t.refresh_tokens.update()
+            .where(t.refresh_tokens.c.id == token_id, t.refresh_tokens.c.used_at.is_(None))
+            .values(used_at=at, replaced_by=replaced_by)
+        )
+        return result.rowcount == 1
+
+    async def revoke_family(self, family_id: str, at: datetime) -> int:
+        result = await self._c.execute(
+            t.refresh_tokens.update()
+            .where(t.refresh_tokens.c.family_id == family_id, t.refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return int(result.rowcount)
+
+    async def revoke_for_user(self, tenant_id: str, user_pk: str, at: datetime) -> int:
+        result = await self._c.execute(
+            t.refresh_tokens.update()
+            .where(
+                t.refresh_tokens.c.tenant_id == tenant_id,
+                t.refresh_tokens.c.user_pk == user_pk,
+                t.refresh_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=at)
+        )
+        return int(result.rowcount)
+
+
+class PasswordTickets(_Repo):
+    async def add(self, ticket: PasswordTicket) -> None:
+        await self._c.execute(t.password_tickets.insert().values(_values(ticket, t.password_tickets)))
+
+    async def by_hash(self, tenant_id: str, ticket_hash: str) -> PasswordTicket | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.password_tickets).where(
+                    t.password_tickets.c.tenant_id == tenant_id,
+                    t.password_tickets.c.ticket_hash == ticket_hash,
+                )
+            )
+        ).first()
+        return _record(PasswordTicket, row) if row else None
+
+    async def mark_used(self, ticket_id: str, at: datetime) -> bool:
+        result = await self._c.execute(
+            t.password_tickets.update()
+            .where(t.password_tickets.c.id == ticket_id, t.password_tickets.c.used_at.is_(None))
+            .values(used_at=at)
+        )
+        return result.rowcount == 1
+
+
+class Logs(_Repo):
+    async def add(self, event: LogEvent) -> None:
+        await self._c.execute(t.log_events.insert().values(_values(event, t.log_events)))
+
+    async def list(
+        self, tenant_id: str, *, user_id: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[LogEvent]:
+        q = sa.select(t.log_events).where(t.log_events.c.tenant_id == tenant_id)
+        if user_id is not None:
+            q = q.where(t.log_events.c.user_id == user_id)
+        rows = await self._c.execute(
+            q.order_by(t.log_events.c.date.desc(), t.log_events.c.log_id).offset(offset).limit(limit)
+        )
+        return [_record(LogEvent, r) for r in rows]
+
+
+class Outbox(_Repo):
+    async def add(self, mail: Mail) -> None:
+        values = _values(mail, t.mail_outbox, to="recipient")
+        await self._c.execute(t.mail_outbox.insert().values(values))
+
+    @staticmethod
+    def _mail(row: Any) -> Mail:
+        return _record(Mail, row, to=row.recipient)
+
+    async def list(self, tenant_id: str | None, *, limit: int = 50) -> list[Mail]:
+        q = sa.select(t.mail_outbox)
+        if tenant_id is not None:
+            q = q.where(t.mail_outbox.c.tenant_id == tenant_id)
+        rows = await self._c.execute(q.order_by(t.mail_outbox.c.created_at.desc()).limit(limit))
+        return [self._mail(r) for r in rows]
+
+    async def pending(self, limit: int = 20) -> list[Mail]:
+        rows = await self._c.execute(
+            sa.select(t.mail_outbox)
+            .where(t.mail_outbox.c.sent_at.is_(None), t.mail_outbox.c.attempts < 5)
+            .order_by(t.mail_outbox.c.created_at)
+            .limit(limit)
+        )
+        return [self._mail(r) for r in rows]
+
+    async def mark_sent(self, mail_id: str, at: datetime) -> None:
+        await self._c.execute(
+            t.mail_outbox.update()
+            .where(t.mail_outbox.c.id == mail_id)
+            .values(sent_at=at, attempts=t.mail_outbox.c.attempts + 1, last_error=None)
+        )
+
+    async def mark_failed(self, mail_id: str, error: str) -> None:
+        await self._c.execute(
+            t.mail_outbox.update()
+            .where(t.mail_outbox.c.id == mail_id)
+            .values(attempts=t.mail_outbox.c.attempts + 1, last_error=error[:500])
+        )

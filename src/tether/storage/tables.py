@@ -1,0 +1,263 @@
+"""Tables. Every row carries ``tenant_id``; constraint names are fixed by the naming convention
+so errors can be mapped by name and Alembic's batch mode works on SQLite."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+ID = sa.String(64)
+
+
+def _tenant_fk() -> sa.Column[str]:
+    return sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("name", sa.String(63), nullable=False, unique=True),
+    sa.Column("public_url", sa.String(2048), nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False, default=False),
+    sa.Column("settings", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+# At most one default tenant.
+sa.Index(
+    "uq_tenants_one_default",
+    tenants.c.is_default,
+    unique=True,
+    sqlite_where=sa.text("is_default"),
+    postgresql_where=sa.text("is_default"),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("kid", sa.String(128), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("encrypted_private_key", sa.LargeBinary, nullable=False),
+    sa.Column("public_jwk", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("rotated_at", sa.DateTime),
+    sa.UniqueConstraint("tenant_id", "kid"),
+)
+
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("description", sa.String(512), nullable=False, default=""),
+    sa.Column("app_type", sa.String(32), nullable=False),
+    sa.Column("encrypted_secret", sa.LargeBinary),
+    sa.Column("token_endpoint_auth_method", sa.String(32), nullable=False),
+    sa.Column("grant_types", sa.JSON, nullable=False),
+    sa.Column("callbacks", sa.JSON, nullable=False),
+    sa.Column("allowed_logout_urls", sa.JSON, nullable=False),
+    sa.Column("web_origins", sa.JSON, nullable=False),
+    sa.Column("allowed_origins", sa.JSON, nullable=False),
+    sa.Column("is_first_party", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "client_id"),
+)
+
+apis = sa.Table(
+    "apis",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("identifier", sa.String(600), nullable=False),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("token_lifetime", sa.Integer, nullable=False),
+    sa.Column("allow_offline_access", sa.Boolean, nullable=False),
+    sa.Column("is_system", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "identifier"),
+)
+
+client_grants = sa.Table(
+    "client_grants",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("audience", sa.String(600), nullable=False),
+    sa.Column("scope", sa.JSON, nullable=False),
+    sa.UniqueConstraint("tenant_id", "client_id", "audience"),
+)
+
+connections = sa.Table(
+    "connections",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("strategy", sa.String(64), nullable=False),
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("enabled_clients", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "name"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("pk", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("user_id", sa.String(512), nullable=False),
+    sa.Column("email", sa.String(320)),
+    sa.Column("email_verified", sa.Boolean, nullable=False, default=False),
+    sa.Column("username", sa.String(128)),
+    sa.Column("name", sa.String(512)),
+    sa.Column("given_name", sa.String(256)),
+    sa.Column("family_name", sa.String(256)),
+    sa.Column("nickname", sa.String(256)),
+    sa.Column("picture", sa.String(2048)),
+    sa.Column("user_metadata", sa.JSON, nullable=False),
+    sa.Column("app_metadata", sa.JSON, nullable=False),
+    sa.Column("blocked", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("last_login", sa.DateTime),
+    sa.Column("logins_count", sa.Integer, nullable=False, default=0),
+    sa.Column("last_ip", sa.String(64)),
+    sa.UniqueConstraint("tenant_id", "user_id"),
+)
+sa.Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)
+
+identities = sa.Table(
+    "identities",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("connection_id", ID, sa.ForeignKey("connections.id"), nullable=False),
+    sa.Column("provider", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(512), nullable=False),
+    sa.Column("is_primary", sa.Boolean, nullable=False),
+    sa.Column("is_social", sa.Boolean, nullable=False),
+    sa.Column("profile_data", sa.JSON, nullable=False),
+    sa.Column("linked_at", sa.DateTime),
+    sa.Column("link_reason", sa.JSON),
+    # Invariant 2: (tenant, connection, subject) is one identity.
+    sa.UniqueConstraint("tenant_id", "connection_id", "subject"),
+)
+sa.Index("ix_identities_user_pk", identities.c.user_pk)
+# Invariant 1: exactly one primary identity per user.
+sa.Index(
+    "uq_identities_one_primary",
+    identities.c.user_pk,
+    unique=True,
+    sqlite_where=sa.text("is_primary"),
+    postgresql_where=sa.text("is_primary"),
+)
+
+password_credentials = sa.Table(
+    "password_credentials",
+    metadata,
+    sa.Column(
+        "identity_id", ID, sa.ForeignKey("identities.id", ondelete="CASCADE"), primary_key=True
+    ),
+    _tenant_fk(),
+    sa.Column("connection_id", ID, sa.ForeignKey("connections.id"), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("password_hash", sa.String(512), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("tenant_id", "connection_id", "email"),
+)
+
+retired_user_ids = sa.Table(
+    "retired_user_ids",
+    metadata,
+    _tenant_fk(),
+    sa.Column("user_id", sa.String(512), nullable=False),
+    sa.Column("retired_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "user_id"),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("family_id", ID, nullable=False, index=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("audience", sa.String(600)),
+    sa.Column("scope", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("auth_time", sa.DateTime),
+    sa.Column("session_id", ID),
+    sa.Column("used_at", sa.DateTime),
+    sa.Column("revoked_at", sa.DateTime),
+    sa.Column("replaced_by", ID),
+    sa.UniqueConstraint("tenant_id", "token_hash"),
+)
+
+password_tickets = sa.Table(
+    "password_tickets",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("ticket_hash", sa.String(64), nullable=False),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("identity_id", ID, sa.ForeignKey("identities.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("used_at", sa.DateTime),
+    sa.UniqueConstraint("tenant_id", "ticket_hash"),
+)
+
+log_events = sa.Table(
+    "log_events",
+    metadata,
+    sa.Column("log_id", sa.String(64), primary_key=True),
+    _tenant_fk(),
+    sa.Column("date", sa.DateTime, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("description", sa.String(1024), nullable=False, default=""),
+    sa.Column("client_id", sa.String(64)),
+    sa.Column("client_name", sa.String(128)),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("user_agent", sa.String(512)),
+    sa.Column("user_id", sa.String(512)),
+    sa.Column("user_name", sa.String(320)),
+    sa.Column("connection", sa.String(128)),
+    sa.Column("connection_id", ID),
+    sa.Column("strategy", sa.String(64)),
+    sa.Column("details", sa.JSON, nullable=False),
+)
+sa.Index("ix_log_events_tenant_date", log_events.c.tenant_id, log_events.c.date)
+sa.Index("ix_log_events_tenant_user", log_events.c.tenant_id, log_events.c.user_id)
+
+mail_outbox = sa.Table(
+    "mail_outbox",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("subject", sa.String(512), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.String(512)),
+)
+sa.Index("ix_mail_outbox_pending", mail_outbox.c.sent_at, mail_outbox.c.created_at)

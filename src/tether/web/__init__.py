@@ -1,0 +1,1 @@
+"""The ASGI app. Depends on domain/ and protocol/; receives a Container, never storage."""

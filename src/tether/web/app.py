@@ -1,0 +1,91 @@
+"""``create_app(container)``: the ASGI application with every surface mounted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.errors import DomainError
+from tether.protocol.errors import OAuth2Error
+from tether.web import errors
+from tether.web.auth_api import dbconnections, discovery, token, userinfo
+from tether.web.middleware import RequestLimits
+
+if TYPE_CHECKING:
+    from tether.bootstrap import Container
+
+log = logging.getLogger("tether.web")
+OUTBOX_INTERVAL = 2.0
+
+
+async def _deliver_mail_forever(container: Container) -> None:
+    while True:
+        try:
+            await container.mail.deliver_pending()
+        except DomainError as exc:
+            log.warning("mail delivery paused: %s", exc.code)
+        except Exception:
+            log.exception("mail delivery failed")
+        await asyncio.sleep(OUTBOX_INTERVAL)
+
+
+def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_deliver_mail_forever(container)) if deliver_mail else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await container.close()
+
+    app = FastAPI(
+        title="Tether",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.interactive = False
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        return errors.render(request, exc)
+
+    app.add_exception_handler(OAuth2Error, handle)
+    app.add_exception_handler(DomainError, handle)
+    app.add_exception_handler(errors.BodyError, handle)
+    app.add_exception_handler(Exception, handle)
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if errors.surface_of(request.url.path) is errors.Surface.MANAGEMENT:
+            return JSONResponse(errors.management_body(404, "Not Found"), status_code=404)
+        return JSONResponse({"error": "not_found", "error_description": "Not found."}, status_code=404)
+
+    @app.exception_handler(405)
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return JSONResponse(
+            {"error": "method_not_allowed", "error_description": "Method not allowed."},
+            status_code=405,
+        )
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return JSONResponse({"status": "ok"})
+
+    for module in (discovery, token, userinfo, dbconnections):
+        app.include_router(module.router)
+
+    app.add_middleware(RequestLimits, max_body=container.settings.max_body_bytes)
+    return app

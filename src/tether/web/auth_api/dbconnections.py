@@ -1,0 +1,84 @@
+"""``POST /dbconnections/signup`` and ``POST /dbconnections/change_password`` (auth0-wire.md §3.5, §3.6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.errors import InvalidInput
+from tether.domain.users import PROFILE_FIELDS, NewDatabaseUser, check_signup_metadata
+from tether.protocol.errors import InvalidClient
+from tether.protocol.params import normalise, require
+from tether.web.body import read_params
+from tether.web.context import container, request_info, tenant
+
+router = APIRouter()
+
+
+def _strings(raw: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for name in names:
+        value = raw.get(name)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or len(value) > 2048:
+            raise InvalidInput(f"{name}: must be a string of at most 2048 characters.")
+        out[name] = value
+    return out
+
+
+@router.post("/dbconnections/signup")
+async def signup(request: Request) -> Response:
+    current = await tenant(request)
+    raw = await read_params(request)
+    metadata = check_signup_metadata(raw.get("user_metadata"))
+    params = normalise({k: v for k, v in raw.items() if k != "user_metadata"})
+    require(params, "client_id", "email", "password", "connection")
+    c = container(request)
+    async with c.uow() as uow:
+        app = await uow.applications.by_client_id(current.id, params["client_id"])
+    if app is None:
+        raise InvalidClient("Unknown client.")
+    user = await c.users.signup(
+        current,
+        app,
+        params["connection"],
+        NewDatabaseUser(
+            email=params["email"],
+            password=params["password"],
+            user_metadata=metadata,
+            profile=_strings(params, PROFILE_FIELDS),
+        ),
+        request_info(request),
+    )
+    body: dict[str, Any] = {
+        "_id": user.user_id.split("|", 1)[1],
+        "email": user.email,
+        "email_verified": user.email_verified,
+    }
+    for name in PROFILE_FIELDS:
+        value = getattr(user, name)
+        if value:
+            body[name] = value
+    if user.user_metadata:
+        body["user_metadata"] = user.user_metadata
+    return JSONResponse(body)
+
+
+@router.post("/dbconnections/change_password")
+async def change_password(request: Request) -> Response:
+    current = await tenant(request)
+    params = normalise(await read_params(request))
+    require(params, "client_id", "email")
+    c = container(request)
+    async with c.uow() as uow:
+        app = await uow.applications.by_client_id(current.id, params["client_id"])
+    if app is None:
+        raise InvalidClient("Unknown client.")
+    await c.users.request_password_change(
+        current, app, params.get("connection"), params["email"], request_info(request)
+    )
+    return JSONResponse("We've just sent you an email to reset your password.")

@@ -1,0 +1,80 @@
+"""``POST /oauth/token`` (RFC 6749 §3.2) and ``POST /oauth/revoke`` (RFC 7009)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.models import Application, Tenant
+from tether.domain.tokens import RULE_TOKEN_IP
+from tether.protocol import client_auth
+from tether.protocol.errors import TooManyRequests, UnsupportedGrantType
+from tether.protocol.grants import GrantType
+from tether.protocol.params import normalise, require
+from tether.web import ratelimit
+from tether.web.body import read_params
+from tether.web.context import container, request_info, tenant
+from tether.web.errors import NO_STORE
+
+router = APIRouter()
+
+
+async def _limit(request: Request, current: Tenant) -> dict[str, str]:
+    info = request_info(request)
+    state = await container(request).limiter.hit(RULE_TOKEN_IP, f"{current.id}:{info.ip}")
+    headers = ratelimit.headers(state)
+    if not state.allowed:
+        raise TooManyRequests(headers={**headers, "Retry-After": "60"})
+    return headers
+
+
+async def _client(request: Request, current: Tenant, params: dict[str, str]) -> Application:
+    c = container(request)
+    credentials = client_auth.extract(request.headers.get("authorization"), params)
+    async with c.uow() as uow:
+        return await c.applications.authenticate(
+            uow, current, credentials.client_id, credentials.client_secret, credentials.method
+        )
+
+
+@router.post("/oauth/token")
+async def token(request: Request) -> Response:
+    current = await tenant(request)
+    limit_headers = await _limit(request, current)
+    params = normalise(await read_params(request))
+    require(params, "grant_type")
+    grant = GrantType.parse(params["grant_type"])
+    if grant is None or grant in (GrantType.AUTHORIZATION_CODE, GrantType.PASSWORDLESS_OTP):
+        raise UnsupportedGrantType(f"Unsupported grant type: {params['grant_type']}")
+    app = await _client(request, current, params)
+    tokens = container(request).tokens
+    info = request_info(request)
+    if grant is GrantType.CLIENT_CREDENTIALS:
+        result = await tokens.client_credentials(
+            current, app, params.get("audience"), params.get("scope"), info
+        )
+    elif grant in (GrantType.PASSWORD, GrantType.PASSWORD_REALM):
+        require(params, "username", "password")
+        if grant is GrantType.PASSWORD_REALM:
+            require(params, "realm")
+        result = await tokens.password(
+            current, app, grant, params["username"], params["password"],
+            params.get("realm"), params.get("scope"), params.get("audience"), info,
+        )
+    else:
+        require(params, "refresh_token")
+        result = await tokens.refresh(current, app, params["refresh_token"], params.get("scope"), info)
+    return JSONResponse(result.body(), headers={**NO_STORE, **limit_headers})
+
+
+@router.post("/oauth/revoke")
+async def revoke(request: Request) -> Response:
+    """RFC 7009 §2.2: 200 whether or not the token was known."""
+    current = await tenant(request)
+    await _limit(request, current)
+    params = normalise(await read_params(request))
+    require(params, "token")
+    app = await _client(request, current, params)
+    await container(request).tokens.revoke(current, app, params["token"], request_info(request))
+    return Response(status_code=200, headers=NO_STORE)

@@ -1,0 +1,29 @@
+"""``GET|POST /userinfo`` (OIDC Core §5.3)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.protocol.errors import InvalidToken
+from tether.web.context import container, tenant
+from tether.web.errors import NO_STORE
+
+router = APIRouter()
+
+
+def bearer(request: Request) -> str:
+    """RFC 6750 §2.1. A missing token is ``invalid_token`` too, as Auth0 answers."""
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("Missing access token.")
+    return token.strip()
+
+
+@router.api_route("/userinfo", methods=["GET", "POST"])
+async def userinfo(request: Request) -> Response:
+    current = await tenant(request)
+    claims = await container(request).tokens.userinfo(current, bearer(request))
+    return JSONResponse(claims, headers=NO_STORE)

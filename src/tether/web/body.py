@@ -1,0 +1,48 @@
+"""Reading request bodies: JSON objects or url-encoded forms, UTF-8, size-capped."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from tether.web.errors import BodyError
+
+MAX_FIELDS = 100
+
+
+async def read_params(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The body as a mapping. JSON must be an object; a form field may appear once."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    raw = await request.body()
+    if not raw:
+        if allow_empty:
+            return {}
+        raise BodyError(400, "The request body is empty.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(400, "The request body is not valid UTF-8.") from exc
+    if content_type == "application/json" or content_type.endswith("+json"):
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise BodyError(400, "The request body is not valid JSON.") from exc
+        if not isinstance(value, dict):
+            raise BodyError(400, "The request body must be a JSON object.")
+        return value
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS)
+        except ValueError as exc:
+            raise BodyError(400, "Too many form fields.") from exc
+        params: dict[str, Any] = {}
+        for name, value in pairs:
+            if name in params:
+                # RFC 6749 §3.1/§3.2: a parameter must not be sent more than once.
+                raise BodyError(400, f"The parameter {name} was sent more than once.")
+            params[name] = value
+        return params
+    raise BodyError(415, "Send application/json or application/x-www-form-urlencoded.")
