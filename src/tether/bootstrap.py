@@ -17,7 +17,7 @@ from tether.domain.connections import ConnectionService
 from tether.domain.keys import KeyService
 from tether.domain.mail import MailService
 from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPolicy
-from tether.domain.ports import RateLimiter, UnitOfWorkFactory
+from tether.domain.ports import RateLimiter, UnitOfWork, UnitOfWorkFactory
 from tether.domain.provisioning import Provisioned, provision_default_tenant
 from tether.domain.sealing import Sealer
 from tether.domain.tenants import TenantService
@@ -25,11 +25,9 @@ from tether.domain.tokens import RULE_TOKEN_IP, TokenService
 from tether.domain.users import RULE_LOGIN_ACCOUNT, RULE_LOGIN_IP, DatabaseUsers
 from tether.storage import migrate
 from tether.storage.db import create_engine
-from tether.storage.uow import SqlUnitOfWorkFactory
+from tether.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 
 log = logging.getLogger("tether")
-
-
 
 
 @dataclass
@@ -51,6 +49,13 @@ class Container:
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
+
+    async def database_revision(self) -> str | None:
+        return await migrate.current_revision(self.engine)
+
+    @staticmethod
+    def schema_head() -> str | None:
+        return migrate.head_revision()
 
     async def provision(self) -> Provisioned:
         return await provision_default_tenant(
@@ -126,3 +131,4 @@ def build_container(
         tokens=tokens,
         mail=mail,
     )
+

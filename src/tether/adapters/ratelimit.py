@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 from limits import RateLimitItem, parse
-from limits.storage import storage_from_string
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from tether.domain.ports import RateLimitState
 
@@ -18,12 +18,17 @@ class LimitsRateLimiter:
         storage: Storage
         if redis_url:
             uri = redis_url if redis_url.startswith("async+") else "async+" + redis_url
-            storage = storage_from_string(uri)
+            found = storage_from_string(uri)
+            if not isinstance(found, Storage):
+                raise ValueError(f"{redis_url} does not name an async storage")
+            storage = found
         else:
             storage = MemoryStorage()
         self._storage = storage
         self._limiter = MovingWindowRateLimiter(storage)
-        self._rules: dict[str, RateLimitItem] = {name: parse(value) for name, value in rules.items()}
+        self._rules: dict[str, RateLimitItem] = {
+            name: parse(value) for name, value in rules.items()
+        }
 
     def _item(self, rule: str) -> RateLimitItem:
         return self._rules[rule]

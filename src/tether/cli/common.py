@@ -59,7 +59,9 @@ async def pick_tenant(container: Container, name: str | None) -> Tenant:
     return await container.tenants.get(name)
 
 
-def emit(data: Any, as_json: bool, columns: Sequence[str] | None = None, title: str | None = None) -> None:
+def emit(
+    data: Any, as_json: bool, columns: Sequence[str] | None = None, title: str | None = None
+) -> None:
     """Print ``data`` as JSON, or as a table (lists of dicts) / key-value table (a dict)."""
     if as_json:
         typer.echo(json.dumps(data, indent=2, default=str))

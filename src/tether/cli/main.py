@@ -10,9 +10,10 @@ from tether.bootstrap import Container
 from tether.cli import resources
 from tether.cli.common import JsonOption, console, emit, err_console, run, settings
 from tether.domain.provisioning import Provisioned
-from tether.storage import migrate
 
-app = typer.Typer(no_args_is_help=True, help="Tether: a self-hosted, Auth0-compatible identity server.")
+app = typer.Typer(
+    no_args_is_help=True, help="Tether: a self-hosted, Auth0-compatible identity server."
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 resources.register(app)
@@ -20,7 +21,11 @@ resources.register(app)
 
 def _print_provisioned(result: Provisioned, as_json: bool) -> None:
     tenant = result.tenant
-    data: dict[str, object] = {"tenant": tenant.name, "issuer": tenant.issuer, "created": result.created}
+    data: dict[str, object] = {
+        "tenant": tenant.name,
+        "issuer": tenant.issuer,
+        "created": result.created,
+    }
     if result.default_app and result.management_client:
         data["default_app"] = {
             "client_id": result.default_app.application.client_id,
@@ -53,7 +58,9 @@ def init(as_json: bool = JsonOption) -> None:
     """Create the master secret, the database schema and the default tenant (idempotent)."""
     s = settings()
     if s.ensure_master_secret():
-        err_console.print(f"Wrote a new master secret to {s.data_dir / 'tether.secret'} (keep it safe).")
+        err_console.print(
+            f"Wrote a new master secret to {s.data_dir / 'tether.secret'} (keep it safe)."
+        )
 
     async def work(c: Container) -> Provisioned:
         return await c.provision()
@@ -75,21 +82,25 @@ def serve(
         os.environ["TETHER_PORT"] = str(port)
     s = settings()
     if s.ensure_master_secret():
-        err_console.print(f"Wrote a new master secret to {s.data_dir / 'tether.secret'} (keep it safe).")
+        err_console.print(
+            f"Wrote a new master secret to {s.data_dir / 'tether.secret'} (keep it safe)."
+        )
 
     async def prepare(c: Container) -> Provisioned:
         if not s.is_sqlite:
-            current = await migrate.current_revision(c.engine)
-            if current != migrate.head_revision():
+            current = await c.database_revision()
+            if current != c.schema_head():
                 raise SystemExit(
-                    f"The database is at revision {current}, not {migrate.head_revision()}: "
+                    f"The database is at revision {current}, not {c.schema_head()}: "
                     "run `tether db upgrade` first."
                 )
         return await c.provision()
 
     result = run(prepare)
     _print_provisioned(result, False)
-    console.print(f"Serving on http://{s.host}:{s.port}/  (discovery: {result.tenant.issuer}.well-known/openid-configuration)")
+    console.print(
+        f"Serving on http://{s.host}:{s.port}/  (discovery: {result.tenant.issuer}.well-known/openid-configuration)"
+    )
 
     import uvicorn
 
@@ -111,7 +122,7 @@ def db_upgrade() -> None:
 
     async def work(c: Container) -> str | None:
         await c.upgrade_database()
-        return await migrate.current_revision(c.engine)
+        return await c.database_revision()
 
     console.print(f"Database at revision {run(work)}")
 

@@ -25,8 +25,13 @@ mail = typer.Typer(no_args_is_help=True, help="The mail outbox.")
 
 def register(app: typer.Typer) -> None:
     for name, sub in (
-        ("tenants", tenants), ("apps", apps), ("apis", apis), ("connections", connections),
-        ("users", users), ("keys", keys), ("mail", mail),
+        ("tenants", tenants),
+        ("apps", apps),
+        ("apis", apis),
+        ("connections", connections),
+        ("users", users),
+        ("keys", keys),
+        ("mail", mail),
     ):
         app.add_typer(sub, name=name)
 
@@ -120,7 +125,8 @@ def apps_show(
         a = await c.applications.get(t, client_id)
         view = app_view(a, c.applications.secret_of(a) if secret else None)
         view["client_grants"] = [
-            {"audience": g.audience, "scope": g.scope} for g in await c.applications.client_grants(t, client_id)
+            {"audience": g.audience, "scope": g.scope}
+            for g in await c.applications.client_grants(t, client_id)
         ]
         return view
 
@@ -142,7 +148,9 @@ def apps_delete(client_id: str, tenant: str = TenantOption) -> None:
 @apis.command("create")
 def apis_create(
     name: str,
-    identifier: str = typer.Option(..., "--identifier", help="The audience, e.g. https://api.example.com/"),
+    identifier: str = typer.Option(
+        ..., "--identifier", help="The audience, e.g. https://api.example.com/"
+    ),
     scopes: str = typer.Option("", "--scopes", help="Space-separated scopes."),
     token_lifetime: int = typer.Option(86400, "--token-lifetime"),
     offline: bool = typer.Option(False, "--allow-offline-access"),
@@ -212,7 +220,11 @@ def connections_disable(
 def users_create(
     email: str = typer.Option(..., "--email"),
     password: str = typer.Option(
-        ..., "--password", prompt=True, hide_input=True, confirmation_prompt=True,
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
         help="Asked for when left out, so it stays out of shell history.",
     ),
     connection: str = typer.Option(None, "--connection"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hmac
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -65,7 +66,11 @@ def validate_new_application(spec: NewApplication) -> Application:
     name = spec.name.strip()
     if not name or len(name) > 128:
         raise InvalidInput("name: must be 1 to 128 characters.")
-    grants = list(spec.grant_types) if spec.grant_types is not None else list(DEFAULT_GRANTS[spec.app_type])
+    grants = (
+        list(spec.grant_types)
+        if spec.grant_types is not None
+        else list(DEFAULT_GRANTS[spec.app_type])
+    )
     for grant in grants:
         if grant not in ALLOWED_GRANTS:
             raise InvalidInput(f"grant_types: {grant!r} is not a grant Tether supports.")
@@ -105,7 +110,9 @@ class ApplicationService:
         self._sealer = sealer
         self._clock = clock
 
-    async def add(self, uow: UnitOfWork, tenant: Tenant, spec: NewApplication) -> CreatedApplication:
+    async def add(
+        self, uow: UnitOfWork, tenant: Tenant, spec: NewApplication
+    ) -> CreatedApplication:
         app = validate_new_application(spec)
         app.tenant_id = tenant.id
         app.created_at = self._clock.now()
@@ -128,7 +135,9 @@ class ApplicationService:
         async with self._uow() as uow:
             created = await self.add(uow, tenant, spec)
             if api_identifier is not None:
-                await self._add_grant(uow, tenant, created.application.client_id, api_identifier, scopes or [])
+                await self._add_grant(
+                    uow, tenant, created.application.client_id, api_identifier, scopes or []
+                )
             await uow.commit()
         return created
 
@@ -157,7 +166,7 @@ class ApplicationService:
             await uow.commit()
         return grant
 
-    async def list(self, tenant: Tenant) -> list[Application]:
+    async def list(self, tenant: Tenant) -> builtins.list[Application]:
         async with self._uow() as uow:
             return await uow.applications.list(tenant.id)
 
@@ -179,7 +188,9 @@ class ApplicationService:
                 raise NotFound("Client not found.", code="inexistent_client")
             await uow.commit()
 
-    async def client_grants(self, tenant: Tenant, client_id: str | None = None) -> list[ClientGrant]:
+    async def client_grants(
+        self, tenant: Tenant, client_id: str | None = None
+    ) -> builtins.list[ClientGrant]:
         async with self._uow() as uow:
             return await uow.client_grants.list(tenant.id, client_id)
 
@@ -217,8 +228,15 @@ class ApiService:
         self._uow = uow
         self._clock = clock
 
-    async def add(self, uow: UnitOfWork, tenant: Tenant, spec: NewApi, *, system: bool = False,
-                  scopes: list[dict[str, str]] | None = None) -> Api:
+    async def add(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        spec: NewApi,
+        *,
+        system: bool = False,
+        scopes: list[dict[str, str]] | None = None,
+    ) -> Api:
         identifier = spec.identifier.strip()
         if not identifier or len(identifier) > 600:
             raise InvalidInput("identifier: must be 1 to 600 characters.")
@@ -231,7 +249,9 @@ class ApiService:
             tenant_id=tenant.id,
             name=spec.name.strip() or identifier,
             identifier=identifier,
-            scopes=scopes if scopes is not None else [{"value": s, "description": s} for s in spec.scopes],
+            scopes=scopes
+            if scopes is not None
+            else [{"value": s, "description": s} for s in spec.scopes],
             token_lifetime=spec.token_lifetime,
             allow_offline_access=spec.allow_offline_access,
             is_system=system,
@@ -246,7 +266,7 @@ class ApiService:
             await uow.commit()
         return api
 
-    async def list(self, tenant: Tenant) -> list[Api]:
+    async def list(self, tenant: Tenant) -> builtins.list[Api]:
         async with self._uow() as uow:
             return await uow.apis.list(tenant.id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 
 from tether.domain.clock import Clock
@@ -40,7 +41,9 @@ class ConnectionService:
                 "name: letters, digits and dashes, starting and ending with a letter or digit."
             )
         if await uow.connections.by_name(tenant.id, name):
-            raise Conflict("A connection with the same name already exists", code="connection_conflict")
+            raise Conflict(
+                "A connection with the same name already exists", code="connection_conflict"
+            )
         base = dict(DATABASE_DEFAULT_OPTIONS) if strategy == "auth0" else {}
         base.update(options or {})
         connection = Connection(
@@ -55,7 +58,7 @@ class ConnectionService:
         await uow.connections.add(connection)
         return connection
 
-    async def list(self, tenant: Tenant) -> list[Connection]:
+    async def list(self, tenant: Tenant) -> builtins.list[Connection]:
         async with self._uow() as uow:
             return await uow.connections.list(tenant.id)
 
@@ -66,7 +69,9 @@ class ConnectionService:
             raise NotFound("The connection does not exist", code="inexistent_connection")
         return connection
 
-    async def enable(self, tenant: Tenant, name: str, client_id: str, enabled: bool = True) -> Connection:
+    async def enable(
+        self, tenant: Tenant, name: str, client_id: str, enabled: bool = True
+    ) -> Connection:
         """Enable (or disable) a connection for an application."""
         async with self._uow() as uow:
             connection = await uow.connections.by_name(tenant.id, name)

@@ -8,6 +8,7 @@ verifying. ``rotate`` moves next -> current -> previous -> retired and makes a n
 from __future__ import annotations
 
 import asyncio
+import builtins
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -54,11 +55,13 @@ class KeyService:
         await uow.keys.add(await self._new_key(tenant_id, KeyState.CURRENT))
         await uow.keys.add(await self._new_key(tenant_id, KeyState.NEXT))
 
-    async def list(self, tenant: Tenant, *, include_retired: bool = False) -> list[SigningKey]:
+    async def list(
+        self, tenant: Tenant, *, include_retired: bool = False
+    ) -> builtins.list[SigningKey]:
         async with self._uow() as uow:
             return await uow.keys.list(tenant.id, include_retired=include_retired)
 
-    async def rotate(self, tenant: Tenant) -> list[SigningKey]:
+    async def rotate(self, tenant: Tenant) -> builtins.list[SigningKey]:
         """next -> current, current -> previous, previous -> retired, and a new next."""
         new_next = await self._new_key(tenant.id, KeyState.NEXT)
         now = self._clock.now()

@@ -7,6 +7,7 @@ outbox, the log says that a mail is waiting (never its content: it may hold a re
 
 from __future__ import annotations
 
+import builtins
 import logging
 
 from tether.domain.clock import Clock
@@ -31,12 +32,14 @@ class MailService:
         self._transport = transport
         self._sender = sender
 
-    async def enqueue(self, uow: UnitOfWork, tenant: Tenant, to: str, subject: str, body: str) -> Mail:
+    async def enqueue(
+        self, uow: UnitOfWork, tenant: Tenant, to: str, subject: str, body: str
+    ) -> Mail:
         mail = Mail(new_id("mail_"), tenant.id, to, subject, body, self._clock.now())
         await uow.outbox.add(mail)
         return mail
 
-    async def list(self, tenant: Tenant | None, *, limit: int = 50) -> list[Mail]:
+    async def list(self, tenant: Tenant | None, *, limit: int = 50) -> builtins.list[Mail]:
         async with self._uow() as uow:
             return await uow.outbox.list(tenant.id if tenant else None, limit=limit)
 
@@ -49,7 +52,11 @@ class MailService:
         if self._transport is None:
             for mail in pending:
                 if mail.attempts == 0:
-                    log.info("mail to %s waiting in the outbox (no SMTP configured): %s", mail.to, mail.subject)
+                    log.info(
+                        "mail to %s waiting in the outbox (no SMTP configured): %s",
+                        mail.to,
+                        mail.subject,
+                    )
                     async with self._uow() as uow:
                         await uow.outbox.mark_failed(mail.id, "no SMTP server configured")
                         await uow.commit()
@@ -60,7 +67,7 @@ class MailService:
                 continue
             try:
                 await self._transport.send(mail, self._sender)
-            except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
+            except Exception as exc:
                 async with self._uow() as uow:
                     await uow.outbox.mark_failed(mail.id, type(exc).__name__)
                     await uow.commit()

@@ -15,7 +15,8 @@ from functools import cache
 from importlib import resources
 
 import bcrypt
-from argon2 import PasswordHasher as _Argon2, Type
+from argon2 import PasswordHasher as _Argon2
+from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from tether.domain.errors import PasswordRejected
@@ -105,4 +106,6 @@ class PasswordPolicy:
         if self.reject_common and lowered in common_passwords():
             raise PasswordRejected("PasswordDictionaryError: Password is too common.")
         if email and lowered == email.lower():
-            raise PasswordRejected("PasswordNoUserInfoError: Password is based on user information.")
+            raise PasswordRejected(
+                "PasswordNoUserInfoError: Password is based on user information."
+            )

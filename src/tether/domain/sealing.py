@@ -32,14 +32,19 @@ class Sealer:
         aead = self._keys.get(tenant_id)
         if aead is None:
             key = HKDF(
-                algorithm=hashes.SHA256(), length=32, salt=b"tether-seal-v1", info=tenant_id.encode()
+                algorithm=hashes.SHA256(),
+                length=32,
+                salt=b"tether-seal-v1",
+                info=tenant_id.encode(),
             ).derive(self._master)
             aead = self._keys[tenant_id] = AESGCM(key)
         return aead
 
     def seal(self, tenant_id: str, plaintext: bytes) -> bytes:
         nonce = os.urandom(12)
-        return _VERSION + nonce + self._aead(tenant_id).encrypt(nonce, plaintext, tenant_id.encode())
+        return (
+            _VERSION + nonce + self._aead(tenant_id).encrypt(nonce, plaintext, tenant_id.encode())
+        )
 
     def open(self, tenant_id: str, sealed: bytes) -> bytes:
         if not sealed.startswith(_VERSION) or len(sealed) < 29:

@@ -4,6 +4,7 @@ host no other tenant claims."""
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 from urllib.parse import urlsplit
@@ -25,7 +26,9 @@ CACHE_SECONDS = 5.0
 def normalise_public_url(value: str) -> str:
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidInput("public_url: must be an absolute http(s) URL, e.g. https://id.example.com")
+        raise InvalidInput(
+            "public_url: must be an absolute http(s) URL, e.g. https://id.example.com"
+        )
     if parts.query or parts.fragment:
         raise InvalidInput("public_url: must not have a query or fragment.")
     return f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
@@ -98,7 +101,7 @@ class TenantService:
                 return tenant, False
         return await self.create("default", public_url, default=True), True
 
-    async def list(self) -> list[Tenant]:
+    async def list(self) -> builtins.list[Tenant]:
         now = time.monotonic()
         if self._cache and now - self._cache[0] < CACHE_SECONDS:
             return self._cache[1]

@@ -15,12 +15,13 @@ from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
 from tether.domain.clock import Clock, epoch
 from tether.domain.errors import InvalidCredentials
 from tether.domain.ids import hash_token, new_id, new_secret
-from tether.domain.keys import KeyService
+from tether.domain.keys import KeyService, KeySet
 from tether.domain.management_scopes import CURRENT_USER_SCOPES
 from tether.domain.models import Api, Application, RefreshToken, Tenant, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.users import DatabaseUsers
-from tether.protocol import claims as token_claims, jose
+from tether.protocol import claims as token_claims
+from tether.protocol import jose
 from tether.protocol.errors import (
     AccessDenied,
     InvalidGrant,
@@ -113,6 +114,7 @@ class TokenService:
     async def _issue_user_tokens(
         self,
         uow: UnitOfWork,
+        keyset: KeySet,
         tenant: Tenant,
         app: Application,
         user: User,
@@ -126,7 +128,9 @@ class TokenService:
         nonce: str | None = None,
         want_refresh: bool,
     ) -> TokenResponse:
-        keyset = await self._keys.keyset(tenant)
+        """Sign the access (and ID) token and store the refresh token in ``uow``.
+
+        ``keyset`` is fetched by the caller before ``uow`` opens: one transaction at a time."""
         now = self._clock.now()
         iat = epoch(now)
         lifetime = api.token_lifetime if api else 86400
@@ -202,6 +206,7 @@ class TokenService:
         require_grant(app, GrantType.CLIENT_CREDENTIALS)
         if app.is_public:
             raise UnauthorizedClient("Public clients cannot use the client_credentials grant.")
+        keyset = await self._keys.keyset(tenant)
         async with self._uow() as uow:
             try:
                 if audience is None and not tenant.settings.get("default_audience"):
@@ -218,17 +223,22 @@ class TokenService:
                         'You need to create a "client-grant" associated to this API.'
                     )
                 requested = parse_scope(scope)
-                scopes = [s for s in requested if s in grant.scope] if requested else list(grant.scope)
+                scopes = (
+                    [s for s in requested if s in grant.scope] if requested else list(grant.scope)
+                )
                 if requested and not scopes:
                     raise InvalidScope("None of the requested scopes are granted to this client.")
             except (AccessDenied, InvalidScope) as exc:
                 await self._audit.record(
-                    uow, tenant.id, LogType.FAILED_EXCHANGE_CLIENT_CREDENTIALS, request,
-                    description=exc.description, application=app,
+                    uow,
+                    tenant.id,
+                    LogType.FAILED_EXCHANGE_CLIENT_CREDENTIALS,
+                    request,
+                    description=exc.description,
+                    application=app,
                 )
                 await uow.commit()
                 raise
-            keyset = await self._keys.keyset(tenant)
             iat = epoch(self._clock.now())
             token = keyset.signing.sign(
                 token_claims.access_token_claims(
@@ -244,8 +254,12 @@ class TokenService:
                 typ="at+jwt",
             )
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_EXCHANGE_CLIENT_CREDENTIALS, request,
-                application=app, details={"audience": api.identifier, "scope": " ".join(scopes)},
+                uow,
+                tenant.id,
+                LogType.SUCCESS_EXCHANGE_CLIENT_CREDENTIALS,
+                request,
+                application=app,
+                details={"audience": api.identifier, "scope": " ".join(scopes)},
             )
             await uow.commit()
         return TokenResponse(token, api.token_lifetime, " ".join(scopes))
@@ -270,19 +284,33 @@ class TokenService:
             api = await self._api(uow, tenant, audience)
         requested = parse_scope(scope or DEFAULT_USER_SCOPE)
         try:
-            user, _ = await self._users.authenticate(tenant, app, realm, username, password, request)
+            user, _ = await self._users.authenticate(
+                tenant, app, realm, username, password, request
+            )
         except InvalidCredentials as exc:
             raise InvalidGrant("Wrong email or password.") from exc
         scopes = self._user_scopes(requested, api)
+        keyset = await self._keys.keyset(tenant)
         async with self._uow() as uow:
             response = await self._issue_user_tokens(
-                uow, tenant, app, user, api, scopes, grant,
+                uow,
+                keyset,
+                tenant,
+                app,
+                user,
+                api,
+                scopes,
+                grant,
                 auth_time=self._clock.now(),
                 want_refresh=self._offline_allowed(app, api, scopes),
             )
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_EXCHANGE_PASSWORD, request,
-                application=app, user=user,
+                uow,
+                tenant.id,
+                LogType.SUCCESS_EXCHANGE_PASSWORD,
+                request,
+                application=app,
+                user=user,
                 details={"audience": api.identifier if api else None, "scope": response.scope},
             )
             await uow.commit()
@@ -300,6 +328,7 @@ class TokenService:
         back; a spent token used again revokes the family (RFC 9700 §4.14.2)."""
         require_grant(app, GrantType.REFRESH_TOKEN)
         now = self._clock.now()
+        keyset = await self._keys.keyset(tenant)
         async with self._uow() as uow:
             record = await uow.refresh_tokens.by_hash(tenant.id, hash_token(refresh_token))
             failure: str | None = None
@@ -310,16 +339,24 @@ class TokenService:
             elif record.used_at is not None:
                 await uow.refresh_tokens.revoke_family(record.family_id, now)
                 await self._audit.record(
-                    uow, tenant.id, LogType.REFRESH_TOKEN_REUSE, request,
-                    description="Reused refresh token: its family is revoked.", application=app,
+                    uow,
+                    tenant.id,
+                    LogType.REFRESH_TOKEN_REUSE,
+                    request,
+                    description="Reused refresh token: its family is revoked.",
+                    application=app,
                     details={"family_id": record.family_id},
                 )
                 await uow.commit()
                 raise InvalidGrant(INVALID_REFRESH)
             if failure is not None or record is None:
                 await self._audit.record(
-                    uow, tenant.id, LogType.FAILED_EXCHANGE_REFRESH_TOKEN, request,
-                    description=failure or INVALID_REFRESH, application=app,
+                    uow,
+                    tenant.id,
+                    LogType.FAILED_EXCHANGE_REFRESH_TOKEN,
+                    request,
+                    description=failure or INVALID_REFRESH,
+                    application=app,
                 )
                 await uow.commit()
                 raise InvalidGrant(INVALID_REFRESH)
@@ -332,22 +369,41 @@ class TokenService:
             if requested and not set(requested) <= set(record.scope):
                 raise InvalidScope("The requested scope exceeds the scope originally granted.")
             scopes = requested or list(record.scope)
-            api = await uow.apis.by_identifier(tenant.id, record.audience) if record.audience else None
+            api = (
+                await uow.apis.by_identifier(tenant.id, record.audience)
+                if record.audience
+                else None
+            )
             response = await self._issue_user_tokens(
-                uow, tenant, app, user, api, scopes, GrantType.REFRESH_TOKEN,
+                uow,
+                keyset,
+                tenant,
+                app,
+                user,
+                api,
+                scopes,
+                GrantType.REFRESH_TOKEN,
                 auth_time=record.auth_time or record.created_at,
                 family_id=record.family_id,
                 session_id=record.session_id,
                 want_refresh=True,
             )
             # The new token exists; spend the old one only if nobody else spent it meanwhile.
-            new_record = await uow.refresh_tokens.by_hash(tenant.id, hash_token(response.refresh_token or ""))
-            if new_record is None or not await uow.refresh_tokens.mark_used(record.id, now, new_record.id):
+            new_record = await uow.refresh_tokens.by_hash(
+                tenant.id, hash_token(response.refresh_token or "")
+            )
+            if new_record is None or not await uow.refresh_tokens.mark_used(
+                record.id, now, new_record.id
+            ):
                 await uow.rollback()
                 raise InvalidGrant(INVALID_REFRESH)
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_EXCHANGE_REFRESH_TOKEN, request,
-                application=app, user=user,
+                uow,
+                tenant.id,
+                LogType.SUCCESS_EXCHANGE_REFRESH_TOKEN,
+                request,
+                application=app,
+                user=user,
             )
             await uow.commit()
         return response
@@ -363,7 +419,11 @@ class TokenService:
                 return
             await uow.refresh_tokens.revoke_family(record.family_id, now)
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_REVOCATION, request, application=app,
+                uow,
+                tenant.id,
+                LogType.SUCCESS_REVOCATION,
+                request,
+                application=app,
             )
             await uow.commit()
 

@@ -6,6 +6,7 @@ credential is an email and a password. Emails are stored lower-case, passwords a
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -116,15 +117,25 @@ class DatabaseUsers:
 
     # -- creation ---------------------------------------------------------
 
+    async def hash_new(self, spec: NewDatabaseUser) -> str:
+        """Check the password against the policy and hash it, before any transaction opens."""
+        self._policy.check(spec.password, email=normalise_email(spec.email))
+        return await self._hasher.hash(spec.password)
+
     async def add(
-        self, uow: UnitOfWork, tenant: Tenant, connection: Connection, spec: NewDatabaseUser
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        connection: Connection,
+        spec: NewDatabaseUser,
+        password_hash: str,
     ) -> User:
-        """Create user + identity + credential in ``uow`` (the caller commits)."""
+        """Create user + identity + credential in ``uow`` (the caller commits).
+
+        ``password_hash`` comes from ``hash_new``: hashing never runs inside a transaction."""
         email = normalise_email(spec.email)
-        self._policy.check(spec.password, email=email)
         if await uow.credentials.by_email(tenant.id, connection.id, email):
             raise Conflict("The user already exists.", code="user_exists")
-        password_hash = await self._hasher.hash(spec.password)
         now = self._clock.now()
         subject = new_database_subject()
         profile = {k: v for k, v in spec.profile.items() if k in PROFILE_FIELDS and v}
@@ -139,7 +150,12 @@ class DatabaseUsers:
             user_metadata=dict(spec.user_metadata),
             app_metadata=dict(spec.app_metadata),
             blocked=spec.blocked,
-            **profile,
+            username=profile.get("username"),
+            name=profile.get("name"),
+            given_name=profile.get("given_name"),
+            family_name=profile.get("family_name"),
+            nickname=profile.get("nickname"),
+            picture=profile.get("picture"),
         )
         identity = Identity(
             id=new_id("idn_"),
@@ -173,25 +189,59 @@ class DatabaseUsers:
         """``POST /dbconnections/signup``: a new user on a database connection."""
         async with self._uow() as uow:
             connection = await self._database_connection(uow, tenant, connection_name, app)
-            if connection.options.get("disable_signup"):
-                raise Forbidden("Public signup is disabled.", code="operation_not_allowed")
+        if connection.options.get("disable_signup"):
+            raise Forbidden("Public signup is disabled.", code="operation_not_allowed")
+        try:
+            password_hash = await self.hash_new(spec)
+        except InvalidInput as exc:
+            await self._log_failed_signup(tenant, app, connection, exc, request)
+            raise
+        async with self._uow() as uow:
             try:
-                user = await self.add(uow, tenant, connection, spec)
+                user = await self.add(uow, tenant, connection, spec, password_hash)
             except (InvalidInput, Conflict) as exc:
-                await uow.rollback()
-                async with self._uow() as log_uow:
-                    await self._audit.record(
-                        log_uow, tenant.id, LogType.FAILED_SIGNUP, request,
-                        description=exc.message, application=app, connection=connection,
-                    )
-                    await log_uow.commit()
+                await self._audit.record(
+                    uow,
+                    tenant.id,
+                    LogType.FAILED_SIGNUP,
+                    request,
+                    description=exc.message,
+                    application=app,
+                    connection=connection,
+                )
+                await uow.commit()
                 raise
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_SIGNUP, request,
-                application=app, user=user, connection=connection,
+                uow,
+                tenant.id,
+                LogType.SUCCESS_SIGNUP,
+                request,
+                application=app,
+                user=user,
+                connection=connection,
             )
             await uow.commit()
         return user
+
+    async def _log_failed_signup(
+        self,
+        tenant: Tenant,
+        app: Application,
+        connection: Connection,
+        exc: InvalidInput,
+        request: RequestInfo,
+    ) -> None:
+        async with self._uow() as uow:
+            await self._audit.record(
+                uow,
+                tenant.id,
+                LogType.FAILED_SIGNUP,
+                request,
+                description=exc.message,
+                application=app,
+                connection=connection,
+            )
+            await uow.commit()
 
     async def create(
         self, tenant: Tenant, connection_name: str | None, spec: NewDatabaseUser
@@ -199,10 +249,16 @@ class DatabaseUsers:
         """An administrator creates a user (CLI, Management API): no sign-up switch applies."""
         async with self._uow() as uow:
             connection = await self._database_connection(uow, tenant, connection_name, None)
-            user = await self.add(uow, tenant, connection, spec)
+        password_hash = await self.hash_new(spec)
+        async with self._uow() as uow:
+            user = await self.add(uow, tenant, connection, spec, password_hash)
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_API_OPERATION,
-                description="Create a user", user=user, connection=connection,
+                uow,
+                tenant.id,
+                LogType.SUCCESS_API_OPERATION,
+                description="Create a user",
+                user=user,
+                connection=connection,
             )
             await uow.commit()
         return user
@@ -210,7 +266,10 @@ class DatabaseUsers:
     # -- sign-in ----------------------------------------------------------
 
     async def _check_limits(self, tenant: Tenant, email: str, ip: str | None) -> None:
-        for rule, key in ((RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{ip}"), (RULE_LOGIN_IP, f"{tenant.id}:{ip}")):
+        for rule, key in (
+            (RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{ip}"),
+            (RULE_LOGIN_IP, f"{tenant.id}:{ip}"),
+        ):
             state = await self._limiter.peek(rule, key)
             if not state.allowed:
                 raise RateLimited(
@@ -238,43 +297,68 @@ class DatabaseUsers:
         async with self._uow() as uow:
             connection = await self._database_connection(uow, tenant, realm, app)
             credential = await uow.credentials.by_email(tenant.id, connection.id, email)
-            result = await self._hasher.verify(credential.password_hash if credential else None, password)
-            user: User | None = None
-            if credential is not None:
-                identity_user = await self._user_of_identity(uow, tenant, credential.identity_id)
-                user = identity_user
-            failure: LogType | None = None
-            if credential is None or user is None:
-                failure = LogType.FAILED_LOGIN_USERNAME
-            elif not result.ok:
-                failure = LogType.FAILED_LOGIN_PASSWORD
-            elif user.blocked:
-                failure = LogType.FAILED_LOGIN
-            if failure is not None:
+            user = (
+                await self._user_of_identity(uow, tenant, credential.identity_id)
+                if credential is not None
+                else None
+            )
+        # Hash outside any transaction: the check takes tens of milliseconds and must not hold
+        # a database lock (SQLite has one writer) while it runs.
+        result = await self._hasher.verify(
+            credential.password_hash if credential else None, password
+        )
+        failure: LogType | None = None
+        if credential is None or user is None:
+            failure = LogType.FAILED_LOGIN_USERNAME
+        elif not result.ok:
+            failure = LogType.FAILED_LOGIN_PASSWORD
+        elif user.blocked:
+            failure = LogType.FAILED_LOGIN
+        if failure is not None or user is None or credential is None:
+            async with self._uow() as uow:
                 await self._audit.record(
-                    uow, tenant.id, failure, request,
-                    description="Wrong email or password." if failure != LogType.FAILED_LOGIN else "user is blocked",
-                    application=app, user=user, user_name=email, connection=connection,
+                    uow,
+                    tenant.id,
+                    failure or LogType.FAILED_LOGIN,
+                    request,
+                    description="user is blocked"
+                    if failure is LogType.FAILED_LOGIN
+                    else "Wrong email or password.",
+                    application=app,
+                    user=user,
+                    user_name=email,
+                    connection=connection,
                 )
                 await uow.commit()
-                await self._limiter.hit(RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{request.ip}")
-                await self._limiter.hit(RULE_LOGIN_IP, f"{tenant.id}:{request.ip}")
-                raise InvalidCredentials("Wrong email or password.")
-            assert user is not None and credential is not None  # noqa: S101 - narrowed above
-            now = self._clock.now()
+            await self._limiter.hit(RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{request.ip}")
+            await self._limiter.hit(RULE_LOGIN_IP, f"{tenant.id}:{request.ip}")
+            raise InvalidCredentials("Wrong email or password.")
+        now = self._clock.now()
+        async with self._uow() as uow:
             if result.new_hash:
                 await uow.credentials.set_hash(credential.identity_id, result.new_hash, now)
             await uow.users.record_login(tenant.id, user.pk, now, request.ip)
-            user.last_login, user.last_ip, user.logins_count = now, request.ip, user.logins_count + 1
+            user.last_login, user.last_ip, user.logins_count = (
+                now,
+                request.ip,
+                user.logins_count + 1,
+            )
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_LOGIN, request,
-                application=app, user=user, connection=connection,
+                uow,
+                tenant.id,
+                LogType.SUCCESS_LOGIN,
+                request,
+                application=app,
+                user=user,
+                connection=connection,
             )
             await uow.commit()
         await self._limiter.reset(RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{request.ip}")
         return user, connection
 
-    async def _user_of_identity(self, uow: UnitOfWork, tenant: Tenant, identity_id: str) -> User | None:
+    async def _user_of_identity(
+        self, uow: UnitOfWork, tenant: Tenant, identity_id: str
+    ) -> User | None:
         for_id = await uow.identities.by_id(identity_id)
         if for_id is None:
             return None
@@ -296,11 +380,21 @@ class DatabaseUsers:
         async with self._uow() as uow:
             connection = await self._database_connection(uow, tenant, connection_name, app)
             credential = await uow.credentials.by_email(tenant.id, connection.id, email)
-            user = await self._user_of_identity(uow, tenant, credential.identity_id) if credential else None
+            user = (
+                await self._user_of_identity(uow, tenant, credential.identity_id)
+                if credential
+                else None
+            )
             if credential is None or user is None:
                 await self._audit.record(
-                    uow, tenant.id, LogType.FAILED_CHANGE_PASSWORD_REQUEST, request,
-                    description="No such user", application=app, user_name=email, connection=connection,
+                    uow,
+                    tenant.id,
+                    LogType.FAILED_CHANGE_PASSWORD_REQUEST,
+                    request,
+                    description="No such user",
+                    application=app,
+                    user_name=email,
+                    connection=connection,
                 )
                 await uow.commit()
                 return
@@ -317,14 +411,22 @@ class DatabaseUsers:
             )
             link = f"{tenant.issuer}lo/reset?ticket={ticket}"
             await self._mail.enqueue(
-                uow, tenant, email, "Reset your password",
+                uow,
+                tenant,
+                email,
+                "Reset your password",
                 "Someone asked to reset the password of your account.\n\n"
                 f"To choose a new password, open this link within the hour:\n{link}\n\n"
                 "If it was not you, ignore this mail; your password stays as it is.\n",
             )
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_CHANGE_PASSWORD_REQUEST, request,
-                application=app, user=user, connection=connection,
+                uow,
+                tenant.id,
+                LogType.SUCCESS_CHANGE_PASSWORD_REQUEST,
+                request,
+                application=app,
+                user=user,
+                connection=connection,
             )
             await uow.commit()
 
@@ -333,25 +435,30 @@ class DatabaseUsers:
     ) -> User:
         """Use a reset ticket once: set the password and revoke the user's refresh tokens."""
         now = self._clock.now()
+        spent = InvalidInput("This link has expired or was already used.", code="invalid_ticket")
         async with self._uow() as uow:
             record = await uow.password_tickets.by_hash(tenant.id, hash_token(ticket))
-            if record is None or record.used_at is not None or record.expires_at < now:
-                raise InvalidInput("This link has expired or was already used.", code="invalid_ticket")
-            user = await uow.users.by_pk(tenant.id, record.user_pk)
-            if user is None:
-                raise InvalidInput("This link has expired or was already used.", code="invalid_ticket")
-            self._policy.check(new_password, email=user.email)
+            user = await uow.users.by_pk(tenant.id, record.user_pk) if record else None
+        if record is None or user is None or record.used_at is not None or record.expires_at < now:
+            raise spent
+        self._policy.check(new_password, email=user.email)
+        new_hash = await self._hasher.hash(new_password)
+        async with self._uow() as uow:
             if not await uow.password_tickets.mark_used(record.id, now):
-                raise InvalidInput("This link has expired or was already used.", code="invalid_ticket")
-            await uow.credentials.set_hash(record.identity_id, await self._hasher.hash(new_password), now)
+                raise spent
+            await uow.credentials.set_hash(record.identity_id, new_hash, now)
             await uow.refresh_tokens.revoke_for_user(tenant.id, user.pk, now)
-            await self._audit.record(uow, tenant.id, LogType.SUCCESS_CHANGE_PASSWORD, request, user=user)
+            await self._audit.record(
+                uow, tenant.id, LogType.SUCCESS_CHANGE_PASSWORD, request, user=user
+            )
             await uow.commit()
         return user
 
     # -- reading ----------------------------------------------------------
 
-    async def list(self, tenant: Tenant, *, page: int = 0, per_page: int = 50) -> tuple[list[User], int]:
+    async def list(
+        self, tenant: Tenant, *, page: int = 0, per_page: int = 50
+    ) -> tuple[builtins.list[User], int]:
         async with self._uow() as uow:
             users = await uow.users.list(tenant.id, offset=page * per_page, limit=per_page)
             total = await uow.users.count(tenant.id)

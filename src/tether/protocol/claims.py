@@ -41,7 +41,9 @@ def access_token_claims(
     return claims
 
 
-def access_token_audience(issuer: str, api_audience: str | None, scopes: Iterable[str]) -> str | list[str]:
+def access_token_audience(
+    issuer: str, api_audience: str | None, scopes: Iterable[str]
+) -> str | list[str]:
     """Auth0 adds ``<issuer>userinfo`` to ``aud`` when ``openid`` is granted, so /userinfo accepts it."""
     userinfo = issuer + "userinfo"
     if api_audience is None:

@@ -8,10 +8,10 @@ from enum import StrEnum
 class GrantType(StrEnum):
     AUTHORIZATION_CODE = "authorization_code"
     CLIENT_CREDENTIALS = "client_credentials"
-    PASSWORD = "password"  # noqa: S105 - a grant name, not a secret
-    PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"  # noqa: S105
-    REFRESH_TOKEN = "refresh_token"  # noqa: S105
-    PASSWORDLESS_OTP = "http://auth0.com/oauth/grant-type/passwordless/otp"  # noqa: S105
+    PASSWORD = "password"
+    PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
+    REFRESH_TOKEN = "refresh_token"
+    PASSWORDLESS_OTP = "http://auth0.com/oauth/grant-type/passwordless/otp"
 
     @classmethod
     def parse(cls, value: str) -> GrantType | None:

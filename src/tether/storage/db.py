@@ -10,7 +10,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
-def create_engine(url: str, *, busy_timeout_ms: int = 5000, schema: str | None = None) -> AsyncEngine:
+def create_engine(
+    url: str, *, busy_timeout_ms: int = 5000, schema: str | None = None
+) -> AsyncEngine:
     """An async engine for ``url``. ``schema`` pins PostgreSQL's search_path (tests use it)."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
@@ -23,7 +25,11 @@ def create_engine(url: str, *, busy_timeout_ms: int = 5000, schema: str | None =
     if schema:
         connect_args["server_settings"] = {"search_path": schema}
     return create_async_engine(
-        url, pool_size=10, max_overflow=10, pool_timeout=5, pool_pre_ping=False,
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=5,
+        pool_pre_ping=False,
         connect_args=connect_args,
     )
 

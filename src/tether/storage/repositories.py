@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
@@ -72,7 +73,7 @@ class Tenants(_Repo):
     async def default(self) -> Tenant | None:
         return await self._one(t.tenants.c.is_default == sa.true())
 
-    async def list(self) -> list[Tenant]:
+    async def list(self) -> builtins.list[Tenant]:
         rows = await self._c.execute(sa.select(t.tenants).order_by(t.tenants.c.created_at))
         return [_record(Tenant, r) for r in rows]
 
@@ -86,7 +87,9 @@ class Keys(_Repo):
     async def add(self, key: SigningKey) -> None:
         await self._c.execute(t.signing_keys.insert().values(_values(key, t.signing_keys)))
 
-    async def list(self, tenant_id: str, *, include_retired: bool = False) -> list[SigningKey]:
+    async def list(
+        self, tenant_id: str, *, include_retired: bool = False
+    ) -> builtins.list[SigningKey]:
         q = sa.select(t.signing_keys).where(t.signing_keys.c.tenant_id == tenant_id)
         if not include_retired:
             q = q.where(t.signing_keys.c.state != KeyState.RETIRED.value)
@@ -117,7 +120,7 @@ class Applications(_Repo):
         ).first()
         return _record(Application, row, app_type=AppType(row.app_type)) if row else None
 
-    async def list(self, tenant_id: str) -> list[Application]:
+    async def list(self, tenant_id: str) -> builtins.list[Application]:
         rows = await self._c.execute(
             sa.select(t.applications)
             .where(t.applications.c.tenant_id == tenant_id)
@@ -128,7 +131,9 @@ class Applications(_Repo):
     async def update(self, app: Application) -> None:
         values = _values(app, t.applications)
         values["app_type"] = app.app_type.value
-        await self._c.execute(t.applications.update().where(t.applications.c.id == app.id).values(values))
+        await self._c.execute(
+            t.applications.update().where(t.applications.c.id == app.id).values(values)
+        )
 
     async def delete(self, tenant_id: str, client_id: str) -> bool:
         await self._c.execute(
@@ -151,12 +156,14 @@ class Apis(_Repo):
     async def by_identifier(self, tenant_id: str, identifier: str) -> Api | None:
         row = (
             await self._c.execute(
-                sa.select(t.apis).where(t.apis.c.tenant_id == tenant_id, t.apis.c.identifier == identifier)
+                sa.select(t.apis).where(
+                    t.apis.c.tenant_id == tenant_id, t.apis.c.identifier == identifier
+                )
             )
         ).first()
         return _record(Api, row) if row else None
 
-    async def list(self, tenant_id: str) -> list[Api]:
+    async def list(self, tenant_id: str) -> builtins.list[Api]:
         rows = await self._c.execute(
             sa.select(t.apis).where(t.apis.c.tenant_id == tenant_id).order_by(t.apis.c.created_at)
         )
@@ -170,7 +177,10 @@ class Apis(_Repo):
         )
         await self._c.execute(
             t.client_grants.update()
-            .where(t.client_grants.c.tenant_id == tenant_id, t.client_grants.c.audience == old_identifier)
+            .where(
+                t.client_grants.c.tenant_id == tenant_id,
+                t.client_grants.c.audience == old_identifier,
+            )
             .values(audience=new_identifier)
         )
 
@@ -191,11 +201,15 @@ class ClientGrants(_Repo):
         ).first()
         return _record(ClientGrant, row) if row else None
 
-    async def list(self, tenant_id: str, client_id: str | None = None) -> list[ClientGrant]:
+    async def list(
+        self, tenant_id: str, client_id: str | None = None
+    ) -> builtins.list[ClientGrant]:
         q = sa.select(t.client_grants).where(t.client_grants.c.tenant_id == tenant_id)
         if client_id is not None:
             q = q.where(t.client_grants.c.client_id == client_id)
-        return [_record(ClientGrant, r) for r in await self._c.execute(q.order_by(t.client_grants.c.id))]
+        return [
+            _record(ClientGrant, r) for r in await self._c.execute(q.order_by(t.client_grants.c.id))
+        ]
 
 
 class Connections(_Repo):
@@ -207,12 +221,14 @@ class Connections(_Repo):
         return _record(Connection, row) if row else None
 
     async def get(self, tenant_id: str, connection_id: str) -> Connection | None:
-        return await self._one(t.connections.c.tenant_id == tenant_id, t.connections.c.id == connection_id)
+        return await self._one(
+            t.connections.c.tenant_id == tenant_id, t.connections.c.id == connection_id
+        )
 
     async def by_name(self, tenant_id: str, name: str) -> Connection | None:
         return await self._one(t.connections.c.tenant_id == tenant_id, t.connections.c.name == name)
 
-    async def list(self, tenant_id: str) -> list[Connection]:
+    async def list(self, tenant_id: str) -> builtins.list[Connection]:
         rows = await self._c.execute(
             sa.select(t.connections)
             .where(t.connections.c.tenant_id == tenant_id)
@@ -265,7 +281,9 @@ class Identities(_Repo):
         return [_identity(r) for r in rows]
 
     async def by_id(self, identity_id: str) -> Identity | None:
-        row = (await self._c.execute(_identity_query().where(t.identities.c.id == identity_id))).first()
+        row = (
+            await self._c.execute(_identity_query().where(t.identities.c.id == identity_id))
+        ).first()
         return _identity(row) if row else None
 
 
@@ -290,7 +308,9 @@ class Users(_Repo):
     async def get(self, tenant_id: str, user_id: str) -> User | None:
         rows = (
             await self._c.execute(
-                sa.select(t.users).where(t.users.c.tenant_id == tenant_id, t.users.c.user_id == user_id)
+                sa.select(t.users).where(
+                    t.users.c.tenant_id == tenant_id, t.users.c.user_id == user_id
+                )
             )
         ).all()
         found = await self._with_identities(rows)
@@ -305,7 +325,7 @@ class Users(_Repo):
         found = await self._with_identities(rows)
         return found[0] if found else None
 
-    async def list(self, tenant_id: str, *, offset: int, limit: int) -> list[User]:
+    async def list(self, tenant_id: str, *, offset: int, limit: int) -> builtins.list[User]:
         rows = (
             await self._c.execute(
                 sa.select(t.users)
@@ -324,7 +344,9 @@ class Users(_Repo):
         return int(value or 0)
 
     async def update(self, user: User) -> None:
-        await self._c.execute(t.users.update().where(t.users.c.pk == user.pk).values(_values(user, t.users)))
+        await self._c.execute(
+            t.users.update().where(t.users.c.pk == user.pk).values(_values(user, t.users))
+        )
 
     async def record_login(self, tenant_id: str, pk: str, at: datetime, ip: str | None) -> None:
         await self._c.execute(
@@ -342,7 +364,9 @@ class Users(_Repo):
         retired = await self._c.scalar(
             sa.select(sa.func.count())
             .select_from(t.retired_user_ids)
-            .where(t.retired_user_ids.c.tenant_id == tenant_id, t.retired_user_ids.c.user_id == user_id)
+            .where(
+                t.retired_user_ids.c.tenant_id == tenant_id, t.retired_user_ids.c.user_id == user_id
+            )
         )
         return bool(live or retired)
 
@@ -353,7 +377,9 @@ class Credentials(_Repo):
             t.password_credentials.insert().values(_values(credential, t.password_credentials))
         )
 
-    async def by_email(self, tenant_id: str, connection_id: str, email: str) -> PasswordCredential | None:
+    async def by_email(
+        self, tenant_id: str, connection_id: str, email: str
+    ) -> PasswordCredential | None:
         row = (
             await self._c.execute(
                 sa.select(t.password_credentials).where(
@@ -368,7 +394,9 @@ class Credentials(_Repo):
     async def for_identity(self, identity_id: str) -> PasswordCredential | None:
         row = (
             await self._c.execute(
-                sa.select(t.password_credentials).where(t.password_credentials.c.identity_id == identity_id)
+                sa.select(t.password_credentials).where(
+                    t.password_credentials.c.identity_id == identity_id
+                )
             )
         ).first()
         return _record(PasswordCredential, row) if row else None
@@ -389,7 +417,8 @@ class RefreshTokens(_Repo):
         row = (
             await self._c.execute(
                 sa.select(t.refresh_tokens).where(
-                    t.refresh_tokens.c.tenant_id == tenant_id, t.refresh_tokens.c.token_hash == token_hash
+                    t.refresh_tokens.c.tenant_id == tenant_id,
+                    t.refresh_tokens.c.token_hash == token_hash,
                 )
             )
         ).first()
@@ -406,7 +435,9 @@ class RefreshTokens(_Repo):
     async def revoke_family(self, family_id: str, at: datetime) -> int:
         result = await self._c.execute(
             t.refresh_tokens.update()
-            .where(t.refresh_tokens.c.family_id == family_id, t.refresh_tokens.c.revoked_at.is_(None))
+            .where(
+                t.refresh_tokens.c.family_id == family_id, t.refresh_tokens.c.revoked_at.is_(None)
+            )
             .values(revoked_at=at)
         )
         return int(result.rowcount)
@@ -426,7 +457,9 @@ class RefreshTokens(_Repo):
 
 class PasswordTickets(_Repo):
     async def add(self, ticket: PasswordTicket) -> None:
-        await self._c.execute(t.password_tickets.insert().values(_values(ticket, t.password_tickets)))
+        await self._c.execute(
+            t.password_tickets.insert().values(_values(ticket, t.password_tickets))
+        )
 
     async def by_hash(self, tenant_id: str, ticket_hash: str) -> PasswordTicket | None:
         row = (
@@ -454,12 +487,14 @@ class Logs(_Repo):
 
     async def list(
         self, tenant_id: str, *, user_id: str | None = None, limit: int = 50, offset: int = 0
-    ) -> list[LogEvent]:
+    ) -> builtins.list[LogEvent]:
         q = sa.select(t.log_events).where(t.log_events.c.tenant_id == tenant_id)
         if user_id is not None:
             q = q.where(t.log_events.c.user_id == user_id)
         rows = await self._c.execute(
-            q.order_by(t.log_events.c.date.desc(), t.log_events.c.log_id).offset(offset).limit(limit)
+            q.order_by(t.log_events.c.date.desc(), t.log_events.c.log_id)
+            .offset(offset)
+            .limit(limit)
         )
         return [_record(LogEvent, r) for r in rows]
 
@@ -473,14 +508,14 @@ class Outbox(_Repo):
     def _mail(row: Any) -> Mail:
         return _record(Mail, row, to=row.recipient)
 
-    async def list(self, tenant_id: str | None, *, limit: int = 50) -> list[Mail]:
+    async def list(self, tenant_id: str | None, *, limit: int = 50) -> builtins.list[Mail]:
         q = sa.select(t.mail_outbox)
         if tenant_id is not None:
             q = q.where(t.mail_outbox.c.tenant_id == tenant_id)
         rows = await self._c.execute(q.order_by(t.mail_outbox.c.created_at.desc()).limit(limit))
         return [self._mail(r) for r in rows]
 
-    async def pending(self, limit: int = 20) -> list[Mail]:
+    async def pending(self, limit: int = 20) -> builtins.list[Mail]:
         rows = await self._c.execute(
             sa.select(t.mail_outbox)
             .where(t.mail_outbox.c.sent_at.is_(None), t.mail_outbox.c.attempts < 5)

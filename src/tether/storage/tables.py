@@ -19,7 +19,9 @@ ID = sa.String(64)
 
 
 def _tenant_fk() -> sa.Column[str]:
-    return sa.Column("tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    return sa.Column(
+        "tenant_id", ID, sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False
+    )
 
 
 tenants = sa.Table(
@@ -199,7 +201,9 @@ refresh_tokens = sa.Table(
     sa.Column("family_id", ID, nullable=False, index=True),
     sa.Column("token_hash", sa.String(64), nullable=False),
     sa.Column("client_id", sa.String(64), nullable=False),
-    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column(
+        "user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("audience", sa.String(600)),
     sa.Column("scope", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
@@ -219,7 +223,9 @@ password_tickets = sa.Table(
     _tenant_fk(),
     sa.Column("ticket_hash", sa.String(64), nullable=False),
     sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
-    sa.Column("identity_id", ID, sa.ForeignKey("identities.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "identity_id", ID, sa.ForeignKey("identities.id", ondelete="CASCADE"), nullable=False
+    ),
     sa.Column("expires_at", sa.DateTime, nullable=False),
     sa.Column("used_at", sa.DateTime),
     sa.UniqueConstraint("tenant_id", "ticket_hash"),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tether.domain.errors import Conflict, Unavailable
@@ -27,6 +28,20 @@ def translate(exc: BaseException) -> Exception | None:
 
 
 class SqlUnitOfWork:
+    tenants: repos.Tenants
+    keys: repos.Keys
+    applications: repos.Applications
+    apis: repos.Apis
+    client_grants: repos.ClientGrants
+    connections: repos.Connections
+    users: repos.Users
+    identities: repos.Identities
+    credentials: repos.Credentials
+    refresh_tokens: repos.RefreshTokens
+    password_tickets: repos.PasswordTickets
+    logs: repos.Logs
+    outbox: repos.Outbox
+
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
         self._conn: AsyncConnection | None = None

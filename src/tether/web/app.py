@@ -71,7 +71,9 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
     async def not_found(request: Request, exc: Exception) -> Response:
         if errors.surface_of(request.url.path) is errors.Surface.MANAGEMENT:
             return JSONResponse(errors.management_body(404, "Not Found"), status_code=404)
-        return JSONResponse({"error": "not_found", "error_description": "Not found."}, status_code=404)
+        return JSONResponse(
+            {"error": "not_found", "error_description": "Not found."}, status_code=404
+        )
 
     @app.exception_handler(405)
     async def not_allowed(request: Request, exc: Exception) -> Response:

@@ -35,7 +35,9 @@ async def read_params(request: Request, *, allow_empty: bool = False) -> dict[st
         return value
     if content_type == "application/x-www-form-urlencoded":
         try:
-            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS)
+            pairs = parse_qsl(
+                text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS
+            )
         except ValueError as exc:
             raise BodyError(400, "Too many form fields.") from exc
         params: dict[str, Any] = {}

@@ -90,7 +90,9 @@ def as_oauth(exc: DomainError) -> oauth.OAuth2Error:
 def oauth_response(exc: oauth.OAuth2Error) -> JSONResponse:
     headers = {**NO_STORE, **exc.headers}
     if isinstance(exc, oauth.InvalidToken):
-        headers["WWW-Authenticate"] = f'Bearer error="{exc.error}", error_description="{exc.description}"'
+        headers["WWW-Authenticate"] = (
+            f'Bearer error="{exc.error}", error_description="{exc.description}"'
+        )
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
 
@@ -98,10 +100,19 @@ def signup_response(exc: DomainError | oauth.OAuth2Error) -> JSONResponse:
     """The /dbconnections/signup shape (auth0-wire.md §3.5)."""
     headers: dict[str, str] = {}
     if isinstance(exc, oauth.OAuth2Error):
-        status, name, code, description = exc.status_code, "BadRequestError", exc.error, exc.description
+        status, name, code, description = (
+            exc.status_code,
+            "BadRequestError",
+            exc.error,
+            exc.description,
+        )
         headers = exc.headers
     elif isinstance(exc, PasswordRejected):
-        status, name, code = 400, exc.message.split(":", 1)[0] if ":" in exc.message else "PasswordStrengthError", "invalid_password"
+        status, name, code = (
+            400,
+            exc.message.split(":", 1)[0] if ":" in exc.message else "PasswordStrengthError",
+            "invalid_password",
+        )
         description = exc.message.split(": ", 1)[-1]
     elif isinstance(exc, Conflict):
         status, name, code, description = 400, "BadRequestError", exc.code, exc.message
@@ -116,12 +127,19 @@ def signup_response(exc: DomainError | oauth.OAuth2Error) -> JSONResponse:
         status, name, code, description = 503, "ServiceUnavailableError", exc.code, exc.message
         headers = {"Retry-After": "1"}
     else:
-        status, name, code, description = 500, "InternalServerError", "server_error", "Something went wrong."
+        status, name, code, description = (
+            500,
+            "InternalServerError",
+            "server_error",
+            "Something went wrong.",
+        )
     body = {"name": name, "code": code, "description": description, "statusCode": status}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def management_body(status: int, message: str, error_code: str | None = None, **extra: Any) -> dict[str, Any]:
+def management_body(
+    status: int, message: str, error_code: str | None = None, **extra: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "statusCode": status,
         "error": HTTPStatus(status).phrase,
@@ -161,7 +179,9 @@ def render(request: Request, exc: Exception) -> JSONResponse:
     surface = surface_of(request.url.path)
     if isinstance(exc, BodyError):
         if surface is Surface.MANAGEMENT:
-            return JSONResponse(management_body(exc.status, exc.message, "invalid_body"), status_code=exc.status)
+            return JSONResponse(
+                management_body(exc.status, exc.message, "invalid_body"), status_code=exc.status
+            )
         if surface is Surface.SIGNUP:
             return signup_response(oauth.InvalidRequest(exc.message))
         return oauth_response(_body_error(exc))

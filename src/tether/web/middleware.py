@@ -64,7 +64,12 @@ class _TooLarge(Exception):
 async def _too_large(scope: Scope, send: Send, request_id: str) -> None:
     path: str = scope.get("path", "")
     if path.startswith("/api/v2"):
-        body = {"statusCode": 413, "error": "Payload Too Large", "message": "The request body is too large.", "errorCode": "payload_too_large"}
+        body = {
+            "statusCode": 413,
+            "error": "Payload Too Large",
+            "message": "The request body is too large.",
+            "errorCode": "payload_too_large",
+        }
     else:
         body = {"error": "invalid_request", "error_description": "The request body is too large."}
     data = json.dumps(body).encode()

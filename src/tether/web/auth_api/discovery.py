@@ -28,4 +28,6 @@ async def jwks(request: Request) -> Response:
     rotation publishes the next key well before it signs."""
     current = await tenant(request)
     keyset = await container(request).keys.keyset(current)
-    return JSONResponse({"keys": keyset.public_jwks}, headers={"Cache-Control": "public, max-age=300"})
+    return JSONResponse(
+        {"keys": keyset.public_jwks}, headers={"Cache-Control": "public, max-age=300"}
+    )

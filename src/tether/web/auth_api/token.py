@@ -59,12 +59,21 @@ async def token(request: Request) -> Response:
         if grant is GrantType.PASSWORD_REALM:
             require(params, "realm")
         result = await tokens.password(
-            current, app, grant, params["username"], params["password"],
-            params.get("realm"), params.get("scope"), params.get("audience"), info,
+            current,
+            app,
+            grant,
+            params["username"],
+            params["password"],
+            params.get("realm"),
+            params.get("scope"),
+            params.get("audience"),
+            info,
         )
     else:
         require(params, "refresh_token")
-        result = await tokens.refresh(current, app, params["refresh_token"], params.get("scope"), info)
+        result = await tokens.refresh(
+            current, app, params["refresh_token"], params.get("scope"), info
+        )
     return JSONResponse(result.body(), headers={**NO_STORE, **limit_headers})
 
 
