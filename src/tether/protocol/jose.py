@@ -35,7 +35,7 @@ class PrivateKey:
     """A signing key ready to use: its ``kid`` and the loaded RSA key."""
 
     kid: str
-    pem: bytes
+    pem: bytes = field(repr=False)  # a traceback or a log line must not print the private key
     _key: RSAKey = field(repr=False, compare=False)
 
     @classmethod
