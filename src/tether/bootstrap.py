@@ -12,6 +12,7 @@ from tether.adapters.smtp import SmtpTransport
 from tether.config import Settings
 from tether.domain.applications import ApiService, ApplicationService
 from tether.domain.audit import Audit
+from tether.domain.authorization import AuthorizationService
 from tether.domain.clock import Clock, SystemClock
 from tether.domain.connections import ConnectionService
 from tether.domain.keys import KeyService
@@ -20,6 +21,7 @@ from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPoli
 from tether.domain.ports import RateLimiter, UnitOfWork, UnitOfWorkFactory
 from tether.domain.provisioning import Provisioned, provision_default_tenant
 from tether.domain.sealing import Sealer
+from tether.domain.sessions import SessionService
 from tether.domain.tenants import TenantService
 from tether.domain.tokens import RULE_TOKEN_IP, TokenService
 from tether.domain.users import RULE_LOGIN_ACCOUNT, RULE_LOGIN_IP, DatabaseUsers
@@ -46,6 +48,8 @@ class Container:
     users: DatabaseUsers
     tokens: TokenService
     mail: MailService
+    sessions: SessionService
+    authorization: AuthorizationService
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
@@ -130,5 +134,7 @@ def build_container(
         users=users,
         tokens=tokens,
         mail=mail,
+        sessions=SessionService(uow, clock),
+        authorization=AuthorizationService(uow, tokens, clock),
     )
 

@@ -17,11 +17,12 @@ from tether.domain.errors import InvalidCredentials
 from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.keys import KeyService, KeySet
 from tether.domain.management_scopes import CURRENT_USER_SCOPES
-from tether.domain.models import Api, Application, RefreshToken, Tenant, User
+from tether.domain.models import Api, Application, RefreshToken, Session, Tenant, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.users import DatabaseUsers
 from tether.protocol import claims as token_claims
-from tether.protocol import jose
+from tether.protocol import jose, pkce
+from tether.protocol.authorize import AuthorizationRequest
 from tether.protocol.errors import (
     AccessDenied,
     InvalidGrant,
@@ -127,6 +128,7 @@ class TokenService:
         session_id: str | None = None,
         nonce: str | None = None,
         want_refresh: bool,
+        with_id_token: bool = True,
     ) -> TokenResponse:
         """Sign the access (and ID) token and store the refresh token in ``uow``.
 
@@ -150,7 +152,7 @@ class TokenService:
             typ="at+jwt",
         )
         id_token = None
-        if OPENID in scopes:
+        if OPENID in scopes and with_id_token:
             id_token = keyset.signing.sign(
                 token_claims.id_token_claims(
                     issuer=tenant.issuer,
@@ -407,6 +409,116 @@ class TokenService:
             )
             await uow.commit()
         return response
+
+    async def authorization_code(
+        self,
+        tenant: Tenant,
+        app: Application,
+        code: str,
+        redirect_uri: str | None,
+        code_verifier: str | None,
+        request: RequestInfo = NO_REQUEST,
+    ) -> TokenResponse:
+        """RFC 6749 §4.1.3: redeem a code once, for the client and callback it was issued to,
+        with the PKCE verifier (RFC 7636 §4.6). A second redemption revokes what the first
+        issued (RFC 6749 §4.1.2, RFC 9700 §4.2.4)."""
+        require_grant(app, GrantType.AUTHORIZATION_CODE)
+        now = self._clock.now()
+        keyset = await self._keys.keyset(tenant)
+        async with self._uow() as uow:
+            record = await uow.codes.by_hash(tenant.id, hash_token(code))
+            failure = None
+            if record is None or record.client_id != app.client_id:
+                failure = "Invalid authorization code"
+            elif record.used_at is not None:
+                if record.refresh_family_id:
+                    await uow.refresh_tokens.revoke_family(record.refresh_family_id, now)
+                failure = "Invalid authorization code"
+            elif record.expires_at < now:
+                failure = "Invalid authorization code"
+            elif redirect_uri != record.redirect_uri:
+                failure = "The redirect_uri does not match the one of the authorization request."
+            if failure is not None or record is None:
+                await self._audit.record(
+                    uow, tenant.id, LogType.FAILED_EXCHANGE_CODE, request,
+                    description=failure or "", application=app,
+                )
+                await uow.commit()
+                raise InvalidGrant(failure)
+            pkce.verify(record.code_challenge, code_verifier)
+            user = await uow.users.by_pk(tenant.id, record.user_pk)
+            if user is None:
+                raise InvalidGrant("Invalid authorization code")
+            if user.blocked:
+                raise InvalidGrant("user is blocked")
+            api = await uow.apis.by_identifier(tenant.id, record.audience) if record.audience else None
+            scopes = self._user_scopes(list(record.scope), api)
+            family_id = new_id("rtf_")
+            if not await uow.codes.redeem(record.id, now, family_id):
+                await uow.rollback()
+                raise InvalidGrant("Invalid authorization code")
+            response = await self._issue_user_tokens(
+                uow, keyset, tenant, app, user, api, scopes, GrantType.AUTHORIZATION_CODE,
+                auth_time=record.auth_time,
+                family_id=family_id,
+                session_id=record.session_id,
+                nonce=record.nonce,
+                want_refresh=self._offline_allowed(app, api, scopes),
+            )
+            await self._audit.record(
+                uow, tenant.id, LogType.SUCCESS_EXCHANGE_CODE, request,
+                application=app, user=user,
+            )
+            await uow.commit()
+        return response
+
+    async def implicit(
+        self,
+        tenant: Tenant,
+        app: Application,
+        req: AuthorizationRequest,
+        user_pk: str,
+        session: Session,
+    ) -> dict[str, str]:
+        """OIDC Core §3.2.2.5: tokens straight from /authorize, for applications that enable it."""
+        keyset = await self._keys.keyset(tenant)
+        async with self._uow() as uow:
+            user = await uow.users.by_pk(tenant.id, user_pk)
+            api = await self._api(uow, tenant, req.audience)
+            if user is None:
+                raise InvalidGrant("The user no longer exists.")
+            scopes = self._user_scopes(list(req.scope), api)
+            with_token = "token" in req.response_type.split()
+            response = await self._issue_user_tokens(
+                uow, keyset, tenant, app, user, api, scopes, GrantType.AUTHORIZATION_CODE,
+                auth_time=session.auth_time, session_id=session.id, nonce=req.nonce,
+                want_refresh=False, with_id_token=False,
+            )
+            now = epoch(self._clock.now())
+            id_token = keyset.signing.sign(
+                token_claims.id_token_claims(
+                    issuer=tenant.issuer,
+                    subject=user.user_id,
+                    client_id=app.client_id,
+                    issued_at=now,
+                    lifetime=ID_TOKEN_LIFETIME,
+                    profile=user.profile_claims(),
+                    scopes=scopes,
+                    nonce=req.nonce,
+                    auth_time=epoch(session.auth_time),
+                    session_id=session.id,
+                    at_hash=jose.at_hash(response.access_token) if with_token else None,
+                )
+            )
+        values = {"id_token": id_token}
+        if with_token:
+            values.update(
+                access_token=response.access_token,
+                token_type="Bearer",
+                expires_in=str(response.expires_in),
+                scope=response.scope,
+            )
+        return values
 
     async def revoke(
         self, tenant: Tenant, app: Application, token: str, request: RequestInfo = NO_REQUEST

@@ -80,6 +80,7 @@ def id_token_claims(
             "iss": issuer,
             "sub": subject,
             "aud": client_id,
+            "azp": client_id,
             "iat": issued_at,
             "exp": issued_at + lifetime,
         }

@@ -15,6 +15,10 @@ from tether.domain.models import (
     Api,
     Application,
     AppType,
+    AuthorizationCode,
+    Consent,
+    LoginTransaction,
+    Session,
     ClientGrant,
     Connection,
     Identity,
@@ -537,3 +541,120 @@ class Outbox(_Repo):
             .where(t.mail_outbox.c.id == mail_id)
             .values(attempts=t.mail_outbox.c.attempts + 1, last_error=error[:500])
         )
+
+
+class Sessions(_Repo):
+    async def add(self, session: Session) -> None:
+        await self._c.execute(t.sessions.insert().values(_values(session, t.sessions)))
+
+    async def by_token_hash(self, tenant_id: str, token_hash: str) -> Session | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.sessions).where(
+                    t.sessions.c.tenant_id == tenant_id, t.sessions.c.token_hash == token_hash
+                )
+            )
+        ).first()
+        return _record(Session, row) if row else None
+
+    async def touch(self, session_id: str, at: datetime) -> None:
+        await self._c.execute(
+            t.sessions.update().where(t.sessions.c.id == session_id).values(last_seen_at=at)
+        )
+
+    async def revoke(self, session_id: str, at: datetime) -> None:
+        await self._c.execute(
+            t.sessions.update()
+            .where(t.sessions.c.id == session_id, t.sessions.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
+    async def revoke_for_user(self, tenant_id: str, user_pk: str, at: datetime) -> int:
+        result = await self._c.execute(
+            t.sessions.update()
+            .where(
+                t.sessions.c.tenant_id == tenant_id,
+                t.sessions.c.user_pk == user_pk,
+                t.sessions.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=at)
+        )
+        return int(result.rowcount)
+
+
+class Transactions(_Repo):
+    async def add(self, tx: LoginTransaction) -> None:
+        await self._c.execute(t.login_transactions.insert().values(_values(tx, t.login_transactions)))
+
+    async def get(self, tenant_id: str, tx_id: str) -> LoginTransaction | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.login_transactions).where(
+                    t.login_transactions.c.tenant_id == tenant_id, t.login_transactions.c.id == tx_id
+                )
+            )
+        ).first()
+        return _record(LoginTransaction, row) if row else None
+
+    async def update(self, tx: LoginTransaction) -> None:
+        await self._c.execute(
+            t.login_transactions.update()
+            .where(t.login_transactions.c.id == tx.id)
+            .values(user_pk=tx.user_pk, auth_time=tx.auth_time, session_id=tx.session_id)
+        )
+
+    async def complete(self, tx_id: str, at: datetime) -> bool:
+        result = await self._c.execute(
+            t.login_transactions.update()
+            .where(t.login_transactions.c.id == tx_id, t.login_transactions.c.completed_at.is_(None))
+            .values(completed_at=at)
+        )
+        return result.rowcount == 1
+
+
+class Codes(_Repo):
+    async def add(self, code: AuthorizationCode) -> None:
+        await self._c.execute(t.authorization_codes.insert().values(_values(code, t.authorization_codes)))
+
+    async def by_hash(self, tenant_id: str, code_hash: str) -> AuthorizationCode | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.authorization_codes).where(
+                    t.authorization_codes.c.tenant_id == tenant_id,
+                    t.authorization_codes.c.code_hash == code_hash,
+                )
+            )
+        ).first()
+        return _record(AuthorizationCode, row) if row else None
+
+    async def redeem(self, code_id: str, at: datetime, refresh_family_id: str | None) -> bool:
+        result = await self._c.execute(
+            t.authorization_codes.update()
+            .where(t.authorization_codes.c.id == code_id, t.authorization_codes.c.used_at.is_(None))
+            .values(used_at=at, refresh_family_id=refresh_family_id)
+        )
+        return result.rowcount == 1
+
+
+class Consents(_Repo):
+    async def get(self, tenant_id: str, user_pk: str, client_id: str) -> Consent | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.consents).where(
+                    t.consents.c.tenant_id == tenant_id,
+                    t.consents.c.user_pk == user_pk,
+                    t.consents.c.client_id == client_id,
+                )
+            )
+        ).first()
+        return _record(Consent, row) if row else None
+
+    async def save(self, consent: Consent) -> None:
+        await self._c.execute(
+            t.consents.delete().where(
+                t.consents.c.tenant_id == consent.tenant_id,
+                t.consents.c.user_pk == consent.user_pk,
+                t.consents.c.client_id == consent.client_id,
+            )
+        )
+        await self._c.execute(t.consents.insert().values(_values(consent, t.consents)))

@@ -267,3 +267,68 @@ mail_outbox = sa.Table(
     sa.Column("last_error", sa.String(512)),
 )
 sa.Index("ix_mail_outbox_pending", mail_outbox.c.sent_at, mail_outbox.c.created_at)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("auth_time", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("idle_expires_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime),
+    sa.Column("amr", sa.JSON, nullable=False),
+    sa.UniqueConstraint("tenant_id", "token_hash"),
+)
+
+login_transactions = sa.Table(
+    "login_transactions",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE")),
+    sa.Column("auth_time", sa.DateTime),
+    sa.Column("session_id", ID),
+    sa.Column("completed_at", sa.DateTime),
+)
+
+authorization_codes = sa.Table(
+    "authorization_codes",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("redirect_uri", sa.String(2048), nullable=False),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("scope", sa.JSON, nullable=False),
+    sa.Column("audience", sa.String(600)),
+    sa.Column("nonce", sa.String(512)),
+    sa.Column("code_challenge", sa.String(128)),
+    sa.Column("auth_time", sa.DateTime, nullable=False),
+    sa.Column("session_id", ID),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("used_at", sa.DateTime),
+    sa.Column("refresh_family_id", ID),
+    sa.UniqueConstraint("tenant_id", "code_hash"),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    _tenant_fk(),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("scope", sa.JSON, nullable=False),
+    sa.Column("granted_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "user_pk", "client_id"),
+)

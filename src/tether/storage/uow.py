@@ -41,6 +41,10 @@ class SqlUnitOfWork:
     password_tickets: repos.PasswordTickets
     logs: repos.Logs
     outbox: repos.Outbox
+    sessions: repos.Sessions
+    transactions: repos.Transactions
+    codes: repos.Codes
+    consents: repos.Consents
 
     def __init__(self, engine: AsyncEngine):
         self._engine = engine
@@ -69,6 +73,10 @@ class SqlUnitOfWork:
         self.password_tickets = repos.PasswordTickets(conn)
         self.logs = repos.Logs(conn)
         self.outbox = repos.Outbox(conn)
+        self.sessions = repos.Sessions(conn)
+        self.transactions = repos.Transactions(conn)
+        self.codes = repos.Codes(conn)
+        self.consents = repos.Consents(conn)
         return self
 
     async def __aexit__(
