@@ -58,7 +58,12 @@ class PasswordHasher:
                 pass
             return Verification(False)
         if stored.startswith(("$2a$", "$2b$", "$2y$")):
-            ok = bcrypt.checkpw(password.encode("utf-8"), stored.encode("ascii"))
+            # bcrypt reads at most 72 bytes (bcrypt >= 5 raises above that): check what the
+            # importing system hashed; the argon2id upgrade then covers the whole password.
+            try:
+                ok = bcrypt.checkpw(password.encode("utf-8")[:72], stored.encode("ascii"))
+            except ValueError:  # a malformed imported hash
+                return Verification(False)
             return Verification(ok, self._argon.hash(password) if ok else None)
         try:
             self._argon.verify(stored, password)
