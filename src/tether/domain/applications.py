@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import hmac
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,7 +29,8 @@ DEFAULT_GRANTS: dict[AppType, list[str]] = {
     AppType.NON_INTERACTIVE: [GrantType.CLIENT_CREDENTIALS],
 }
 
-ALLOWED_GRANTS = {g.value for g in GrantType}
+ALLOWED_GRANTS = {g.value for g in GrantType} | {"implicit"}
+ORIGINS_CACHE_SECONDS = 5.0
 AUTH_METHODS = {"none", "client_secret_post", "client_secret_basic"}
 
 
@@ -109,6 +111,7 @@ class ApplicationService:
         self._uow = uow
         self._sealer = sealer
         self._clock = clock
+        self._origins: dict[str, tuple[float, frozenset[str]]] = {}
 
     async def add(
         self, uow: UnitOfWork, tenant: Tenant, spec: NewApplication
@@ -176,6 +179,19 @@ class ApplicationService:
         if app is None:
             raise NotFound("Client not found.", code="inexistent_client")
         return app
+
+    async def web_origins(self, tenant: Tenant) -> frozenset[str]:
+        """Every origin any application of the tenant allows (web origins and CORS origins),
+        cached briefly: browsers ask on every token request."""
+        now = time.monotonic()
+        cached = self._origins.get(tenant.id)
+        if cached and now - cached[0] < ORIGINS_CACHE_SECONDS:
+            return cached[1]
+        origins = frozenset(
+            o for app in await self.list(tenant) for o in (*app.web_origins, *app.allowed_origins)
+        )
+        self._origins[tenant.id] = (now, origins)
+        return origins
 
     def secret_of(self, app: Application) -> str | None:
         if app.encrypted_secret is None:

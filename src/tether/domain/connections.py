@@ -62,6 +62,11 @@ class ConnectionService:
         async with self._uow() as uow:
             return await uow.connections.list(tenant.id)
 
+    async def enabled_for(self, tenant: Tenant, client_id: str) -> builtins.list[Connection]:
+        """The connections an application may sign people in with, database first."""
+        found = [c for c in await self.list(tenant) if client_id in c.enabled_clients]
+        return sorted(found, key=lambda c: not c.is_database)
+
     async def by_name(self, tenant: Tenant, name: str) -> Connection:
         async with self._uow() as uow:
             connection = await uow.connections.by_name(tenant.id, name)

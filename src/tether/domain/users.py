@@ -464,6 +464,13 @@ class DatabaseUsers:
             total = await uow.users.count(tenant.id)
         return users, total
 
+    async def get_by_pk(self, tenant: Tenant, pk: str) -> User:
+        async with self._uow() as uow:
+            user = await uow.users.by_pk(tenant.id, pk)
+        if user is None:
+            raise NotFound("The user does not exist.", code="inexistent_user")
+        return user
+
     async def get(self, tenant: Tenant, user_id: str) -> User:
         async with self._uow() as uow:
             user = await uow.users.get(tenant.id, user_id)

@@ -52,6 +52,7 @@ def openid_configuration(issuer: str, *, interactive: bool = False) -> dict[str,
         doc["code_challenge_methods_supported"] = ["S256"]
         doc["grant_types_supported"].insert(0, GrantType.AUTHORIZATION_CODE.value)
         doc["authorization_response_iss_parameter_supported"] = True
+        doc["end_session_endpoint"] = issuer + "oidc/logout"
     else:
         del doc["response_types_supported"]
     return doc

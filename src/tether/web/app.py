@@ -6,16 +6,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
 
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
 from tether.web import errors
-from tether.web.auth_api import dbconnections, discovery, token, userinfo
+from tether.web.auth_api import authorize, dbconnections, discovery, logout, token, userinfo
+from tether.web.cors import Cors
+from tether.web.hosted import pages
 from tether.web.middleware import RequestLimits
 
 if TYPE_CHECKING:
@@ -57,7 +61,7 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
-    app.state.interactive = False
+    app.state.interactive = True
 
     async def handle(request: Request, exc: Exception) -> Response:
         return errors.render(request, exc)
@@ -86,8 +90,11 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
     async def healthz() -> Response:
         return JSONResponse({"status": "ok"})
 
-    for module in (discovery, token, userinfo, dbconnections):
+    for module in (discovery, token, userinfo, dbconnections, authorize, logout, pages):
         app.include_router(module.router)
+    static = Path(__file__).parent / "hosted" / "static"
+    app.mount("/u/static", StaticFiles(directory=static), name="hosted_static")
 
+    app.add_middleware(Cors)
     app.add_middleware(RequestLimits, max_body=container.settings.max_body_bytes)
     return app

@@ -9,7 +9,12 @@ from starlette.responses import JSONResponse, Response
 from tether.domain.models import Application, Tenant
 from tether.domain.tokens import RULE_TOKEN_IP
 from tether.protocol import client_auth
-from tether.protocol.errors import TooManyRequests, UnsupportedGrantType
+from tether.protocol.errors import (
+    InvalidClient,
+    InvalidRequest,
+    TooManyRequests,
+    UnsupportedGrantType,
+)
 from tether.protocol.grants import GrantType
 from tether.protocol.params import normalise, require
 from tether.web import ratelimit
@@ -32,6 +37,12 @@ async def _limit(request: Request, current: Tenant) -> dict[str, str]:
 async def _client(request: Request, current: Tenant, params: dict[str, str]) -> Application:
     c = container(request)
     credentials = client_auth.extract(request.headers.get("authorization"), params)
+    try:
+        # A Basic header skips the body's checks: hold its id and secret to the same rules, so
+        # a NUL or a 9 kB id is a client error, not a database error (PostgreSQL refuses NUL).
+        normalise({"client_id": credentials.client_id, "client_secret": credentials.client_secret})
+    except InvalidRequest as exc:
+        raise InvalidClient("Malformed client credentials.") from exc
     async with c.uow() as uow:
         return await c.applications.authenticate(
             uow, current, credentials.client_id, credentials.client_secret, credentials.method
@@ -45,12 +56,17 @@ async def token(request: Request) -> Response:
     params = normalise(await read_params(request))
     require(params, "grant_type")
     grant = GrantType.parse(params["grant_type"])
-    if grant is None or grant in (GrantType.AUTHORIZATION_CODE, GrantType.PASSWORDLESS_OTP):
+    if grant is None or grant is GrantType.PASSWORDLESS_OTP:
         raise UnsupportedGrantType(f"Unsupported grant type: {params['grant_type']}")
     app = await _client(request, current, params)
     tokens = container(request).tokens
     info = request_info(request)
-    if grant is GrantType.CLIENT_CREDENTIALS:
+    if grant is GrantType.AUTHORIZATION_CODE:
+        require(params, "code")
+        result = await tokens.authorization_code(
+            current, app, params["code"], params.get("redirect_uri"), params.get("code_verifier"), info
+        )
+    elif grant is GrantType.CLIENT_CREDENTIALS:
         result = await tokens.client_credentials(
             current, app, params.get("audience"), params.get("scope"), info
         )

@@ -1,0 +1,129 @@
+"""``GET /authorize`` and ``GET /authorize/resume`` (RFC 6749 §4.1.1, OIDC Core §3.1.2).
+
+/authorize checks the client and callback (errors here are a page, never a redirect), then the
+rest of the request (errors go back to the client), then decides: answer now from the SSO
+session, or park the request and send the person to the sign-in page. /authorize/resume answers
+a parked request once the sign-in (and consent, for third-party apps) is done.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tether.domain.authorization import BadAuthorizeRequest
+from tether.domain.errors import DomainError
+from tether.domain.models import Application, Session, Tenant
+from tether.protocol import authorize as authz
+from tether.protocol.errors import OAuth2Error
+from tether.protocol.params import normalise
+from tether.web.auth_api.respond import deliver, deliver_error
+from tether.web.context import container, tenant
+from tether.web.cookies import session_value
+from tether.web.hosted.pages import error_page
+
+router = APIRouter()
+
+
+def _redirect(url: str) -> Response:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def login_url(request: Request, tx_id: str, req: authz.AuthorizationRequest) -> str:
+    path = "/u/signup" if req.screen_hint == "signup" else "/u/login"
+    return f"{path}?{urlencode({'state': tx_id})}"
+
+
+async def _answer(
+    request: Request,
+    current: Tenant,
+    app: Application,
+    req: authz.AuthorizationRequest,
+    session: Session,
+) -> Response:
+    c = container(request)
+    params = await c.authorization.respond(current, app, req, session.user_pk, session)
+    return deliver(request, app, req.redirect_uri, req.response_mode, params)
+
+
+@router.get("/authorize")
+async def authorize(request: Request) -> Response:
+    current = await tenant(request)
+    c = container(request)
+    names = [k for k, _ in request.query_params.multi_items()]
+    try:
+        if len(names) != len(set(names)):
+            raise BadAuthorizeRequest("A parameter was sent more than once.")
+        params = normalise(dict(request.query_params))
+        app = await c.authorization.client_for(current, params)
+    except (BadAuthorizeRequest, OAuth2Error) as exc:
+        message = exc.message if isinstance(exc, DomainError) else exc.description
+        return error_page(request, message, code="invalid_request", status=400)
+    redirect_uri = params["redirect_uri"]
+    mode = (
+        params.get("response_mode") if params.get("response_mode") in authz.RESPONSE_MODES else None
+    )
+    default_mode = "query" if params.get("response_type") == "code" else "fragment"
+    try:
+        req = await c.authorization.validate(current, app, params)
+    except OAuth2Error as exc:
+        return deliver_error(
+            request, current, app, redirect_uri, mode or default_mode, params.get("state"), exc
+        )
+    session = await c.sessions.current(current, session_value(request))
+    need = c.authorization.needs_login(req, session, c.clock.now())
+    if need is not None or session is None:
+        if "none" in req.prompt:
+            return deliver_error(
+                request,
+                current,
+                app,
+                req.redirect_uri,
+                req.response_mode,
+                req.state,
+                authz.LoginRequired(),
+            )
+        tx_id = await c.authorization.park(current, req)
+        return _redirect(login_url(request, tx_id, req))
+    if await c.authorization.needs_consent(current, app, session.user_pk, req):
+        if "none" in req.prompt:
+            return deliver_error(
+                request,
+                current,
+                app,
+                req.redirect_uri,
+                req.response_mode,
+                req.state,
+                authz.ConsentRequired(),
+            )
+        tx_id = await c.authorization.park(current, req)
+        user = await c.users.get_by_pk(current, session.user_pk)
+        tx, _ = await c.authorization.transaction(current, tx_id)
+        await c.authorization.record_login(current, tx, user, session)
+        return _redirect(f"/u/consent?{urlencode({'state': tx_id})}")
+    return await _answer(request, current, app, req, session)
+
+
+@router.get("/authorize/resume")
+async def resume(request: Request) -> Response:
+    """Answer a parked request: the browser's session must be the one that signed in for it."""
+    current = await tenant(request)
+    c = container(request)
+    try:
+        tx, app = await c.authorization.transaction(current, request.query_params.get("state"))
+    except DomainError as exc:
+        return error_page(request, exc.message, code=exc.code, status=400)
+    req = authz.AuthorizationRequest.from_dict(tx.request)
+    session = await c.sessions.current(current, session_value(request))
+    if tx.user_pk is None or session is None or session.id != tx.session_id:
+        return _redirect(login_url(request, tx.id, req))
+    if await c.authorization.needs_consent(current, app, session.user_pk, req):
+        return _redirect(f"/u/consent?{urlencode({'state': tx.id})}")
+    if not await c.authorization.finish(current, tx):
+        return error_page(
+            request, "This sign-in was already completed.", code="invalid_state", status=400
+        )
+    return await _answer(request, current, app, req, session)

@@ -1,0 +1,58 @@
+"""CORS for the endpoints browsers call directly (auth0-wire.md §5): /oauth/token,
+/oauth/revoke and /userinfo, for the tenant's registered web origins only. /authorize never
+answers CORS (RFC 9700 §2.6)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tether.web.context import container
+
+CORS_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/userinfo"})
+ALLOW_HEADERS = "auth0-client, content-type, authorization"
+
+
+class Cors:
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in CORS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        origin = request.headers.get("origin")
+        allowed = False
+        if origin:
+            host = request.headers.get("host", "")
+            current = await container(request).tenants.resolve(host)
+            if current is not None:
+                allowed = origin in await container(request).applications.web_origins(current)
+        if request.method == "OPTIONS" and request.headers.get("access-control-request-method"):
+            headers = {"Vary": "Origin"}
+            if allowed and origin:
+                headers.update(
+                    {
+                        "Access-Control-Allow-Origin": origin,
+                        "Access-Control-Allow-Methods": "GET, POST",
+                        "Access-Control-Allow-Headers": ALLOW_HEADERS,
+                        "Access-Control-Max-Age": "600",
+                    }
+                )
+            await Response(status_code=204 if allowed else 403, headers=headers)(
+                scope, receive, send
+            )
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start" and allowed and origin:
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"access-control-allow-origin", origin.encode()),
+                    (b"vary", b"Origin"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)

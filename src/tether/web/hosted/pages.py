@@ -1,0 +1,450 @@
+"""The hosted pages: sign in, sign up, forgot password, reset password, consent.
+
+Every form carries a CSRF token and every POST answers 303. A failed sign-in says only
+"Wrong email or password." whether or not the account exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tether.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+)
+from tether.domain.management_scopes import MANAGEMENT_SCOPES
+from tether.domain.models import Application, Connection, LoginTransaction, Tenant, User
+from tether.domain.users import NewDatabaseUser
+from tether.protocol import authorize as authz
+from tether.protocol.errors import AccessDenied
+from tether.web import cookies
+from tether.web.auth_api.respond import deliver_error
+from tether.web.body import read_params
+from tether.web.context import container, request_info, tenant
+from tether.web.hosted import csrf
+from tether.web.hosted.render import page
+
+router = APIRouter()
+
+#: Button labels for connection strategies (the other kinds arrive with their issue).
+STRATEGY_LABELS = {
+    "google-oauth2": "Google",
+    "github": "GitHub",
+    "oidc": None,
+    "oauth2": None,
+    "email": "an email code",
+}
+_SCOPE_TEXT = {
+    "openid": "Know who you are",
+    "profile": "See your name and picture",
+    "email": "See your email address",
+    "offline_access": "Stay signed in (keep access when you are away)",
+}
+
+
+def error_page(
+    request: Request, message: str, *, code: str | None = None, status: int = 400
+) -> Response:
+    return page(request, "error.html", status=status, title="Error", message=message, code=code)
+
+
+def _finish_page(request: Request, response: Response) -> Response:
+    csrf.set_cookie(request, response, secure=cookies.is_secure(request))
+    return response
+
+
+def _see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+async def _connections(
+    request: Request, current: Tenant, app: Application, only: str | None
+) -> list[Connection]:
+    found = await container(request).connections.enabled_for(current, app.client_id)
+    return [c for c in found if only is None or c.name == only]
+
+
+async def _context(
+    request: Request, current: Tenant, tx: LoginTransaction, app: Application
+) -> dict[str, Any]:
+    req = authz.AuthorizationRequest.from_dict(tx.request)
+    connections = await _connections(request, current, app, req.connection)
+    database = next((c for c in connections if c.is_database), None)
+    others = [
+        {"name": c.name, "label": STRATEGY_LABELS.get(c.strategy) or c.name}
+        for c in connections
+        if not c.is_database
+    ]
+    q = urlencode({"state": tx.id})
+    return {
+        "state": tx.id,
+        "app_name": app.name,
+        "tenant_name": current.name,
+        "database": database,
+        "others": others,
+        "login_url": f"/u/login?{q}",
+        "signup_url": f"/u/signup?{q}"
+        if database and not database.options.get("disable_signup")
+        else None,
+        "forgot_url": f"/u/reset-password?{q}",
+        "email": req.login_hint,
+        "redirect_origin": authz.origin_of(req.redirect_uri),
+    }
+
+
+def _form_page(
+    request: Request, template: str, ctx: dict[str, Any], purpose: str, **extra: Any
+) -> Response:
+    # The form's POST ends in a redirect to the app's callback, and browsers apply form-action
+    # to the redirects after a submission, so the callback's origin is allowed there too.
+    response = page(
+        request,
+        template,
+        csrf=csrf.token(request, purpose),
+        action=str(request.url.path),
+        form_targets=[ctx["redirect_origin"]] if ctx.get("redirect_origin") else [],
+        **{**ctx, **extra},
+    )
+    return _finish_page(request, response)
+
+
+async def _signed_in(
+    request: Request, current: Tenant, tx: LoginTransaction, user: User, amr: list[str]
+) -> Response:
+    """Start a fresh session (never reuse the old id) and go on with the parked request."""
+    c = container(request)
+    async with c.uow() as uow:
+        started = await c.sessions.start(
+            uow, current, user, amr, replaces=cookies.session_value(request)
+        )
+        await uow.commit()
+    await c.authorization.record_login(current, tx, user, started.session)
+    response = _see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
+    cookies.set_session(request, response, current, started.cookie_value)
+    return response
+
+
+async def _open_tx(request: Request) -> tuple[Tenant, LoginTransaction, Application] | Response:
+    current = await tenant(request)
+    state = request.query_params.get("state")
+    try:
+        tx, app = await container(request).authorization.transaction(current, state)
+    except DomainError as exc:
+        return error_page(request, exc.message, code=exc.code)
+    return current, tx, app
+
+
+# -- sign in -----------------------------------------------------------------------
+
+
+@router.get("/u/login")
+async def login_form(request: Request) -> Response:
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    ctx = await _context(request, current, tx, app)
+    return _form_page(request, "login.html", ctx, "login", title="Sign in")
+
+
+@router.post("/u/login")
+async def login_submit(request: Request) -> Response:
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    form = await read_params(request)
+    csrf.check(request, "login", form.get("csrf"))
+    ctx = await _context(request, current, tx, app)
+    connection = str(form.get("connection") or "")
+    if not ctx["database"] or connection != ctx["database"].name:
+        return _form_page(
+            request,
+            "login.html",
+            ctx,
+            "login",
+            title="Sign in",
+            status=400,
+            error="That way of signing in is not available here yet.",
+        )
+    email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    try:
+        user, _ = await container(request).users.authenticate(
+            current, app, connection, email, password, request_info(request)
+        )
+    except (InvalidCredentials, InvalidInput):
+        return _form_page(
+            request,
+            "login.html",
+            ctx,
+            "login",
+            title="Sign in",
+            status=400,
+            error="Wrong email or password.",
+            email=email,
+        )
+    except RateLimited as exc:
+        return _form_page(
+            request,
+            "login.html",
+            ctx,
+            "login",
+            title="Sign in",
+            status=429,
+            error=exc.message,
+            email=email,
+        )
+    except Forbidden as exc:
+        return _form_page(
+            request,
+            "login.html",
+            ctx,
+            "login",
+            title="Sign in",
+            status=403,
+            error=exc.message,
+            email=email,
+        )
+    return await _signed_in(request, current, tx, user, ["pwd"])
+
+
+# -- sign up -----------------------------------------------------------------------
+
+
+@router.get("/u/signup")
+async def signup_form(request: Request) -> Response:
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    ctx = await _context(request, current, tx, app)
+    if not ctx["signup_url"]:
+        return error_page(
+            request, "Sign-up is not available for this application.", code="signup_disabled"
+        )
+    return _form_page(request, "signup.html", ctx, "signup", title="Sign up")
+
+
+@router.post("/u/signup")
+async def signup_submit(request: Request) -> Response:
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    form = await read_params(request)
+    csrf.check(request, "signup", form.get("csrf"))
+    ctx = await _context(request, current, tx, app)
+    if not ctx["signup_url"]:
+        return error_page(
+            request, "Sign-up is not available for this application.", code="signup_disabled"
+        )
+    email, password = str(form.get("email") or ""), str(form.get("password") or "")
+    try:
+        user = await container(request).users.signup(
+            current,
+            app,
+            ctx["database"].name,
+            NewDatabaseUser(email=email, password=password),
+            request_info(request),
+        )
+    except Conflict:
+        # Say no more than a sign-in would: the address may or may not have an account.
+        return _form_page(
+            request,
+            "signup.html",
+            ctx,
+            "signup",
+            title="Sign up",
+            status=400,
+            email=email,
+            error="We could not create an account with these details. If you already have one, sign in instead.",
+        )
+    except (InvalidInput, Forbidden, NotFound) as exc:
+        message = exc.message.split(": ", 1)[-1]
+        return _form_page(
+            request,
+            "signup.html",
+            ctx,
+            "signup",
+            title="Sign up",
+            status=400,
+            error=message,
+            email=email,
+        )
+    return await _signed_in(request, current, tx, user, ["pwd"])
+
+
+# -- forgot / reset password ------------------------------------------------------------
+
+
+async def _forgot_context(request: Request) -> tuple[Tenant, Application | None, dict[str, Any]]:
+    current = await tenant(request)
+    state = request.query_params.get("state")
+    c = container(request)
+    if state:
+        try:
+            tx, tx_app = await c.authorization.transaction(current, state)
+        except DomainError:
+            return current, None, {}
+        ctx = await _context(request, current, tx, tx_app)
+        return current, tx_app, ctx
+    client_id = request.query_params.get("client_id")
+    app: Application | None = None
+    if client_id:
+        try:
+            app = await c.applications.get(current, client_id)
+        except NotFound:
+            app = None
+    return current, app, {"app_name": app.name if app else current.name, "state": ""}
+
+
+@router.get("/u/reset-password")
+async def forgot_form(request: Request) -> Response:
+    _, app, ctx = await _forgot_context(request)
+    if app is None:
+        return error_page(
+            request, "Start from your application's sign-in page to reset your password."
+        )
+    return _form_page(request, "forgot.html", ctx, "forgot", title="Reset your password")
+
+
+@router.post("/u/reset-password")
+async def forgot_submit(request: Request) -> Response:
+    current, app, ctx = await _forgot_context(request)
+    if app is None:
+        return error_page(
+            request, "Start from your application's sign-in page to reset your password."
+        )
+    form = await read_params(request)
+    csrf.check(request, "forgot", form.get("csrf"))
+    database = ctx.get("database")
+    try:
+        await container(request).users.request_password_change(
+            current,
+            app,
+            database.name if database else None,
+            str(form.get("email") or ""),
+            request_info(request),
+        )
+    except InvalidInput:
+        return _form_page(
+            request,
+            "forgot.html",
+            ctx,
+            "forgot",
+            title="Reset your password",
+            status=400,
+            error="Enter a valid email address.",
+        )
+    except (NotFound, Forbidden):
+        pass  # answer the same as for a sent mail: no account enumeration
+    return _finish_page(
+        request, page(request, "forgot.html", title="Check your email", sent=True, **ctx)
+    )
+
+
+@router.get("/lo/reset")
+async def reset_form(request: Request) -> Response:
+    ticket = request.query_params.get("ticket") or ""
+    if not ticket:
+        return error_page(
+            request, "This link is incomplete. Use the link from the email.", code="invalid_ticket"
+        )
+    ctx = {"ticket": ticket, "redirect_origin": None}
+    return _form_page(request, "reset.html", ctx, "reset", title="Choose a new password")
+
+
+@router.post("/lo/reset")
+async def reset_submit(request: Request) -> Response:
+    current = await tenant(request)
+    form = await read_params(request)
+    csrf.check(request, "reset", form.get("csrf"))
+    ticket = str(form.get("ticket") or "")
+    password = str(form.get("password") or "")
+    ctx = {"ticket": ticket, "redirect_origin": None}
+    if password != str(form.get("confirm") or ""):
+        return _form_page(
+            request,
+            "reset.html",
+            ctx,
+            "reset",
+            title="Choose a new password",
+            status=400,
+            error="The two passwords are not the same.",
+        )
+    try:
+        await container(request).users.reset_password(
+            current, ticket, password, request_info(request)
+        )
+    except InvalidInput as exc:
+        return _form_page(
+            request,
+            "reset.html",
+            ctx,
+            "reset",
+            title="Choose a new password",
+            status=400,
+            error=exc.message.split(": ", 1)[-1],
+        )
+    return _finish_page(request, page(request, "reset.html", title="Password changed", done=True))
+
+
+# -- consent -------------------------------------------------------------------------
+
+
+def _scope_list(req: authz.AuthorizationRequest) -> list[dict[str, str]]:
+    known = {s["value"]: s["description"] for s in MANAGEMENT_SCOPES}
+    return [{"value": s, "description": _SCOPE_TEXT.get(s) or known.get(s) or s} for s in req.scope]
+
+
+@router.get("/u/consent")
+async def consent_form(request: Request) -> Response:
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    if tx.user_pk is None:
+        return _see_other(f"/u/login?{urlencode({'state': tx.id})}")
+    req = authz.AuthorizationRequest.from_dict(tx.request)
+    ctx = await _context(request, current, tx, app)
+    return _form_page(
+        request, "consent.html", ctx, "consent", title="Allow access?", scopes=_scope_list(req)
+    )
+
+
+@router.post("/u/consent")
+async def consent_submit(request: Request) -> Response:
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    form = await read_params(request)
+    csrf.check(request, "consent", form.get("csrf"))
+    req = authz.AuthorizationRequest.from_dict(tx.request)
+    c = container(request)
+    session = await c.sessions.current(current, cookies.session_value(request))
+    if tx.user_pk is None or session is None or session.id != tx.session_id:
+        return _see_other(f"/u/login?{urlencode({'state': tx.id})}")
+    if form.get("decision") != "accept":
+        await c.authorization.finish(current, tx)
+        return deliver_error(
+            request,
+            current,
+            app,
+            req.redirect_uri,
+            req.response_mode,
+            req.state,
+            AccessDenied("The user denied access."),
+        )
+    await c.authorization.grant_consent(current, app, tx.user_pk, list(req.scope))
+    return _see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
