@@ -15,7 +15,7 @@ from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from tether.domain.errors import (
     Conflict,
@@ -30,6 +30,7 @@ from tether.domain.errors import (
     UserBlocked,
 )
 from tether.protocol import errors as oauth
+from tether.web.hosted.render import page
 
 log = logging.getLogger("tether.web")
 
@@ -40,9 +41,15 @@ class Surface(Enum):
     AUTH = "auth"
     SIGNUP = "signup"
     MANAGEMENT = "management"
+    HTML = "html"
+
+
+HTML_PREFIXES = ("/u/", "/lo/", "/authorize", "/v2/logout", "/oidc/logout")
 
 
 def surface_of(path: str) -> Surface:
+    if path.startswith(HTML_PREFIXES):
+        return Surface.HTML
     if path.startswith("/api/v2"):
         return Surface.MANAGEMENT
     if path.startswith("/dbconnections/signup"):
@@ -174,9 +181,33 @@ def management_response(exc: DomainError | oauth.OAuth2Error) -> JSONResponse:
     return JSONResponse(management_body(status, message, code), status_code=status, headers=headers)
 
 
-def render(request: Request, exc: Exception) -> JSONResponse:
+def html_response(request: Request, exc: Exception) -> Response:
+    """Hosted pages and browser redirects answer errors with a page, never a redirect."""
+    if isinstance(exc, BodyError):
+        status, message, code = exc.status, exc.message, "invalid_request"
+    elif isinstance(exc, oauth.OAuth2Error):
+        status, message, code = exc.status_code, exc.description, exc.error
+    elif isinstance(exc, DomainError):
+        status = {Forbidden: 403, NotFound: 404, RateLimited: 429, Unavailable: 503}.get(
+            type(exc), 400
+        )
+        message, code = exc.message, exc.code
+    else:
+        request_id = getattr(request.state, "request_id", "-")
+        log.error("unhandled error, request id %s", request_id, exc_info=exc)
+        status, message, code = (
+            500,
+            f"Something went wrong on our side (request id {request_id}).",
+            "server_error",
+        )
+    return page(request, "error.html", status=status, title="Error", message=message, code=code)
+
+
+def render(request: Request, exc: Exception) -> Response:
     """One entry point for every error a route lets escape."""
     surface = surface_of(request.url.path)
+    if surface is Surface.HTML:
+        return html_response(request, exc)
     if isinstance(exc, BodyError):
         if surface is Surface.MANAGEMENT:
             return JSONResponse(
