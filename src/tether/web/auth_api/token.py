@@ -64,7 +64,12 @@ async def token(request: Request) -> Response:
     if grant is GrantType.AUTHORIZATION_CODE:
         require(params, "code")
         result = await tokens.authorization_code(
-            current, app, params["code"], params.get("redirect_uri"), params.get("code_verifier"), info
+            current,
+            app,
+            params["code"],
+            params.get("redirect_uri"),
+            params.get("code_verifier"),
+            info,
         )
     elif grant is GrantType.CLIENT_CREDENTIALS:
         result = await tokens.client_credentials(
