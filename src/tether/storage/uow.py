@@ -6,6 +6,7 @@ locked or unreachable database becomes Unavailable (the web layer answers 503 wi
 
 from __future__ import annotations
 
+from contextlib import suppress
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -51,10 +52,15 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        conn: AsyncConnection | None = None
         try:
             conn = await self._engine.connect()
             await conn.begin()
         except Exception as exc:
+            if conn is not None:
+                # BEGIN failed (SQLite busy): give the connection back rather than leak it.
+                with suppress(Exception):
+                    await conn.close()
             mapped = translate(exc)
             if mapped is not None:
                 raise mapped from exc
