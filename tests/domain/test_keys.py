@@ -1,0 +1,122 @@
+"""domain/keys.py: per-tenant signing keys and their rotation next -> current -> previous -> retired."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.domain.conftest import Domain
+from tether.domain.keys import KeyService
+from tether.domain.models import KeyState
+from tether.domain.sealing import Sealer
+from tether.protocol import jose
+from tether.protocol.errors import InvalidToken
+
+
+def states(keys: list) -> dict[KeyState, str]:  # type: ignore[type-arg]
+    by_state = {}
+    for key in keys:
+        assert key.state not in by_state, f"two {key.state} keys"
+        by_state[key.state] = key.kid
+    return by_state
+
+
+async def test_a_new_tenant_has_a_current_and_a_next_key(domain: Domain) -> None:
+    keys = await domain.container.keys.list(domain.tenant)
+    assert {k.state for k in keys} == {KeyState.CURRENT, KeyState.NEXT}
+    keyset = await domain.container.keys.keyset(domain.tenant)
+    by_state = states(keys)
+    assert keyset.signing.kid == by_state[KeyState.CURRENT]
+    assert [k["kid"] for k in keyset.public_jwks] == [
+        by_state[KeyState.CURRENT],
+        by_state[KeyState.NEXT],
+    ]
+
+
+async def test_private_keys_are_sealed_for_their_tenant(domain: Domain) -> None:
+    sealer = Sealer(domain.container.settings.master_secret_bytes())
+    for key in await domain.container.keys.list(domain.tenant):
+        assert b"PRIVATE KEY" not in key.encrypted_private_key
+        pem = sealer.open(domain.tenant.id, key.encrypted_private_key)
+        assert jose.thumbprint_kid(pem) == key.kid
+        assert jose.public_jwk_from_pem(key.kid, pem) == key.public_jwk
+        assert "d" not in key.public_jwk
+
+
+async def test_rotate_moves_every_key_one_step(domain: Domain) -> None:
+    keys = domain.container.keys
+    before = states(await keys.list(domain.tenant))
+
+    once = states(await keys.rotate(domain.tenant))
+    assert once[KeyState.CURRENT] == before[KeyState.NEXT]
+    assert once[KeyState.PREVIOUS] == before[KeyState.CURRENT]
+    assert once[KeyState.NEXT] not in before.values()
+
+    twice = states(await keys.rotate(domain.tenant))
+    assert twice[KeyState.CURRENT] == once[KeyState.NEXT]
+    assert twice[KeyState.PREVIOUS] == once[KeyState.CURRENT]
+    assert before[KeyState.CURRENT] not in twice.values()  # retired: no longer listed
+
+    every = await keys.list(domain.tenant, include_retired=True)
+    retired = [k for k in every if k.state is KeyState.RETIRED]
+    assert [k.kid for k in retired] == [before[KeyState.CURRENT]]
+    assert retired[0].rotated_at is not None
+    assert len({k.kid for k in every}) == len(every) == 4
+
+
+async def test_jwks_publishes_current_next_and_previous(domain: Domain) -> None:
+    keys = domain.container.keys
+    await keys.rotate(domain.tenant)
+    by_state = states(await keys.list(domain.tenant))
+    keyset = await keys.keyset(domain.tenant)
+    assert [k["kid"] for k in keyset.public_jwks] == [
+        by_state[KeyState.CURRENT],
+        by_state[KeyState.NEXT],
+        by_state[KeyState.PREVIOUS],
+    ]
+    assert keyset.signing.kid == by_state[KeyState.CURRENT]
+    for jwk in keyset.public_jwks:
+        assert set(jwk) == {"kty", "use", "alg", "kid", "n", "e"}
+
+
+async def test_a_token_outlives_one_rotation_but_not_two(domain: Domain) -> None:
+    container, tenant = domain.container, domain.tenant
+    token = (
+        await container.tokens.client_credentials(
+            tenant, domain.machine, tenant.management_audience, "read:users"
+        )
+    ).access_token
+    old_kid = jose.unverified_header(token)["kid"]
+
+    await container.keys.rotate(tenant)
+    claims = await container.tokens.verify_access_token(tenant, token, tenant.management_audience)
+    assert claims["scope"] == "read:users"
+    fresh = (
+        await container.tokens.client_credentials(
+            tenant, domain.machine, tenant.management_audience, "read:users"
+        )
+    ).access_token
+    assert jose.unverified_header(fresh)["kid"] != old_kid
+
+    await container.keys.rotate(tenant)
+    with pytest.raises(InvalidToken):
+        await container.tokens.verify_access_token(tenant, token, tenant.management_audience)
+    assert await container.tokens.verify_access_token(tenant, fresh, tenant.management_audience)
+
+
+async def test_rotation_is_seen_by_another_process_within_the_cache_time(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second KeyService (another worker) caches its keyset; it forgets it after CACHE_SECONDS."""
+    import tether.domain.keys as keys_module
+
+    container = domain.container
+    other = KeyService(
+        container.uow, Sealer(container.settings.master_secret_bytes()), container.clock
+    )
+    before = await other.keyset(domain.tenant)
+    await container.keys.rotate(domain.tenant)
+    assert (await other.keyset(domain.tenant)).signing.kid == before.signing.kid  # cached
+    now = keys_module.time.monotonic()
+    monkeypatch.setattr(keys_module.time, "monotonic", lambda: now + keys_module.CACHE_SECONDS + 1)
+    assert (await other.keyset(domain.tenant)).signing.kid != before.signing.kid
+    other.forget(domain.tenant.id)
