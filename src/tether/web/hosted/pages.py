@@ -111,7 +111,8 @@ def _form_page(
         request,
         template,
         csrf=csrf.token(request, purpose),
-        action=str(request.url.path),
+        # Post back to this very URL: the parked request is named by ``?state=`` in the query.
+        action=f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path,
         form_targets=[ctx["redirect_origin"]] if ctx.get("redirect_origin") else [],
         **{**ctx, **extra},
     )
