@@ -16,18 +16,20 @@ from tether.domain.authorization import AuthorizationService
 from tether.domain.clock import Clock, SystemClock
 from tether.domain.connections import ConnectionService
 from tether.domain.keys import KeyService
+from tether.domain.logs import LogService
 from tether.domain.mail import MailService
 from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPolicy
-from tether.domain.ports import RateLimiter, UnitOfWork, UnitOfWorkFactory
+from tether.domain.ports import RateLimiter, UnitOfWorkFactory
 from tether.domain.provisioning import Provisioned, provision_default_tenant
 from tether.domain.sealing import Sealer
 from tether.domain.sessions import SessionService
 from tether.domain.tenants import TenantService
 from tether.domain.tokens import RULE_TOKEN_IP, TokenService
+from tether.domain.user_admin import UserAdmin
 from tether.domain.users import RULE_LOGIN_ACCOUNT, RULE_LOGIN_IP, DatabaseUsers
 from tether.storage import migrate
 from tether.storage.db import create_engine
-from tether.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from tether.storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger("tether")
 
@@ -50,6 +52,8 @@ class Container:
     mail: MailService
     sessions: SessionService
     authorization: AuthorizationService
+    user_admin: UserAdmin
+    logs: LogService
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
@@ -90,6 +94,7 @@ def build_container(
             RULE_TOKEN_IP: settings.token_rate_limit,
             RULE_LOGIN_IP: settings.login_rate_limit_ip,
             RULE_LOGIN_ACCOUNT: settings.login_rate_limit_account,
+            "management": settings.management_rate_limit,
         },
         settings.redis_url,
     )
@@ -136,5 +141,6 @@ def build_container(
         mail=mail,
         sessions=SessionService(uow, clock),
         authorization=AuthorizationService(uow, tokens, clock),
+        user_admin=UserAdmin(uow, users, audit, clock),
+        logs=LogService(uow),
     )
-

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     login_rate_limit_account: str = Field(
         "10/minute", description="Failed sign-ins per account (email) and IP."
     )
+    management_rate_limit: str = Field(
+        "50/second", description="Management API calls per tenant and client (Auth0's default)."
+    )
     db_busy_timeout_ms: int = 5000
 
     @field_validator("public_url")

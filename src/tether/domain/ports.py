@@ -10,25 +10,27 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from tether.domain.logs import LogFilter
 from tether.domain.models import (
     Api,
     Application,
     AuthorizationCode,
-    Consent,
-    LoginTransaction,
-    Session,
     ClientGrant,
     Connection,
+    Consent,
     Identity,
     LogEvent,
+    LoginTransaction,
     Mail,
     PasswordCredential,
     PasswordTicket,
     RefreshToken,
+    Session,
     SigningKey,
     Tenant,
     User,
 )
+from tether.domain.user_search import Query, Sort
 
 
 class TenantRepo(Protocol):
@@ -92,6 +94,21 @@ class UserRepo(Protocol):
     async def update(self, user: User) -> None: ...
     async def record_login(self, tenant_id: str, pk: str, at: datetime, ip: str | None) -> None: ...
     async def user_id_taken(self, tenant_id: str, user_id: str) -> bool: ...
+    async def by_email(self, tenant_id: str, email: str) -> builtins.list[User]: ...
+    async def search(
+        self,
+        tenant_id: str,
+        query: Query | None,
+        *,
+        sort: Sort | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[builtins.list[User], int]:
+        """Users matching ``query`` (all when None), one page, and how many match in all."""
+        ...
+    async def delete(self, tenant_id: str, pk: str, *, retired_at: datetime) -> None:
+        """Delete the user and its identities; retire its user_id and theirs (invariant 3)."""
+        ...
 
 
 class IdentityRepo(Protocol):
@@ -108,6 +125,7 @@ class CredentialRepo(Protocol):
     ) -> PasswordCredential | None: ...
     async def for_identity(self, identity_id: str) -> PasswordCredential | None: ...
     async def set_hash(self, identity_id: str, password_hash: str, at: datetime) -> None: ...
+    async def set_email(self, identity_id: str, email: str) -> None: ...
 
 
 class RefreshTokenRepo(Protocol):
@@ -129,6 +147,13 @@ class PasswordTicketRepo(Protocol):
 
 class LogRepo(Protocol):
     async def add(self, event: LogEvent) -> None: ...
+    async def get(self, tenant_id: str, log_id: str) -> LogEvent | None: ...
+    async def search(
+        self, tenant_id: str, flt: LogFilter, *, offset: int, limit: int
+    ) -> tuple[builtins.list[LogEvent], int]: ...
+    async def after(
+        self, tenant_id: str, flt: LogFilter, *, from_id: str | None, take: int
+    ) -> builtins.list[LogEvent]: ...
     async def list(
         self, tenant_id: str, *, user_id: str | None = None, limit: int = 50, offset: int = 0
     ) -> builtins.list[LogEvent]: ...

@@ -38,6 +38,7 @@ from tether.domain.passwords import PasswordHasher, PasswordPolicy
 from tether.domain.ports import RateLimiter, UnitOfWork, UnitOfWorkFactory
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 PROFILE_FIELDS = ("username", "given_name", "family_name", "name", "nickname", "picture")
 TICKET_LIFETIME = timedelta(hours=1)
 
@@ -79,6 +80,9 @@ def check_signup_metadata(metadata: Any) -> dict[str, Any]:
             raise InvalidInput(
                 "user_metadata: names up to 100 characters, values strings up to 500."
             )
+        if _CONTROL.search(key) or _CONTROL.search(value):
+            # PostgreSQL's jsonb refuses \u0000; the other controls are refused like everywhere.
+            raise InvalidInput("user_metadata: control characters are not allowed.")
     return dict(metadata)
 
 
@@ -122,6 +126,11 @@ class DatabaseUsers:
         self._policy.check(spec.password, email=normalise_email(spec.email))
         return await self._hasher.hash(spec.password)
 
+    async def hash_for(self, password: str, email: str | None) -> str:
+        """Policy check and hash for a password change."""
+        self._policy.check(password, email=email)
+        return await self._hasher.hash(password)
+
     async def add(
         self,
         uow: UnitOfWork,
@@ -129,6 +138,8 @@ class DatabaseUsers:
         connection: Connection,
         spec: NewDatabaseUser,
         password_hash: str,
+        *,
+        subject: object = None,
     ) -> User:
         """Create user + identity + credential in ``uow`` (the caller commits).
 
@@ -137,7 +148,15 @@ class DatabaseUsers:
         if await uow.credentials.by_email(tenant.id, connection.id, email):
             raise Conflict("The user already exists.", code="user_exists")
         now = self._clock.now()
-        subject = new_database_subject()
+        if subject is None or subject == "":
+            subject = new_database_subject()
+        else:
+            # An administrator may choose the id (Auth0's POST /users user_id), without prefix.
+            subject = str(subject).removeprefix("auth0|")
+            if not subject or len(subject) > 255 or "|" in subject or not subject.isprintable():
+                raise InvalidInput("Payload validation error: 'user_id' is not a valid id.", code="invalid_body")
+            if await uow.users.user_id_taken(tenant.id, f"auth0|{subject}"):
+                raise Conflict("The user already exists.", code="user_exists")
         profile = {k: v for k, v in spec.profile.items() if k in PROFILE_FIELDS and v}
         user = User(
             pk=new_id("usr_"),

@@ -16,23 +16,26 @@ from tether.domain.models import (
     Application,
     AppType,
     AuthorizationCode,
-    Consent,
-    LoginTransaction,
-    Session,
     ClientGrant,
     Connection,
+    Consent,
     Identity,
     KeyState,
     LogEvent,
+    LoginTransaction,
     Mail,
     PasswordCredential,
     PasswordTicket,
     RefreshToken,
+    Session,
     SigningKey,
     Tenant,
     User,
 )
+from tether.domain.logs import LogFilter
+from tether.domain.user_search import Query, Sort
 from tether.storage import tables as t
+from tether.storage.search import user_query_clause
 
 R = TypeVar("R")
 
@@ -375,6 +378,72 @@ class Users(_Repo):
         return bool(live or retired)
 
 
+    async def by_email(self, tenant_id: str, email: str) -> builtins.list[User]:
+        rows = (
+            await self._c.execute(
+                sa.select(t.users)
+                .where(t.users.c.tenant_id == tenant_id, sa.func.lower(t.users.c.email) == email.lower())
+                .order_by(t.users.c.created_at, t.users.c.pk)
+            )
+        ).all()
+        return await self._with_identities(rows)
+
+    async def search(
+        self,
+        tenant_id: str,
+        query: Query | None,
+        *,
+        sort: Sort | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[builtins.list[User], int]:
+        where = [t.users.c.tenant_id == tenant_id]
+        if query is not None:
+            where.append(user_query_clause(query))
+        total = await self._c.scalar(sa.select(sa.func.count()).select_from(t.users).where(*where))
+        order: builtins.list[Any] = [t.users.c.created_at, t.users.c.pk]
+        if sort is not None:
+            column = t.users.c[sort.field]
+            order = [column.desc() if sort.descending else column.asc(), t.users.c.pk]
+        rows = (
+            await self._c.execute(sa.select(t.users).where(*where).order_by(*order).offset(offset).limit(limit))
+        ).all()
+        return await self._with_identities(rows), int(total or 0)
+
+    async def delete(self, tenant_id: str, pk: str, *, retired_at: datetime) -> None:
+        ids = (
+            await self._c.execute(
+                sa.select(t.identities.c.provider, t.identities.c.subject).where(
+                    t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == pk
+                )
+            )
+        ).all()
+        own = await self._c.scalar(
+            sa.select(t.users.c.user_id).where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+        )
+        retired = {f"{p}|{s}" for p, s in ids} | ({own} if own else set())
+        existing = set(
+            (
+                await self._c.execute(
+                    sa.select(t.retired_user_ids.c.user_id).where(
+                        t.retired_user_ids.c.tenant_id == tenant_id,
+                        t.retired_user_ids.c.user_id.in_(list(retired)),
+                    )
+                )
+            ).scalars()
+        )
+        fresh = [
+            {"tenant_id": tenant_id, "user_id": uid, "retired_at": retired_at}
+            for uid in sorted(retired - existing)
+        ]
+        if fresh:
+            await self._c.execute(t.retired_user_ids.insert(), fresh)
+        # Identities, credentials, sessions, codes and refresh tokens go with the user (ON DELETE
+        # CASCADE); deleting them first keeps SQLite without foreign keys honest too.
+        await self._c.execute(t.identities.delete().where(t.identities.c.user_pk == pk))
+        await self._c.execute(t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk))
+
+
 class Credentials(_Repo):
     async def add(self, credential: PasswordCredential) -> None:
         await self._c.execute(
@@ -404,6 +473,13 @@ class Credentials(_Repo):
             )
         ).first()
         return _record(PasswordCredential, row) if row else None
+
+    async def set_email(self, identity_id: str, email: str) -> None:
+        await self._c.execute(
+            t.password_credentials.update()
+            .where(t.password_credentials.c.identity_id == identity_id)
+            .values(email=email)
+        )
 
     async def set_hash(self, identity_id: str, password_hash: str, at: datetime) -> None:
         await self._c.execute(
@@ -488,6 +564,66 @@ class PasswordTickets(_Repo):
 class Logs(_Repo):
     async def add(self, event: LogEvent) -> None:
         await self._c.execute(t.log_events.insert().values(_values(event, t.log_events)))
+
+    async def get(self, tenant_id: str, log_id: str) -> LogEvent | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.log_events).where(
+                    t.log_events.c.tenant_id == tenant_id, t.log_events.c.log_id == log_id
+                )
+            )
+        ).first()
+        return _record(LogEvent, row) if row else None
+
+    @staticmethod
+    def _where(tenant_id: str, flt: LogFilter) -> builtins.list[Any]:
+        c = t.log_events.c
+        where: builtins.list[Any] = [c.tenant_id == tenant_id]
+        if flt.types:
+            where.append(c.type.in_(flt.types))
+        for column, value in (
+            (c.user_id, flt.user_id), (c.client_id, flt.client_id),
+            (c.connection, flt.connection), (c.ip, flt.ip),
+        ):
+            if value is not None:
+                where.append(column == value)
+        if flt.date_from is not None:
+            where.append(c.date >= flt.date_from)
+        if flt.date_to is not None:
+            where.append(c.date <= flt.date_to)
+        return where
+
+    async def search(
+        self, tenant_id: str, flt: LogFilter, *, offset: int, limit: int
+    ) -> tuple[builtins.list[LogEvent], int]:
+        where = self._where(tenant_id, flt)
+        total = await self._c.scalar(sa.select(sa.func.count()).select_from(t.log_events).where(*where))
+        c = t.log_events.c
+        order = [c.date.desc(), c.log_id.desc()] if flt.descending else [c.date, c.log_id]
+        rows = await self._c.execute(
+            sa.select(t.log_events).where(*where).order_by(*order).offset(offset).limit(limit)
+        )
+        return [_record(LogEvent, r) for r in rows], int(total or 0)
+
+    async def after(
+        self, tenant_id: str, flt: LogFilter, *, from_id: str | None, take: int
+    ) -> builtins.list[LogEvent]:
+        c = t.log_events.c
+        where = self._where(tenant_id, flt)
+        if from_id:
+            anchor = (
+                await self._c.execute(
+                    sa.select(c.date, c.log_id).where(c.tenant_id == tenant_id, c.log_id == from_id)
+                )
+            ).first()
+            if anchor is not None:
+                where.append(
+                    sa.or_(c.date > anchor.date, sa.and_(c.date == anchor.date, c.log_id > anchor.log_id))
+                )
+        rows = await self._c.execute(
+            sa.select(t.log_events).where(*where).order_by(c.date, c.log_id).limit(take)
+        )
+        return [_record(LogEvent, r) for r in rows]
 
     async def list(
         self, tenant_id: str, *, user_id: str | None = None, limit: int = 50, offset: int = 0
@@ -584,13 +720,16 @@ class Sessions(_Repo):
 
 class Transactions(_Repo):
     async def add(self, tx: LoginTransaction) -> None:
-        await self._c.execute(t.login_transactions.insert().values(_values(tx, t.login_transactions)))
+        await self._c.execute(
+            t.login_transactions.insert().values(_values(tx, t.login_transactions))
+        )
 
     async def get(self, tenant_id: str, tx_id: str) -> LoginTransaction | None:
         row = (
             await self._c.execute(
                 sa.select(t.login_transactions).where(
-                    t.login_transactions.c.tenant_id == tenant_id, t.login_transactions.c.id == tx_id
+                    t.login_transactions.c.tenant_id == tenant_id,
+                    t.login_transactions.c.id == tx_id,
                 )
             )
         ).first()
@@ -606,7 +745,9 @@ class Transactions(_Repo):
     async def complete(self, tx_id: str, at: datetime) -> bool:
         result = await self._c.execute(
             t.login_transactions.update()
-            .where(t.login_transactions.c.id == tx_id, t.login_transactions.c.completed_at.is_(None))
+            .where(
+                t.login_transactions.c.id == tx_id, t.login_transactions.c.completed_at.is_(None)
+            )
             .values(completed_at=at)
         )
         return result.rowcount == 1
@@ -614,7 +755,9 @@ class Transactions(_Repo):
 
 class Codes(_Repo):
     async def add(self, code: AuthorizationCode) -> None:
-        await self._c.execute(t.authorization_codes.insert().values(_values(code, t.authorization_codes)))
+        await self._c.execute(
+            t.authorization_codes.insert().values(_values(code, t.authorization_codes))
+        )
 
     async def by_hash(self, tenant_id: str, code_hash: str) -> AuthorizationCode | None:
         row = (

@@ -20,6 +20,7 @@ from tether.web import errors
 from tether.web.auth_api import authorize, dbconnections, discovery, logout, token, userinfo
 from tether.web.cors import Cors
 from tether.web.hosted import pages
+from tether.web.management.app import create_management_app
 from tether.web.middleware import RequestLimits
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         app.include_router(module.router)
     static = Path(__file__).parent / "hosted" / "static"
     app.mount("/u/static", StaticFiles(directory=static), name="hosted_static")
+    app.mount("/api/v2", create_management_app(container))
 
     app.add_middleware(Cors)
     app.add_middleware(RequestLimits, max_body=container.settings.max_body_bytes)

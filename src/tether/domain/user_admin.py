@@ -1,0 +1,282 @@
+"""Administering users: what the Management API's /users endpoints and the CLI do.
+
+Auth0's semantics (auth0-wire.md §2.4): create answers the full user; PATCH merges
+``user_metadata`` / ``app_metadata`` at the first level and a ``null`` deletes a key; a new
+password revokes the user's refresh tokens and sessions; delete removes the user with every
+identity linked to it, and its ``user_id`` is never issued again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
+from tether.domain.clock import Clock
+from tether.domain.errors import Conflict, InvalidInput, NotFound
+from tether.domain.models import User
+from tether.domain.ports import UnitOfWorkFactory
+from tether.domain.user_search import Query, Sort
+from tether.domain.users import PROFILE_FIELDS, DatabaseUsers, NewDatabaseUser, normalise_email
+
+METADATA_MAX_BYTES = 16 * 1024
+MAX_SEARCH_WINDOW = 1000
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling, for the log: a machine (client id) or a user (user id)."""
+
+    client_id: str | None
+    user_id: str | None = None
+    request: RequestInfo = NO_REQUEST
+
+
+def merge_metadata(current: dict[str, Any], patch: Any, name: str) -> dict[str, Any]:
+    """First-level merge; ``None`` deletes a key (Auth0's PATCH /users semantics)."""
+    if patch is None:
+        return {}
+    if not isinstance(patch, dict):
+        raise InvalidInput(
+            f"Payload validation error: '{name}' must be an object.", code="invalid_body"
+        )
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    check_metadata(merged, name)
+    return merged
+
+
+def check_metadata(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            f"Payload validation error: '{name}' must be an object.", code="invalid_body"
+        )
+    size = len(json.dumps(value, separators=(",", ":")).encode())
+    if size > METADATA_MAX_BYTES:
+        raise InvalidInput(
+            f"Payload validation error: '{name}' is {size} bytes; at most {METADATA_MAX_BYTES}.",
+            code="invalid_body",
+        )
+    return dict(value)
+
+
+@dataclass
+class UserChanges:
+    """A PATCH body, already type-checked by the web layer. Unset fields are left alone."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def get(self, name: str) -> Any:
+        return self.values.get(name)
+
+
+class UserAdmin:
+    def __init__(self, uow: UnitOfWorkFactory, db_users: DatabaseUsers, audit: Audit, clock: Clock):
+        self._uow = uow
+        self._db = db_users
+        self._audit = audit
+        self._clock = clock
+
+    async def get(self, tenant_id: str, user_id: str) -> User:
+        async with self._uow() as uow:
+            user = await uow.users.get(tenant_id, user_id)
+        if user is None:
+            raise NotFound("The user does not exist.", code="inexistent_user")
+        return user
+
+    async def by_email(self, tenant_id: str, email: str) -> list[User]:
+        async with self._uow() as uow:
+            return await uow.users.by_email(tenant_id, email.strip().lower())
+
+    async def search(
+        self,
+        tenant_id: str,
+        query: Query | None,
+        *,
+        page: int,
+        per_page: int,
+        sort: Sort | None,
+    ) -> tuple[list[User], int]:
+        """A page of users and the total matching. Only the first 1000 are reachable (Auth0)."""
+        if (page + 1) * per_page > MAX_SEARCH_WINDOW and per_page > 0:
+            raise InvalidInput(
+                "You can only page through the first 1000 records. "
+                "See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation.",
+                code="invalid_paging",
+            )
+        async with self._uow() as uow:
+            return await uow.users.search(
+                tenant_id, query, sort=sort, offset=page * per_page, limit=per_page
+            )
+
+    async def create(self, tenant_id: str, body: dict[str, Any], actor: Actor) -> User:
+        """``POST /api/v2/users`` for a database connection (other kinds come with them)."""
+        async with self._uow() as uow:
+            tenant = await uow.tenants.get(tenant_id)
+            connection = await uow.connections.by_name(tenant_id, str(body.get("connection") or ""))
+        if tenant is None:
+            raise NotFound("No such tenant.", code="inexistent_tenant")
+        if connection is None:
+            raise InvalidInput("The connection does not exist.", code="inexistent_connection")
+        if not connection.is_database:
+            raise InvalidInput(
+                f"Creating users on a {connection.strategy} connection is not supported.",
+                code="operation_not_supported",
+            )
+        if not body.get("email") or not body.get("password"):
+            raise InvalidInput(
+                "Payload validation error: 'email' and 'password' are required for a database connection.",
+                code="invalid_body",
+            )
+        spec = NewDatabaseUser(
+            email=str(body["email"]),
+            password=str(body["password"]),
+            email_verified=bool(body.get("email_verified", False)),
+            user_metadata=check_metadata(body.get("user_metadata") or {}, "user_metadata"),
+            app_metadata=check_metadata(body.get("app_metadata") or {}, "app_metadata"),
+            profile={k: str(body[k]) for k in PROFILE_FIELDS if body.get(k)},
+            blocked=bool(body.get("blocked", False)),
+        )
+        password_hash = await self._db.hash_new(spec)
+        wanted_id = body.get("user_id")
+        async with self._uow() as uow:
+            user = await self._db.add(
+                uow, tenant, connection, spec, password_hash, subject=wanted_id
+            )
+            await self._audit.record(
+                uow,
+                tenant_id,
+                LogType.SUCCESS_API_OPERATION,
+                actor.request,
+                description="Create a user",
+                client_id=actor.client_id,
+                user=user,
+                connection=connection,
+                details={"request": {"method": "POST", "path": "/api/v2/users"}},
+            )
+            await uow.commit()
+        return user
+
+    async def update(
+        self, tenant_id: str, user_id: str, changes: UserChanges, actor: Actor
+    ) -> User:
+        """``PATCH /api/v2/users/{id}``."""
+        if changes.has("password") and changes.has("email"):
+            raise InvalidInput(
+                "Cannot update password and email simultaneously.", code="invalid_body"
+            )
+        new_hash = None
+        user = await self.get(tenant_id, user_id)
+        if changes.has("password"):
+            password = changes.get("password")
+            if not isinstance(password, str):
+                raise InvalidInput(
+                    "Payload validation error: 'password' must be a string.", code="invalid_body"
+                )
+            new_hash = await self._db.hash_for(password, user.email)
+        now = self._clock.now()
+        changed: list[str] = []
+        async with self._uow() as uow:
+            found = await uow.users.get(tenant_id, user_id)
+            if found is None:
+                raise NotFound("The user does not exist.", code="inexistent_user")
+            user = found
+            credential = None
+            for identity in user.identities:
+                credential = credential or await uow.credentials.for_identity(identity.id)
+            if new_hash is not None:
+                if credential is None:
+                    raise InvalidInput(
+                        "This user has no password to change.", code="operation_not_supported"
+                    )
+                await uow.credentials.set_hash(credential.identity_id, new_hash, now)
+                await uow.refresh_tokens.revoke_for_user(tenant_id, user.pk, now)
+                await uow.sessions.revoke_for_user(tenant_id, user.pk, now)
+                changed.append("password")
+            if changes.has("email"):
+                email = normalise_email(changes.get("email"))
+                if credential is not None and email != credential.email:
+                    if await uow.credentials.by_email(tenant_id, credential.connection_id, email):
+                        raise Conflict("The specified new email already exists", code="user_exists")
+                    await uow.credentials.set_email(credential.identity_id, email)
+                user.email = email
+                user.email_verified = (
+                    bool(changes.get("email_verified")) if changes.has("email_verified") else False
+                )
+                changed.append("email")
+            elif changes.has("email_verified"):
+                user.email_verified = bool(changes.get("email_verified"))
+                changed.append("email_verified")
+            for name in PROFILE_FIELDS:
+                if changes.has(name):
+                    value = changes.get(name)
+                    setattr(user, name, None if value in (None, "") else str(value))
+                    changed.append(name)
+            if changes.has("blocked"):
+                user.blocked = bool(changes.get("blocked"))
+                changed.append("blocked")
+                if user.blocked:
+                    await uow.sessions.revoke_for_user(tenant_id, user.pk, now)
+            if changes.has("user_metadata"):
+                user.user_metadata = merge_metadata(
+                    user.user_metadata, changes.get("user_metadata"), "user_metadata"
+                )
+                changed.append("user_metadata")
+            if changes.has("app_metadata"):
+                user.app_metadata = merge_metadata(
+                    user.app_metadata, changes.get("app_metadata"), "app_metadata"
+                )
+                changed.append("app_metadata")
+            user.updated_at = now
+            await uow.users.update(user)
+            await self._audit.record(
+                uow,
+                tenant_id,
+                LogType.SUCCESS_API_OPERATION,
+                actor.request,
+                description="Update a user",
+                client_id=actor.client_id,
+                user=user,
+                details={"fields": changed, "actor": actor.user_id or actor.client_id},
+            )
+            await uow.commit()
+        return await self.get(tenant_id, user_id)
+
+    async def delete(self, tenant_id: str, user_id: str, actor: Actor) -> None:
+        """Delete the user and every identity linked to it; its id is retired for good."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            user = await uow.users.get(tenant_id, user_id)
+            if user is None:
+                raise NotFound("The user does not exist.", code="inexistent_user")
+            await uow.users.delete(tenant_id, user.pk, retired_at=now)
+            await self._audit.record(
+                uow,
+                tenant_id,
+                LogType.SUCCESS_API_OPERATION,
+                actor.request,
+                description="Delete a user",
+                client_id=actor.client_id,
+                user_id=user.user_id,
+                user_name=user.email,
+                details={"identities": [i.user_id for i in user.identities]},
+            )
+            await self._audit.record(
+                uow,
+                tenant_id,
+                LogType.DELETED_USER,
+                actor.request,
+                client_id=actor.client_id,
+                user_id=user.user_id,
+                user_name=user.email,
+            )
+            await uow.commit()

@@ -1,0 +1,122 @@
+"""The Management API sub-application, mounted at ``/api/v2``, with its own error handlers
+(Auth0's ``{"statusCode", "error", "message", "errorCode"}``) and OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.audit import LogType
+from tether.domain.errors import DomainError
+from tether.protocol.errors import OAuth2Error
+from tether.web import errors
+from tether.web.management import logs, users
+from tether.web.management.auth import Caller, ManagementError
+from tether.web.management.limits import RateLimitHeaders
+
+if TYPE_CHECKING:
+    from tether.bootstrap import Container
+
+log = logging.getLogger("tether.management")
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
+    parts = []
+    body = False
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        body = body or (loc[:1] == ["body"])
+        where = ".".join(loc[1:]) or loc[0] if loc else "request"
+        parts.append(f"{err.get('msg', 'invalid')} ({where})")
+    if body:
+        return "Payload validation error: " + "; ".join(parts), "invalid_body"
+    return "Query validation error: " + "; ".join(parts), "invalid_query_string"
+
+
+async def _log_failure(request: Request, status: int, message: str) -> None:
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is None or status >= 500:
+        return
+    c = request.app.state.container
+    try:
+        async with c.uow() as uow:
+            await c.audit.record(
+                uow,
+                caller.tenant.id,
+                LogType.FAILED_API_OPERATION,
+                caller.request,
+                description=message[:1000],
+                client_id=caller.client_id,
+                user_id=None if caller.is_machine else caller.subject,
+                details={
+                    "request": {"method": request.method, "path": request.url.path},
+                    "status": status,
+                },
+            )
+            await uow.commit()
+    except DomainError:
+        log.warning("could not record a failed API operation")
+
+
+def create_management_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="Tether Management API",
+        version="2",
+        description="Auth0-compatible Management API v2.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.container = container
+
+    async def render(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, ManagementError):
+            extra = {"attributes": {"error": exc.message}} if exc.attributes else {}
+            body = errors.management_body(exc.status, exc.message, exc.code or None, **extra)
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+            response: Response = JSONResponse(body, status_code=exc.status, headers=headers)
+        elif isinstance(exc, RequestValidationError):
+            message, code = _validation_message(exc)
+            response = JSONResponse(errors.management_body(400, message, code), status_code=400)
+        elif isinstance(exc, DomainError | OAuth2Error):
+            response = errors.management_response(exc)
+        elif isinstance(exc, errors.BodyError):
+            response = JSONResponse(
+                errors.management_body(exc.status, exc.message, "invalid_body"),
+                status_code=exc.status,
+            )
+        elif isinstance(exc, HTTPException):
+            response = JSONResponse(
+                errors.management_body(exc.status_code, str(exc.detail)),
+                status_code=exc.status_code,
+            )
+        else:
+            return errors.render(request, exc)
+        if response.status_code < 500:
+            message = (
+                response.body.decode(errors="replace") if isinstance(response.body, bytes) else ""
+            )
+            await _log_failure(request, response.status_code, message)
+        return response
+
+    for kind in (
+        ManagementError,
+        RequestValidationError,
+        DomainError,
+        OAuth2Error,
+        errors.BodyError,
+        HTTPException,
+        Exception,
+    ):
+        app.add_exception_handler(kind, render)
+
+    app.include_router(users.router)
+    app.include_router(logs.router)
+    app.add_middleware(RateLimitHeaders)
+    return app

@@ -1,0 +1,114 @@
+"""Who may call the Management API (auth0-wire.md §1.6).
+
+Bearer access tokens whose ``aud`` is the tenant's Management API: machine tokens carry the
+scopes of their client grant; user tokens carry ``*:current_user*`` scopes and may act only on
+``{id} == sub``. 401 bodies carry ``attributes.error`` and no errorCode, as Auth0's do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from tether.domain.audit import RequestInfo
+from tether.domain.clock import epoch
+from tether.domain.errors import DomainError
+from tether.domain.models import Tenant
+from tether.domain.user_admin import Actor
+from tether.protocol import jose
+from tether.protocol.scopes import parse_scope
+from tether.web.context import container, request_info
+
+
+class ManagementError(DomainError):
+    """An error that already knows its Management API status (auth, scopes, paging)."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, *, attributes: bool = False
+    ):
+        super().__init__(message, code=code or "")
+        self.status = status
+        self.attributes = attributes
+
+
+def unauthorized(message: str) -> ManagementError:
+    return ManagementError(401, message, attributes=True)
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant: Tenant
+    subject: str
+    client_id: str | None
+    scopes: frozenset[str]
+    request: RequestInfo
+
+    @property
+    def is_machine(self) -> bool:
+        return self.subject.endswith("@clients")
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            client_id=self.client_id,
+            user_id=None if self.is_machine else self.subject,
+            request=self.request,
+        )
+
+    def require(self, any_of: Iterable[str]) -> str:
+        """The first of ``any_of`` the token holds; 403 insufficient_scope otherwise."""
+        wanted = list(any_of)
+        for scope in wanted:
+            if scope in self.scopes:
+                return scope
+        raise ManagementError(
+            403, f"Insufficient scope, expected any of: {','.join(wanted)}", "insufficient_scope"
+        )
+
+    def require_for_user(self, user_id: str, machine: Iterable[str], own: Iterable[str]) -> None:
+        """A machine scope acts on anyone; a current-user scope only on the token's subject."""
+        machine, own = list(machine), list(own)
+        granted = self.require([*machine, *own])
+        if granted in own and granted not in machine and user_id != self.subject:
+            raise ManagementError(
+                403,
+                "User to be acted on does not match subject in bearer token.",
+                "unowned_resource",
+            )
+
+
+async def authenticate(request: Request, tenant: Tenant) -> Caller:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if not header or scheme.lower() != "bearer" or not token:
+        raise ManagementError(401, "Missing authentication")
+    c = container(request)
+    keyset = await c.keys.keyset(tenant)
+    try:
+        claims = jose.verify(
+            token,
+            keyset.public_jwks,
+            issuer=tenant.issuer,
+            audience=tenant.management_audience,
+            now=epoch(c.clock.now()),
+        )
+    except jose.TokenRejected as exc:
+        if exc.reason == "expired":
+            raise unauthorized("Expired token received for JSON Web Token validation") from exc
+        if exc.reason in ("signature", "kid", "alg"):
+            raise unauthorized("Invalid signature received for JSON Web Token validation") from exc
+        raise unauthorized("Invalid token") from exc
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise unauthorized("Invalid token")
+    azp = claims.get("azp")
+    return Caller(
+        tenant=tenant,
+        subject=subject,
+        client_id=azp if isinstance(azp, str) else None,
+        scopes=frozenset(parse_scope(str(claims.get("scope") or ""))),
+        request=request_info(request),
+    )

@@ -1,0 +1,117 @@
+"""``/api/v2/logs`` and ``/api/v2/logs/{id}``: offset paging or checkpoint paging (``from``/``take``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Security
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.logs import LogFilter
+from tether.web.context import container
+from tether.web.management import schemas
+from tether.web.management.auth import Caller, ManagementError
+from tether.web.management.deps import bearer_scheme, caller
+from tether.web.management.views import envelope, log_view, pick_fields
+
+router = APIRouter(dependencies=[Security(bearer_scheme)])
+Who = Annotated[Caller, Depends(caller)]
+
+#: Fields ``q`` may filter on, as ``field:value`` terms joined by AND (dates as a range).
+_Q_FIELDS = {"type", "user_id", "client_id", "connection", "ip", "date"}
+
+
+def _parse_date(value: str) -> datetime | None:
+    if value == "*":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ManagementError(400, f"Invalid date in q: {value}", "invalid_query_string") from exc
+    return (
+        parsed.replace(tzinfo=None)
+        if parsed.tzinfo is None
+        else parsed.astimezone().replace(tzinfo=None)
+    )
+
+
+def parse_log_query(q: str | None, descending: bool) -> LogFilter:
+    """A small, strict reading of Auth0's log ``q``: ``type:s AND user_id:"auth0|1" AND date:[a TO b]``."""
+    values: dict[str, str] = {}
+    types: list[str] = []
+    date_from = date_to = None
+    if q:
+        from tether.protocol import lucene
+
+        try:
+            node = lucene.parse(q)
+        except lucene.LuceneError as exc:
+            raise ManagementError(400, str(exc), "invalid_query_string") from exc
+        for field, kind, a, b in lucene.conjunctive_terms(node):
+            if field not in _Q_FIELDS:
+                raise ManagementError(
+                    400, f"Cannot filter logs by {field!r}.", "invalid_query_string"
+                )
+            if field == "date":
+                if kind != "range":
+                    raise ManagementError(
+                        400, "date needs a range: date:[FROM TO TO]", "invalid_query_string"
+                    )
+                date_from, date_to = _parse_date(a), _parse_date(b or "*")
+            elif field == "type":
+                types.append(a)
+            else:
+                values[field] = a
+    return LogFilter(
+        types=tuple(types),
+        user_id=values.get("user_id"),
+        client_id=values.get("client_id"),
+        connection=values.get("connection"),
+        ip=values.get("ip"),
+        date_from=date_from,
+        date_to=date_to,
+        descending=descending,
+    )
+
+
+@router.get(
+    "/logs", response_model=list[schemas.LogEvent] | schemas.LogsPage, responses=schemas.ERRORS
+)
+async def list_logs(
+    request: Request,
+    who: Who,
+    q: Annotated[str | None, Query(max_length=1024)] = None,
+    page: Annotated[int, Query(ge=0, le=1000)] = 0,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 50,
+    sort: Annotated[str | None, Query(pattern=r"^date:(1|-1)$")] = None,
+    fields: Annotated[str | None, Query(max_length=1024)] = None,
+    include_fields: bool = True,
+    include_totals: bool = False,
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    take: Annotated[int | None, Query(ge=1, le=100)] = None,
+) -> Response:
+    who.require(["read:logs"])
+    flt = parse_log_query(q, descending=sort != "date:1")
+    service = container(request).logs
+    if from_ is not None or take is not None:
+        events = await service.after(who.tenant.id, flt, from_id=from_, take=take or 50)
+        return JSONResponse([pick_fields(log_view(e), fields, include_fields) for e in events])
+    events, total = await service.page(who.tenant.id, flt, offset=page * per_page, limit=per_page)
+    items = [pick_fields(log_view(e), fields, include_fields) for e in events]
+    if include_totals:
+        return JSONResponse(
+            envelope("logs", items, start=page * per_page, limit=per_page, total=total)
+        )
+    return JSONResponse(items)
+
+
+@router.get(
+    "/logs/{id}",
+    response_model=schemas.LogEvent,
+    responses={**schemas.ERRORS, 404: {"model": schemas.Error}},
+)
+async def get_log(request: Request, who: Who, id: str) -> Response:
+    who.require(["read:logs"])
+    return JSONResponse(log_view(await container(request).logs.get(who.tenant.id, id)))
