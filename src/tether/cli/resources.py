@@ -1,4 +1,4 @@
-"""Commands over a tenant's resources: tenants, apps, apis, connections, users, keys, mail."""
+"""Commands over a tenant's resources: tenants, apps, apis, connections, keys, mail."""
 
 from __future__ import annotations
 
@@ -11,14 +11,11 @@ from tether.cli.common import JsonOption, TenantOption, emit, pick_tenant, run, 
 from tether.cli.views import api_view, app_view, connection_view, key_view, tenant_view
 from tether.domain.applications import NewApi, NewApplication
 from tether.domain.models import AppType, iso8601
-from tether.domain.users import NewDatabaseUser
-from tether.domain.views import user_view
 
 tenants = typer.Typer(no_args_is_help=True, help="Tenants served by this process.")
 apps = typer.Typer(no_args_is_help=True, help="Applications (OAuth clients).")
 apis = typer.Typer(no_args_is_help=True, help="APIs (resource servers).")
 connections = typer.Typer(no_args_is_help=True, help="Connections.")
-users = typer.Typer(no_args_is_help=True, help="Users of database connections.")
 keys = typer.Typer(no_args_is_help=True, help="Signing keys.")
 mail = typer.Typer(no_args_is_help=True, help="The mail outbox.")
 
@@ -29,7 +26,6 @@ def register(app: typer.Typer) -> None:
         ("apps", apps),
         ("apis", apis),
         ("connections", connections),
-        ("users", users),
         ("keys", keys),
         ("mail", mail),
     ):
@@ -209,57 +205,6 @@ def connections_disable(
     async def work(c: Container) -> dict[str, Any]:
         t = await pick_tenant(c, tenant)
         return connection_view(await c.connections.enable(t, name, app, enabled=False))
-
-    emit(run(work), as_json)
-
-
-# -- users ---------------------------------------------------------------------
-
-
-@users.command("create")
-def users_create(
-    email: str = typer.Option(..., "--email"),
-    password: str = typer.Option(
-        ...,
-        "--password",
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
-        help="Asked for when left out, so it stays out of shell history.",
-    ),
-    connection: str = typer.Option(None, "--connection"),
-    verified: bool = typer.Option(False, "--verified", help="Mark the email verified."),
-    tenant: str = TenantOption,
-    as_json: bool = JsonOption,
-) -> None:
-    async def work(c: Container) -> dict[str, Any]:
-        t = await pick_tenant(c, tenant)
-        user = await c.users.create(
-            t, connection, NewDatabaseUser(email=email, password=password, email_verified=verified)
-        )
-        return user_view(user)
-
-    emit(run(work), as_json)
-
-
-@users.command("list")
-def users_list(
-    page: int = typer.Option(0, "--page"),
-    per_page: int = typer.Option(50, "--per-page"),
-    tenant: str = TenantOption,
-    as_json: bool = JsonOption,
-) -> None:
-    async def work(c: Container) -> list[dict[str, Any]]:
-        found, _ = await c.users.list(await pick_tenant(c, tenant), page=page, per_page=per_page)
-        return [user_view(u) for u in found]
-
-    emit(run(work), as_json, ["user_id", "email", "email_verified", "logins_count", "last_login"])
-
-
-@users.command("show")
-def users_show(user_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    async def work(c: Container) -> dict[str, Any]:
-        return user_view(await c.users.get(await pick_tenant(c, tenant), user_id))
 
     emit(run(work), as_json)
 
