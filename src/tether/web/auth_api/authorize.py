@@ -8,6 +8,7 @@ a parked request once the sign-in (and consent, for third-party apps) is done.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -21,6 +22,7 @@ from tether.protocol import authorize as authz
 from tether.protocol.errors import OAuth2Error
 from tether.protocol.params import normalise
 from tether.web.auth_api.respond import deliver, deliver_error
+from tether.web.body import read_params
 from tether.web.context import container, tenant
 from tether.web.cookies import session_value
 from tether.web.hosted.pages import error_page
@@ -49,15 +51,23 @@ async def _answer(
     return deliver(request, app, req.redirect_uri, req.response_mode, params)
 
 
-@router.get("/authorize")
+@router.api_route("/authorize", methods=["GET", "POST"])
 async def authorize(request: Request) -> Response:
+    """OIDC Core §3.1.2.1: GET with a query, or POST with a form body, both supported."""
     current = await tenant(request)
     c = container(request)
-    names = [k for k, _ in request.query_params.multi_items()]
+    raw: dict[str, Any]
     try:
-        if len(names) != len(set(names)):
-            raise BadAuthorizeRequest("A parameter was sent more than once.")
-        params = normalise(dict(request.query_params))
+        if request.method == "POST":
+            if request.query_params:
+                raise BadAuthorizeRequest("Send the parameters in the query or the body, not both.")
+            raw = await read_params(request, allow_empty=True)
+        else:
+            names = [k for k, _ in request.query_params.multi_items()]
+            if len(names) != len(set(names)):
+                raise BadAuthorizeRequest("A parameter was sent more than once.")
+            raw = dict(request.query_params)
+        params = normalise(raw)
         app = await c.authorization.client_for(current, params)
     except (BadAuthorizeRequest, OAuth2Error) as exc:
         message = exc.message if isinstance(exc, DomainError) else exc.description
