@@ -142,6 +142,8 @@ users = sa.Table(
     sa.UniqueConstraint("tenant_id", "user_id"),
 )
 sa.Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)
+# User search (storage/search.py) and users-by-email compare emails case-insensitively.
+sa.Index("ix_users_tenant_email_lower", users.c.tenant_id, sa.func.lower(users.c.email))
 
 identities = sa.Table(
     "identities",
