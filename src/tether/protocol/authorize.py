@@ -8,6 +8,7 @@ back to the client.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -179,6 +180,16 @@ def response_params(values: Mapping[str, str | None], *, issuer: str, state: str
         out["state"] = state
     out["iss"] = issuer
     return out
+
+
+#: RFC 6749 §4.1.2.1: error_description may hold only %x20-21 / %x23-5B / %x5D-7E.
+_NOT_IN_DESCRIPTION = re.compile(r"[^\x20-\x21\x23-\x5B\x5D-\x7E]")
+
+
+def error_description(text: str) -> str:
+    """``text`` fit for an error redirect: messages that quote the request (a response_type, an
+    audience) could otherwise carry quotes, backslashes or non-ASCII back to the client."""
+    return _NOT_IN_DESCRIPTION.sub("?", text)
 
 
 def redirect_url(redirect_uri: str, params: Mapping[str, str], mode: str) -> str:

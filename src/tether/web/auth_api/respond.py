@@ -57,7 +57,7 @@ def deliver_error(
     error: OAuth2Error,
 ) -> Response:
     params = authz.response_params(
-        {"error": error.error, "error_description": error.description},
+        {"error": error.error, "error_description": authz.error_description(error.description)},
         issuer=tenant.issuer,
         state=state,
     )
