@@ -11,15 +11,19 @@ from tether.domain.models import (
     Api,
     Application,
     AppType,
+    AuthorizationCode,
     ClientGrant,
     Connection,
+    Consent,
     Identity,
     KeyState,
     LogEvent,
+    LoginTransaction,
     Mail,
     PasswordCredential,
     PasswordTicket,
     RefreshToken,
+    Session,
     SigningKey,
     Tenant,
     User,
@@ -246,4 +250,65 @@ def mail(tenant_id: str, *, created: float = 0, to: str = "ann@example.com") -> 
         subject="Verify your email ✉",
         body="Hello,\n\nclick https://tether.test/verify?t=abc\n" + "x" * 5000,
         created_at=at(created),
+    )
+
+
+def session(u: User) -> Session:
+    return Session(
+        id=uid("ses_"),
+        tenant_id=u.tenant_id,
+        token_hash=secrets.token_hex(32),
+        user_pk=u.pk,
+        created_at=at(0),
+        auth_time=at(1),
+        last_seen_at=at(2),
+        expires_at=at(86400 * 7),
+        idle_expires_at=at(86400 * 3),
+        amr=["pwd", "mfa"],
+    )
+
+
+def login_transaction(tenant_id: str) -> LoginTransaction:
+    return LoginTransaction(
+        id=uid("tx_"),
+        tenant_id=tenant_id,
+        client_id="client-a",
+        request={
+            "response_type": "code",
+            "redirect_uri": "https://app.example.com/cb?x=1&y=é",
+            "scope": ["openid", "profile"],
+            "max_age": None,
+            "nested": NESTED,
+        },
+        created_at=at(0),
+        expires_at=at(600),
+    )
+
+
+def code(u: User) -> AuthorizationCode:
+    return AuthorizationCode(
+        id=uid("code_"),
+        tenant_id=u.tenant_id,
+        code_hash=secrets.token_hex(32),
+        client_id="client-a",
+        redirect_uri="https://app.example.com/cb",
+        user_pk=u.pk,
+        scope=["openid", "offline_access"],
+        audience="https://api.example.com/",
+        nonce="n-" + uid(),
+        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        auth_time=at(1),
+        session_id=uid("ses_"),
+        created_at=at(2),
+        expires_at=at(62),
+    )
+
+
+def consent(u: User, client_id: str = "client-a", *, scope: list[str] | None = None) -> Consent:
+    return Consent(
+        tenant_id=u.tenant_id,
+        user_pk=u.pk,
+        client_id=client_id,
+        scope=scope if scope is not None else ["openid", "read:orders"],
+        granted_at=at(3),
     )

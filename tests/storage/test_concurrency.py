@@ -289,3 +289,50 @@ async def test_sqlite_lock_shorter_than_busy_timeout_is_waited_out(
         assert await count(engine, t.log_events) == 2
     finally:
         await patient.dispose()
+
+
+async def test_racing_code_redemptions_one_wins(uows: SqlUnitOfWorkFactory, seeded: Seeded) -> None:
+    c = r.code(seeded.a.user)
+    async with uows() as uow:
+        await uow.codes.add(c)
+        await uow.commit()
+
+    async def redeem(n: int) -> bool:
+        async with uows() as uow:
+            won = await uow.codes.redeem(c.id, r.at(n), f"rtf_{n}")
+            await uow.commit()
+            return won
+
+    results = await asyncio.gather(*(redeem(n) for n in range(4)))
+    assert sorted(results) == [False, False, False, True]
+    async with uows() as uow:
+        got = await uow.codes.by_hash(c.tenant_id, c.code_hash)
+    assert got is not None and got.refresh_family_id == f"rtf_{results.index(True)}"
+
+
+async def test_racing_consent_saves_both_succeed(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    """Two tabs accept the same consent screen: saving is an upsert, neither gets a Conflict."""
+    u = seeded.a.user
+    saved = asyncio.Event()
+
+    async def save(scope: list[str], *, first: bool) -> None:
+        if not first:
+            await saved.wait()
+        async with uows() as uow:
+            await uow.consents.save(r.consent(u, scope=scope))
+            if first:
+                saved.set()
+                await asyncio.sleep(0.3)
+            await uow.commit()
+
+    results = await asyncio.gather(
+        save(["openid"], first=True),
+        save(["openid", "email"], first=False),
+        return_exceptions=True,
+    )
+    assert results == [None, None]
+    async with uows() as uow:
+        got = await uow.consents.get(u.tenant_id, u.pk, "client-a")
+    assert got is not None and got.scope == ["openid", "email"]

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tether.domain.models import (
@@ -793,11 +795,17 @@ class Consents(_Repo):
         return _record(Consent, row) if row else None
 
     async def save(self, consent: Consent) -> None:
+        # An upsert, not delete-then-insert: two concurrent saves (two tabs accepting the same
+        # consent) would otherwise both insert, and the second would fail on the primary key.
+        insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
+        stmt = insert(t.consents).values(_values(consent, t.consents))
         await self._c.execute(
-            t.consents.delete().where(
-                t.consents.c.tenant_id == consent.tenant_id,
-                t.consents.c.user_pk == consent.user_pk,
-                t.consents.c.client_id == consent.client_id,
+            stmt.on_conflict_do_update(
+                index_elements=[
+                    t.consents.c.tenant_id,
+                    t.consents.c.user_pk,
+                    t.consents.c.client_id,
+                ],
+                set_={"scope": stmt.excluded.scope, "granted_at": stmt.excluded.granted_at},
             )
         )
-        await self._c.execute(t.consents.insert().values(_values(consent, t.consents)))
