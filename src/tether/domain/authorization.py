@@ -124,6 +124,9 @@ class AuthorizationService:
             return NeedsLogin("no session")
         if "login" in req.prompt:
             return NeedsLogin("prompt=login")
+        if req.max_age == 0:
+            # OIDC Core §3.1.2.1 (errata set 2): max_age=0 is prompt=login, whatever the clock.
+            return NeedsLogin("max_age")
         if req.max_age is not None and epoch(now) - epoch(session.auth_time) > req.max_age:
             return NeedsLogin("max_age")
         return None
