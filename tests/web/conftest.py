@@ -204,6 +204,32 @@ async def client_credentials(
     )
 
 
+def oauth_error_problem(response: httpx.Response, status: int, error: str) -> str | None:
+    """What is wrong with ``response`` as an Authentication API error, or None. For loops that
+    try many inputs on one world and report every failing input at once."""
+    try:
+        assert_oauth_error(response, status, error)
+    except (AssertionError, ValueError) as exc:
+        return f"{response.status_code} {response.text[:200]} ({exc})"
+    return None
+
+
+def signup_error_problem(response: httpx.Response, status: int, code: str | None) -> str | None:
+    """Like oauth_error_problem for the /dbconnections/signup shape."""
+    problem = f"{response.status_code} {response.text[:200]}"
+    if response.status_code != status:
+        return problem
+    try:
+        body = response.json()
+    except ValueError:
+        return problem
+    if set(body) != {"name", "code", "description", "statusCode"} or body["statusCode"] != status:
+        return problem
+    if code is not None and body["code"] != code:
+        return problem
+    return None
+
+
 def assert_oauth_error(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
     """The Authentication API's error shape, exactly two string members, never cached."""
     assert response.status_code == status, response.text

@@ -28,10 +28,15 @@ async def read_params(request: Request, *, allow_empty: bool = False) -> dict[st
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
             value = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
+            # RecursionError: 64 KiB of "[" nests deeper than the parser's stack.
             raise BodyError(400, "The request body is not valid JSON.") from exc
         if not isinstance(value, dict):
             raise BodyError(400, "The request body must be a JSON object.")
+        if "\\u" in text and _has_lone_surrogate(value):
+            # "\ud800" is valid JSON but no UTF-8 text: it would fail later, in hashing or in
+            # the database, as a 500.
+            raise BodyError(400, "The request body is not valid UTF-8.")
         return value
     if content_type == "application/x-www-form-urlencoded":
         try:
@@ -48,3 +53,11 @@ async def read_params(request: Request, *, allow_empty: bool = False) -> dict[st
             params[name] = value
         return params
     raise BodyError(415, "Send application/json or application/x-www-form-urlencoded.")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return True
+    return False

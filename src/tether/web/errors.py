@@ -214,7 +214,7 @@ def render(request: Request, exc: Exception) -> Response:
                 management_body(exc.status, exc.message, "invalid_body"), status_code=exc.status
             )
         if surface is Surface.SIGNUP:
-            return signup_response(oauth.InvalidRequest(exc.message))
+            return signup_response(_body_error(exc))  # 413 / 415 keep their status here too
         return oauth_response(_body_error(exc))
     if isinstance(exc, oauth.OAuth2Error | DomainError):
         if surface is Surface.MANAGEMENT:

@@ -70,6 +70,13 @@ async def _too_large(scope: Scope, send: Send, request_id: str) -> None:
             "message": "The request body is too large.",
             "errorCode": "payload_too_large",
         }
+    elif path.startswith("/dbconnections/signup"):
+        body = {
+            "name": "BadRequestError",
+            "code": "invalid_request",
+            "description": "The request body is too large.",
+            "statusCode": 413,
+        }
     else:
         body = {"error": "invalid_request", "error_description": "The request body is too large."}
     data = json.dumps(body).encode()
