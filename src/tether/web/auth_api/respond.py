@@ -37,7 +37,8 @@ def deliver(
             "web_message.html",
             target_origin=origin,
             response=dict(params),
-            frame_ancestors=[o for o in app.web_origins if o == origin] or ["'none'"],
+            # None registered: no framing at all, and then X-Frame-Options: DENY as well.
+            frame_ancestors=[o for o in app.web_origins if o == origin],
         )
     # 303: the browser must not re-send a POST body (RFC 9700 §4.12).
     return RedirectResponse(
