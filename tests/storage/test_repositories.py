@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.storage import records as r
-from tests.storage.support import Seeded
+from tests.storage.support import Seeded, count
+from tether.domain.logs import LogFilter
 from tether.domain.models import AppType, KeyState, User
+from tether.domain.user_search import Sort
 from tether.storage import tables as t
 from tether.storage.uow import SqlUnitOfWorkFactory
 
@@ -887,3 +889,177 @@ async def test_consent_save_replaces_and_is_scoped(
     async with uows() as uow:
         assert await uow.consents.get(u.tenant_id, u.pk, "client-a") == wider
         assert await uow.consents.get(u.tenant_id, u.pk, "client-b") == other_app
+
+
+# ------------------------------------------------------------------- users: email, search, delete
+
+
+async def test_users_by_email_ignores_case_and_is_tenant_scoped(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    tid = seeded.a.tenant.id
+    later = replace(r.user(tid, created=500), email="Ann@Example.COM")
+    other = replace(r.user(tid, created=600), email="bob@example.com")
+    async with uows() as uow:
+        await uow.users.add(later)
+        await uow.users.add(other)
+        await uow.commit()
+    async with uows() as uow:
+        found = await uow.users.by_email(tid, "ANN@example.com")
+        assert [u.pk for u in found] == [seeded.a.user.pk, later.pk]
+        assert found[0].identities == [seeded.a.primary]
+        assert await uow.users.by_email(tid, "nobody@example.com") == []
+        in_b = await uow.users.by_email(seeded.b.tenant.id, "ann@example.com")
+        assert [u.pk for u in in_b] == [seeded.b.user.pk]
+
+
+async def test_users_search_without_query_sorts_pages_and_counts(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    tid = seeded.b.tenant.id
+    made = [replace(r.user(tid, created=s), name=n) for s, n in ((30, "b"), (10, "c"), (20, "a"))]
+    async with uows() as uow:
+        for u in made:
+            await uow.users.add(u)
+        await uow.commit()
+    async with uows() as uow:
+        page, total = await uow.users.search(tid, None, sort=None, offset=0, limit=2)
+        assert total == 4
+        everyone = sorted([*made, seeded.b.user], key=lambda u: (u.created_at, u.pk))
+        assert [u.pk for u in page] == [u.pk for u in everyone[:2]]
+        by_name, _ = await uow.users.search(
+            tid, None, sort=Sort("name", descending=True), offset=0, limit=10
+        )
+        assert [u.name for u in by_name if u.pk != seeded.b.user.pk] == ["c", "b", "a"]
+        none, total_a = await uow.users.search(
+            seeded.a.tenant.id, None, sort=None, offset=5, limit=5
+        )
+        assert (none, total_a) == ([], 1)
+
+
+async def test_user_delete_retires_every_user_id_and_takes_dependents(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded, engine: AsyncEngine
+) -> None:
+    a = seeded.a
+    google = r.connection(a.tenant.id, name="google-oauth2", strategy="google-oauth2")
+    linked = r.identity(a.user, google, subject="g-1", provider="google-oauth2", linked=9)
+    async with uows() as uow:
+        await uow.connections.add(google)
+        await uow.identities.add(linked)
+        await uow.credentials.add(r.credential(a.primary))
+        await uow.refresh_tokens.add(r.refresh_token(a.user))
+        await uow.sessions.add(r.session(a.user))
+        await uow.codes.add(r.code(a.user))
+        await uow.password_tickets.add(r.ticket(a.primary))
+        await uow.consents.save(r.consent(a.user))
+        await uow.commit()
+    async with uows() as uow:
+        await uow.users.delete(a.tenant.id, a.user.pk, retired_at=r.at(1000))
+        await uow.commit()
+    async with uows() as uow:
+        assert await uow.users.by_pk(a.tenant.id, a.user.pk) is None
+        assert await uow.users.user_id_taken(a.tenant.id, a.user.user_id) is True
+        assert await uow.users.user_id_taken(a.tenant.id, "google-oauth2|g-1") is True
+        assert await uow.users.user_id_taken(seeded.b.tenant.id, "google-oauth2|g-1") is False
+    for table in (
+        t.identities,
+        t.password_credentials,
+        t.refresh_tokens,
+        t.sessions,
+        t.authorization_codes,
+        t.password_tickets,
+        t.consents,
+    ):
+        assert await count(engine, table, table.c.tenant_id == a.tenant.id) == 0, table.name
+    assert await count(engine, t.identities, t.identities.c.user_pk == seeded.b.user.pk) == 1
+
+
+async def test_user_delete_of_an_already_retired_id_and_through_another_tenant(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded, engine: AsyncEngine
+) -> None:
+    a, b = seeded.a, seeded.b
+    # Through the wrong tenant: nothing of A's user moves, not even its identities.
+    async with uows() as uow:
+        await uow.users.delete(b.tenant.id, a.user.pk, retired_at=r.at(1))
+        await uow.commit()
+    async with uows() as uow:
+        kept = await uow.users.by_pk(a.tenant.id, a.user.pk)
+        assert kept is not None and kept.identities == [a.primary]
+        assert await uow.users.user_id_taken(b.tenant.id, a.user.user_id) is False
+    # An id retired before (say, by an earlier unlink) is no obstacle.
+    async with engine.begin() as conn:
+        await conn.execute(
+            t.retired_user_ids.insert().values(
+                tenant_id=a.tenant.id, user_id=a.user.user_id, retired_at=r.at(0)
+            )
+        )
+    async with uows() as uow:
+        await uow.users.delete(a.tenant.id, a.user.pk, retired_at=r.at(2))
+        await uow.commit()
+    assert await count(engine, t.users, t.users.c.pk == a.user.pk) == 0
+    assert (
+        await count(engine, t.retired_user_ids, t.retired_user_ids.c.tenant_id == a.tenant.id) == 1
+    )
+
+
+async def test_credential_set_email(uows: SqlUnitOfWorkFactory, seeded: Seeded) -> None:
+    a = seeded.a
+    cred = r.credential(a.primary)
+    async with uows() as uow:
+        await uow.credentials.add(cred)
+        await uow.commit()
+    async with uows() as uow:
+        await uow.credentials.set_email(a.primary.id, "new@example.com")
+        await uow.commit()
+    async with uows() as uow:
+        assert await uow.credentials.by_email(a.tenant.id, a.conn.id, cred.email) is None
+        got = await uow.credentials.by_email(a.tenant.id, a.conn.id, "new@example.com")
+    assert got == replace(cred, email="new@example.com")
+
+
+# --------------------------------------------------------------------- logs: get, search, after
+
+
+async def test_logs_get_search_and_checkpoint_paging(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    a, b = seeded.a.tenant.id, seeded.b.tenant.id
+    events = [
+        replace(r.log_event(a, date=s, user_id=u), type=ty, log_id=f"9002{n:02d}")
+        for n, (s, u, ty) in enumerate(
+            [(1, "auth0|ann", "s"), (2, "auth0|bob", "f"), (2, "auth0|ann", "s"), (4, None, "sapi")]
+        )
+    ]
+    async with uows() as uow:
+        for e in events:
+            await uow.logs.add(e)
+        await uow.logs.add(replace(r.log_event(b, date=3), log_id="9002b0"))
+        await uow.commit()
+    oldest_first = sorted(events, key=lambda e: (e.date, e.log_id))
+    async with uows() as uow:
+        assert await uow.logs.get(a, events[0].log_id) == events[0]
+        assert await uow.logs.get(b, events[0].log_id) is None
+
+        page, total = await uow.logs.search(a, LogFilter(), offset=0, limit=2)
+        assert total == 4 and page == oldest_first[::-1][:2]
+        page, total = await uow.logs.search(a, LogFilter(descending=False), offset=1, limit=2)
+        assert total == 4 and page == oldest_first[1:3]
+        ann, total = await uow.logs.search(
+            a, LogFilter(user_id="auth0|ann", types=("s",)), offset=0, limit=10
+        )
+        assert total == 2 and {e.log_id for e in ann} == {"900200", "900202"}
+        window, total = await uow.logs.search(
+            a, LogFilter(date_from=r.at(2), date_to=r.at(2)), offset=0, limit=10
+        )
+        assert total == 2 and {e.log_id for e in window} == {"900201", "900202"}
+
+        # Checkpoints walk the log oldest first, ties on date broken by log_id.
+        first = await uow.logs.after(a, LogFilter(), from_id=None, take=2)
+        assert first == oldest_first[:2]
+        rest = await uow.logs.after(a, LogFilter(), from_id=first[-1].log_id, take=10)
+        assert rest == oldest_first[2:]
+        assert await uow.logs.after(a, LogFilter(), from_id=rest[-1].log_id, take=10) == []
+        # Another tenant's id is no anchor here.
+        assert await uow.logs.after(b, LogFilter(), from_id=events[0].log_id, take=10) == [
+            await uow.logs.get(b, "9002b0")
+        ]

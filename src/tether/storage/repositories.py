@@ -442,7 +442,12 @@ class Users(_Repo):
             await self._c.execute(t.retired_user_ids.insert(), fresh)
         # Identities, credentials, sessions, codes and refresh tokens go with the user (ON DELETE
         # CASCADE); deleting them first keeps SQLite without foreign keys honest too.
-        await self._c.execute(t.identities.delete().where(t.identities.c.user_pk == pk))
+        # Scoped by tenant like the user row: a pk from another tenant must delete nothing.
+        await self._c.execute(
+            t.identities.delete().where(
+                t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == pk
+            )
+        )
         await self._c.execute(t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk))
 
 
