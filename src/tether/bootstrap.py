@@ -16,6 +16,7 @@ from tether.domain.authorization import AuthorizationService
 from tether.domain.clock import Clock, SystemClock
 from tether.domain.connections import ConnectionService
 from tether.domain.keys import KeyService
+from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
 from tether.domain.mail import MailService
 from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPolicy
@@ -54,6 +55,7 @@ class Container:
     authorization: AuthorizationService
     user_admin: UserAdmin
     logs: LogService
+    linking: LinkingService
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
@@ -143,4 +145,5 @@ def build_container(
         authorization=AuthorizationService(uow, tokens, clock),
         user_admin=UserAdmin(uow, users, audit, clock),
         logs=LogService(uow),
+        linking=LinkingService(uow, keys, audit, clock),
     )

@@ -141,6 +141,8 @@ class Identity:
     profile_data: JSON = field(default_factory=dict)
     linked_at: datetime | None = None
     link_reason: JSON | None = None
+    #: While linked as a secondary: the user it was (profile, metadata), to give back on unlink.
+    detached: JSON | None = None
 
     @property
     def user_id(self) -> str:

@@ -289,6 +289,29 @@ class Identities(_Repo):
         )
         return [_identity(r) for r in rows]
 
+    async def update(self, identity: Identity) -> None:
+        values = _values(identity, t.identities)
+        values.pop("id", None)
+        await self._c.execute(
+            t.identities.update()
+            .where(t.identities.c.id == identity.id, t.identities.c.tenant_id == identity.tenant_id)
+            .values(values)
+        )
+
+    async def move(self, tenant_id: str, from_user_pk: str, to_user_pk: str) -> int:
+        # Drop the primary mark first: the partial unique index allows one primary per user.
+        await self._c.execute(
+            t.identities.update()
+            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == from_user_pk)
+            .values(is_primary=False)
+        )
+        result = await self._c.execute(
+            t.identities.update()
+            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == from_user_pk)
+            .values(user_pk=to_user_pk)
+        )
+        return int(result.rowcount)
+
     async def by_id(self, identity_id: str) -> Identity | None:
         row = (
             await self._c.execute(_identity_query().where(t.identities.c.id == identity_id))
@@ -411,6 +434,20 @@ class Users(_Repo):
             await self._c.execute(sa.select(t.users).where(*where).order_by(*order).offset(offset).limit(limit))
         ).all()
         return await self._with_identities(rows), int(total or 0)
+
+    async def lock(self, tenant_id: str, pks: builtins.list[str]) -> builtins.list[str]:
+        found = []
+        for pk in pks:  # one at a time, in the caller's order: no deadlock between two linkers
+            q = sa.select(t.users.c.pk).where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+            if self._c.dialect.name == "postgresql":
+                q = q.with_for_update()
+            value = await self._c.scalar(q)
+            if value is not None:
+                found.append(str(value))
+        return found
+
+    async def delete_row(self, tenant_id: str, pk: str) -> None:
+        await self._c.execute(t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk))
 
     async def delete(self, tenant_id: str, pk: str, *, retired_at: datetime) -> None:
         ids = (

@@ -159,6 +159,7 @@ identities = sa.Table(
     sa.Column("profile_data", sa.JSON, nullable=False),
     sa.Column("linked_at", sa.DateTime),
     sa.Column("link_reason", sa.JSON),
+    sa.Column("detached", sa.JSON),
     # Invariant 2: (tenant, connection, subject) is one identity.
     sa.UniqueConstraint("tenant_id", "connection_id", "subject"),
 )
@@ -276,7 +277,9 @@ sessions = sa.Table(
     sa.Column("id", ID, primary_key=True),
     _tenant_fk(),
     sa.Column("token_hash", sa.String(64), nullable=False),
-    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column(
+        "user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False, index=True
+    ),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("auth_time", sa.DateTime, nullable=False),
     sa.Column("last_seen_at", sa.DateTime, nullable=False),

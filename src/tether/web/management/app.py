@@ -16,7 +16,7 @@ from tether.domain.audit import LogType
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
 from tether.web import errors
-from tether.web.management import logs, users
+from tether.web.management import identities, logs, users
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.limits import RateLimitHeaders
 
@@ -117,6 +117,7 @@ def create_management_app(container: Container) -> FastAPI:
         app.add_exception_handler(kind, render)
 
     app.include_router(users.router)
+    app.include_router(identities.router)
     app.include_router(logs.router)
     app.add_middleware(RateLimitHeaders)
     return app

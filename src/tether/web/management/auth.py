@@ -79,7 +79,35 @@ class Caller:
             )
 
 
-async def authenticate(request: Request, tenant: Tenant) -> Caller:
+#: What an ID token may do as a bearer when the tenant's legacy setting is on (auth0-wire.md §1.5).
+LEGACY_ID_TOKEN_SCOPES = frozenset({"read:current_user", "update:current_user_identities"})
+
+
+async def _legacy_id_token(request: Request, tenant: Tenant, token: str) -> Caller | None:
+    """The seed's AngularJS sample sends the user's ID token as the bearer. Accepted only when
+    the tenant turns ``legacy_id_token_bearer`` on, only for an ID token issued to one of its
+    applications, and only as the current user (the routes allow it on linking and GET user)."""
+    if not tenant.settings.get("legacy_id_token_bearer"):
+        return None
+    c = container(request)
+    keyset = await c.keys.keyset(tenant)
+    try:
+        claims = jose.verify(
+            token, keyset.public_jwks, issuer=tenant.issuer, audience=None, now=epoch(c.clock.now())
+        )
+    except jose.TokenRejected:
+        return None
+    aud, sub = claims.get("aud"), claims.get("sub")
+    if not isinstance(aud, str) or not isinstance(sub, str) or "scope" in claims:
+        return None
+    try:
+        await c.applications.get(tenant, aud)
+    except DomainError:
+        return None
+    return Caller(tenant, sub, aud, LEGACY_ID_TOKEN_SCOPES, request_info(request))
+
+
+async def authenticate(request: Request, tenant: Tenant, *, allow_id_token: bool = False) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     token = token.strip()
@@ -96,6 +124,10 @@ async def authenticate(request: Request, tenant: Tenant) -> Caller:
             now=epoch(c.clock.now()),
         )
     except jose.TokenRejected as exc:
+        if allow_id_token and exc.reason == "aud":
+            legacy = await _legacy_id_token(request, tenant, token)
+            if legacy is not None:
+                return legacy
         if exc.reason == "expired":
             raise unauthorized("Expired token received for JSON Web Token validation") from exc
         if exc.reason in ("signature", "kid", "alg"):

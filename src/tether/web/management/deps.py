@@ -14,8 +14,17 @@ bearer_scheme = HTTPBearer(auto_error=False, description="A Management API acces
 
 
 async def caller(request: Request) -> Caller:
+    return await _caller(request, allow_id_token=False)
+
+
+async def caller_or_id_token(request: Request) -> Caller:
+    """For the linking endpoints and GET /users/{id}: also the legacy ID-token bearer."""
+    return await _caller(request, allow_id_token=True)
+
+
+async def _caller(request: Request, *, allow_id_token: bool) -> Caller:
     current = await tenant(request)
-    who = await authenticate(request, current)
+    who = await authenticate(request, current, allow_id_token=allow_id_token)
     request.state.caller = who
     state = await container(request).limiter.hit(
         RULE, f"{current.id}:{who.client_id or who.subject}"

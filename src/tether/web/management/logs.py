@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tether.domain.logs import LogFilter
+from tether.protocol import lucene
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
@@ -37,33 +38,44 @@ def _parse_date(value: str) -> datetime | None:
     )
 
 
+def _conjunction(q: str | None) -> list[lucene.Node]:
+    """The clauses of a query made only of AND-joined terms and ranges."""
+    if not q:
+        return []
+    try:
+        node = lucene.parse(q)
+    except lucene.LuceneSyntaxError as exc:
+        raise ManagementError(400, str(exc), "invalid_query_string") from exc
+    if isinstance(node, lucene.BoolNode) and node.op == "AND":
+        return list(node.operands)
+    return [node]
+
+
 def parse_log_query(q: str | None, descending: bool) -> LogFilter:
     """A small, strict reading of Auth0's log ``q``: ``type:s AND user_id:"auth0|1" AND date:[a TO b]``."""
     values: dict[str, str] = {}
     types: list[str] = []
     date_from = date_to = None
-    if q:
-        from tether.protocol import lucene
-
-        try:
-            node = lucene.parse(q)
-        except lucene.LuceneError as exc:
-            raise ManagementError(400, str(exc), "invalid_query_string") from exc
-        for field, kind, a, b in lucene.conjunctive_terms(node):
-            if field not in _Q_FIELDS:
-                raise ManagementError(
-                    400, f"Cannot filter logs by {field!r}.", "invalid_query_string"
-                )
-            if field == "date":
-                if kind != "range":
-                    raise ManagementError(
-                        400, "date needs a range: date:[FROM TO TO]", "invalid_query_string"
-                    )
-                date_from, date_to = _parse_date(a), _parse_date(b or "*")
-            elif field == "type":
-                types.append(a)
+    for node in _conjunction(q):
+        if isinstance(node, lucene.RangeNode) and node.field == "date":
+            date_from, date_to = _parse_date(node.low or "*"), _parse_date(node.high or "*")
+        elif (
+            isinstance(node, lucene.TermNode)
+            and node.field in _Q_FIELDS - {"date"}
+            and not node.prefix
+        ):
+            if node.field == "type":
+                types.append(node.value)
             else:
-                values[field] = a
+                values[str(node.field)] = node.value
+        else:
+            field = getattr(node, "field", None)
+            raise ManagementError(
+                400,
+                f"Cannot filter logs by {field!r} here: use type, user_id, client_id, connection, ip "
+                "terms and a date:[FROM TO TO] range, joined by AND.",
+                "invalid_query_string",
+            )
     return LogFilter(
         types=tuple(types),
         user_id=values.get("user_id"),

@@ -16,11 +16,12 @@ from tether.domain.views import user_view
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
-from tether.web.management.deps import bearer_scheme, caller
+from tether.web.management.deps import bearer_scheme, caller, caller_or_id_token
 from tether.web.management.views import envelope, log_view, pick_fields
 
 router = APIRouter(dependencies=[Security(bearer_scheme)])
 Who = Annotated[Caller, Depends(caller)]
+WhoOrIdToken = Annotated[Caller, Depends(caller_or_id_token)]
 SORT_PATTERN = r"^[a-zA-Z0-9_.]+:(1|-1)$"
 
 
@@ -108,7 +109,7 @@ async def users_by_email(
 )
 async def get_user(
     request: Request,
-    who: Who,
+    who: WhoOrIdToken,
     id: str,
     fields: Annotated[str | None, Query(max_length=1024)] = None,
     include_fields: bool = True,
