@@ -11,6 +11,7 @@ import typer
 from tether.bootstrap import Container
 from tether.cli.common import JsonOption, TenantOption, emit, pick_tenant, run
 from tether.domain import user_search
+from tether.domain.linking import LinkIdentity
 from tether.domain.logs import LogFilter
 from tether.domain.models import iso8601
 from tether.domain.user_admin import Actor, UserChanges
@@ -173,6 +174,47 @@ def users_delete(
 
     run(work)
     typer.echo(f"Deleted {user_id}")
+
+
+@users.command("link")
+def users_link(
+    primary: str,
+    with_: str = typer.Option(
+        ..., "--with", help="user_id of the secondary user, e.g. github|1234"
+    ),
+    connection_id: str = typer.Option(
+        None, "--connection-id", help="When several connections share the provider."
+    ),
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Link SECONDARY into PRIMARY (server-side, as an administrator). Prints PRIMARY's identities."""
+    provider, sep, subject = with_.partition("|")
+    if not sep or not subject:
+        raise typer.BadParameter("--with must be a full user_id like auth0|65f0... or github|1234")
+
+    async def work(c: Container) -> list[dict[str, Any]]:
+        t = await pick_tenant(c, tenant)
+        return await c.linking.link(t, primary, LinkIdentity(provider, subject, connection_id), CLI)
+
+    emit(run(work), as_json, ["provider", "user_id", "connection", "isSocial"])
+
+
+@users.command("unlink")
+def users_unlink(
+    primary: str,
+    provider: str,
+    user_id: str,
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Unlink PROVIDER/USER_ID from PRIMARY: it becomes a user again with its own data."""
+
+    async def work(c: Container) -> list[dict[str, Any]]:
+        t = await pick_tenant(c, tenant)
+        return await c.linking.unlink(t, primary, provider, user_id, CLI)
+
+    emit(run(work), as_json, ["provider", "user_id", "connection", "isSocial"])
 
 
 def _log_row(e: Any) -> dict[str, Any]:
