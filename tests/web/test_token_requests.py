@@ -7,7 +7,6 @@ import base64
 import time
 
 import httpx
-import pytest
 
 from tests.conftest import World
 from tests.web.conftest import (
@@ -19,6 +18,7 @@ from tests.web.conftest import (
     basic,
     create_app,
     jwt_claims,
+    oauth_error_problem,
     password_login,
 )
 from tether.domain.models import AppType, User
@@ -86,23 +86,25 @@ async def test_missing_grant_type(http: httpx.AsyncClient, world: World) -> None
     assert body["error_description"] == "Missing required parameter: grant_type"
 
 
-@pytest.mark.parametrize(
-    "grant_type",
-    ["implicit", "urn:ietf:params:oauth:grant-type:device_code", "PASSWORD", "password "],
-)
-async def test_unknown_grant_type(http: httpx.AsyncClient, world: World, grant_type: str) -> None:
-    response = await http.post("/oauth/token", data=_form(world, grant_type=grant_type))
-    assert_oauth_error(response, 400, "unsupported_grant_type")
+async def test_unknown_grant_type(http: httpx.AsyncClient, world: World) -> None:
+    for grant_type in (
+        "implicit",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "PASSWORD",
+        "password ",
+        "http://auth0.com/oauth/grant-type/mfa-otp",
+    ):
+        response = await http.post("/oauth/token", data=_form(world, grant_type=grant_type))
+        assert oauth_error_problem(response, 400, "unsupported_grant_type") is None, grant_type
 
 
-@pytest.mark.parametrize("missing", ["username", "password"])
-async def test_password_grant_missing_field(
-    http: httpx.AsyncClient, world: World, missing: str
-) -> None:
-    form = _form(world)
-    del form[missing]
-    body = assert_oauth_error(await http.post("/oauth/token", data=form), 400, "invalid_request")
-    assert body["error_description"] == f"Missing required parameter: {missing}"
+async def test_password_grant_missing_field(http: httpx.AsyncClient, world: World) -> None:
+    for missing in ("username", "password"):
+        form = _form(world)
+        del form[missing]
+        response = await http.post("/oauth/token", data=form)
+        body = assert_oauth_error(response, 400, "invalid_request")
+        assert body["error_description"] == f"Missing required parameter: {missing}"
 
 
 async def test_password_realm_without_realm(http: httpx.AsyncClient, world: World) -> None:
@@ -163,25 +165,25 @@ async def test_client_secret_basic_with_wrong_secret(
     assert_oauth_error(response, 401, "invalid_client")
 
 
-@pytest.mark.parametrize(
-    "header",
-    [
+async def test_malformed_basic_header_is_invalid_client(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    form = _form(world)
+    del form["client_id"], form["client_secret"]
+    problems = {}
+    for header in (
         "Basic !!!not-base64!!!",
         "Basic " + base64.b64encode(b"no-colon-here").decode(),
         "Basic " + base64.b64encode(b":secret-without-id").decode(),
         "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),
-        "Basic " + base64.b64encode(b"%00abc:secret").decode(),
+        "Basic " + base64.b64encode(b"%00abc:secret").decode(),  # a NUL: PostgreSQL refuses it
         "Basic " + base64.b64encode(b"abc%0A:sec%00ret").decode(),
         "Basic " + base64.b64encode(b"x" * 9000 + b":y").decode(),
-    ],
-)
-async def test_malformed_basic_header_is_invalid_client(
-    http: httpx.AsyncClient, world: World, header: str
-) -> None:
-    form = _form(world)
-    del form["client_id"], form["client_secret"]
-    response = await http.post("/oauth/token", data=form, headers={"Authorization": header})
-    assert_oauth_error(response, 401, "invalid_client")
+    ):
+        response = await http.post("/oauth/token", data=form, headers={"Authorization": header})
+        if problem := oauth_error_problem(response, 401, "invalid_client"):
+            problems[header[:40]] = problem
+    assert problems == {}
 
 
 async def test_basic_and_post_together_is_invalid_request(
@@ -250,24 +252,24 @@ async def test_public_client_must_not_send_a_secret(http: httpx.AsyncClient, wor
 # -- the application's grants -------------------------------------------------
 
 
-@pytest.mark.parametrize("grant", ["password", PASSWORD_REALM, "refresh_token"])
 async def test_app_without_the_grant_is_unauthorized_client(
-    http: httpx.AsyncClient, world: World, user: User, grant: str
+    http: httpx.AsyncClient, world: World, user: User
 ) -> None:
     machine = await create_app(world, "Machine", app_type=AppType.NON_INTERACTIVE)
-    response = await http.post(
-        "/oauth/token",
-        data={
-            "grant_type": grant,
-            "client_id": machine.client_id,
-            "client_secret": machine.client_secret,
-            "username": EMAIL,
-            "password": PASSWORD,
-            "realm": REALM,
-            "refresh_token": "whatever",
-        },
-    )
-    assert_oauth_error(response, 403, "unauthorized_client")
+    for grant in ("password", PASSWORD_REALM, "refresh_token"):
+        response = await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": grant,
+                "client_id": machine.client_id,
+                "client_secret": machine.client_secret,
+                "username": EMAIL,
+                "password": PASSWORD,
+                "realm": REALM,
+                "refresh_token": "whatever",
+            },
+        )
+        assert oauth_error_problem(response, 403, "unauthorized_client") is None, grant
 
 
 async def test_spa_cannot_use_client_credentials(http: httpx.AsyncClient, world: World) -> None:
@@ -310,17 +312,14 @@ async def test_remaining_counts_down(http: httpx.AsyncClient, world: World, user
     )
 
 
-@pytest.mark.parametrize(
-    "form",
-    [
+async def test_errors_are_not_cached(http: httpx.AsyncClient) -> None:
+    for form in (
         {"grant_type": "nope"},
         {"grant_type": "password", "client_id": "unknown", "username": "a", "password": "b"},
-    ],
-)
-async def test_errors_are_not_cached(http: httpx.AsyncClient, form: dict[str, str]) -> None:
-    response = await http.post("/oauth/token", data=form)
-    assert 400 <= response.status_code < 500
-    assert response.headers["cache-control"] == "no-store"
+    ):
+        response = await http.post("/oauth/token", data=form)
+        assert 400 <= response.status_code < 500
+        assert response.headers["cache-control"] == "no-store"
 
 
 async def test_get_is_method_not_allowed(http: httpx.AsyncClient) -> None:
