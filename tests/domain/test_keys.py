@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import pytest
 
+import tether.domain.keys as keys_module
 from tests.domain.conftest import Domain
-from tether.domain.keys import KeyService
-from tether.domain.models import KeyState
+from tether.domain.keys import CACHE_SECONDS, KeyService
+from tether.domain.models import KeyState, SigningKey
 from tether.domain.sealing import Sealer
 from tether.protocol import jose
 from tether.protocol.errors import InvalidToken
 
 
-def states(keys: list) -> dict[KeyState, str]:  # type: ignore[type-arg]
+def states(keys: list[SigningKey]) -> dict[KeyState, str]:
     by_state = {}
     for key in keys:
         assert key.state not in by_state, f"two {key.state} keys"
@@ -107,8 +111,6 @@ async def test_rotation_is_seen_by_another_process_within_the_cache_time(
     domain: Domain, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second KeyService (another worker) caches its keyset; it forgets it after CACHE_SECONDS."""
-    import tether.domain.keys as keys_module
-
     container = domain.container
     other = KeyService(
         container.uow, Sealer(container.settings.master_secret_bytes()), container.clock
@@ -116,7 +118,8 @@ async def test_rotation_is_seen_by_another_process_within_the_cache_time(
     before = await other.keyset(domain.tenant)
     await container.keys.rotate(domain.tenant)
     assert (await other.keyset(domain.tenant)).signing.kid == before.signing.kid  # cached
-    now = keys_module.time.monotonic()
-    monkeypatch.setattr(keys_module.time, "monotonic", lambda: now + keys_module.CACHE_SECONDS + 1)
+    later = time.monotonic() + CACHE_SECONDS + 1
+    # Only the keys module's clock moves; the event loop keeps the real one.
+    monkeypatch.setattr(keys_module, "time", SimpleNamespace(monotonic=lambda: later))
     assert (await other.keyset(domain.tenant)).signing.kid != before.signing.kid
     other.forget(domain.tenant.id)
