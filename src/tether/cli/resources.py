@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import typer
@@ -53,6 +54,39 @@ def tenants_create(
 def tenants_list(as_json: bool = JsonOption) -> None:
     async def work(c: Container) -> list[dict[str, Any]]:
         return [tenant_view(t) for t in await c.tenants.list()]
+
+    emit(run(work), as_json)
+
+
+@tenants.command("settings")
+def tenants_settings(
+    set_: list[str] = typer.Option(
+        None,
+        "--set",
+        help="KEY=VALUE (VALUE is JSON when it parses as JSON, else a string); KEY= removes it.",
+    ),
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Show a tenant's settings, or change them with --set."""
+    changes: dict[str, object] = {}
+    for item in set_ or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--set {item!r}: use KEY=VALUE")
+        if raw == "":
+            changes[key] = None
+            continue
+        try:
+            changes[key] = json.loads(raw)
+        except ValueError:
+            changes[key] = raw
+
+    async def work(c: Container) -> dict[str, Any]:
+        t = await pick_tenant(c, tenant)
+        if changes:
+            t = await c.tenants.update_settings(t, changes)
+        return dict(t.settings)
 
     emit(run(work), as_json)
 

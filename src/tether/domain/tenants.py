@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import re
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from tether.domain.applications import ApiService, NewApi
@@ -21,6 +22,29 @@ from tether.domain.ports import UnitOfWorkFactory
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 CACHE_SECONDS = 5.0
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _url_list(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, str) and v.startswith(("http://", "https://")) for v in value
+    )
+
+
+#: Tenant settings and what each accepts (README, "Tenant settings").
+SETTINGS: dict[str, Callable[[object], bool]] = {
+    "session_absolute_seconds": _positive_int,
+    "session_idle_seconds": _positive_int,
+    "session_cookie_samesite": lambda v: v in ("lax", "none", "strict"),
+    "allowed_logout_urls": _url_list,
+    "default_audience": lambda v: isinstance(v, str),
+    "default_directory": lambda v: isinstance(v, str),
+    "legacy_id_token_bearer": lambda v: isinstance(v, bool),
+    "linking.metadata_merge": lambda v: v in ("discard", "merge"),
+}
 
 
 def normalise_public_url(value: str) -> str:
@@ -100,6 +124,34 @@ class TenantService:
                     self._cache = None
                 return tenant, False
         return await self.create("default", public_url, default=True), True
+
+    async def update_settings(self, tenant: Tenant, changes: dict[str, object]) -> Tenant:
+        """Set (or, with ``None``, remove) tenant settings; known keys are type-checked."""
+        for key, value in changes.items():
+            check = SETTINGS.get(key)
+            if check is None:
+                raise InvalidInput(
+                    f"Unknown tenant setting {key!r}; known: {', '.join(sorted(SETTINGS))}."
+                )
+            if value is not None and not check(value):
+                raise InvalidInput(f"Tenant setting {key!r} does not accept {value!r}.")
+        async with self._uow() as uow:
+            current = await uow.tenants.get(tenant.id)
+            if current is None:
+                raise NotFound("No such tenant.", code="inexistent_tenant")
+            settings = dict(current.settings)
+            for key, value in changes.items():
+                if value is None:
+                    settings.pop(key, None)
+                elif key == "linking.metadata_merge":
+                    settings["linking"] = {**settings.get("linking", {}), "metadata_merge": value}
+                else:
+                    settings[key] = value
+            current.settings = settings
+            await uow.tenants.update(current)
+            await uow.commit()
+        self._cache = None
+        return current
 
     async def list(self) -> builtins.list[Tenant]:
         now = time.monotonic()
