@@ -2,7 +2,8 @@
 the models and the Alembic history cannot drift apart.
 
 SQLite runs on a temporary file. PostgreSQL (when TETHER_TEST_DATABASE_URL is set) gets a fresh
-database of its own, not a schema: migrations must work where ``public`` is the only schema.
+database of its own: the first test migrates its ``public`` schema, as a deployment has it; the
+others each take a schema of that database.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import secrets
 import warnings
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -30,11 +33,24 @@ from tether.storage.tables import metadata
 from tether.storage.uow import SqlUnitOfWorkFactory
 
 
-@pytest.fixture
-async def empty_url(tmp_path: Path) -> AsyncIterator[str]:
-    """The URL of an empty database on the backend under test, dropped afterwards."""
+@dataclass
+class Target:
+    """Where a test migrates: a SQLite file, or on PostgreSQL a schema of the fresh database
+    (``schema=None``: its ``public`` schema)."""
+
+    url: str
+    schema: str | None = None
+
+    def engine(self) -> AsyncEngine:
+        return create_engine(self.url, schema=self.schema)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def fresh_database() -> AsyncIterator[str | None]:
+    """PostgreSQL: one new database for this module (CREATE and DROP DATABASE are slow on a busy
+    server, so once), dropped at the end. SQLite: None."""
     if not PG_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
+        yield None
         return
     name = "tether_mig_" + secrets.token_hex(6)
     admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
@@ -49,8 +65,26 @@ async def empty_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def empty(empty_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(empty_url)
+async def target(fresh_database: str | None, tmp_path: Path) -> AsyncIterator[Target]:
+    """An empty place to migrate, of this test's own."""
+    if fresh_database is None:
+        yield Target(f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}")
+        return
+    schema = "m_" + secrets.token_hex(6)
+    admin = create_async_engine(fresh_database, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        yield Target(fresh_database, schema)
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+async def empty(target: Target) -> AsyncIterator[AsyncEngine]:
+    engine = target.engine()
     yield engine
     await engine.dispose()
 
@@ -90,7 +124,18 @@ async def table_names(engine: AsyncEngine) -> set[str]:
         return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
 
 
-async def test_empty_database_upgrades_to_head_matching_the_models(empty: AsyncEngine) -> None:
+async def test_empty_database_upgrades_to_head_matching_the_models(
+    fresh_database: str | None, tmp_path: Path
+) -> None:
+    """The whole database, on PostgreSQL its plain ``public`` schema as a deployment has it."""
+    empty = Target(fresh_database or f"sqlite+aiosqlite:///{tmp_path / 'public.db'}").engine()
+    try:
+        await _empty_database_upgrades_to_head_matching_the_models(empty)
+    finally:
+        await empty.dispose()
+
+
+async def _empty_database_upgrades_to_head_matching_the_models(empty: AsyncEngine) -> None:
     assert await migrate.current_revision(empty) is None
     await migrate.upgrade(empty)
     head = migrate.head_revision()
@@ -161,7 +206,9 @@ async def test_step_by_step_upgrade_and_full_downgrade(empty: AsyncEngine) -> No
     def _downgrade(sync_conn: Any) -> None:
         config = migrate.alembic_config(str(empty.url))
         config.attributes["connection"] = sync_conn
-        command.downgrade(config, "base")
+        with warnings.catch_warnings():  # batch mode reflects users; see _diff
+            warnings.filterwarnings("ignore", message=".*expression-based index")
+            command.downgrade(config, "base")
 
     async with empty.connect() as conn:
         await conn.run_sync(_downgrade)
@@ -170,13 +217,13 @@ async def test_step_by_step_upgrade_and_full_downgrade(empty: AsyncEngine) -> No
     assert await table_names(empty) <= {"alembic_version"}
 
 
-def test_upgrade_sync_from_a_url(empty_url: str) -> None:
+def test_upgrade_sync_from_a_url(target: Target) -> None:
     """``tether db upgrade`` runs Alembic's own env.py with a URL, outside any event loop."""
-    migrate.upgrade_sync(empty_url)
-    migrate.upgrade_sync(empty_url)  # idempotent
+    migrate.upgrade_sync(target.url, schema=target.schema)
+    migrate.upgrade_sync(target.url, schema=target.schema)  # idempotent
 
     async def check() -> tuple[str | None, list[Any]]:
-        engine = create_engine(empty_url)
+        engine = target.engine()
         try:
             return await migrate.current_revision(engine), await schema_diff(engine)
         finally:
