@@ -340,3 +340,51 @@ async def test_change_password_with_bad_input(
         assert oauth_error_problem(response, 400, "invalid_request") is None, body
     async with world.container.uow() as uow:
         assert await uow.outbox.list(world.tenant.id) == []
+
+
+async def test_long_values_that_end_up_in_the_log(http: httpx.AsyncClient, world: World) -> None:
+    """Failures are logged with what the caller sent; a long value is cut, not a 500
+    (PostgreSQL enforces the columns' lengths, SQLite does not)."""
+    response = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": world.machine.client_id,
+            "client_secret": world.machine.client_secret,
+            "audience": "https://api.example.com/" + "x" * 5000,
+        },
+        headers={"User-Agent": "agent/" + "u" * 5000},
+    )
+    assert_oauth_error(response, 403, "access_denied")
+    login = await http.post(
+        "/oauth/token",
+        json=_login_body(world, username="u" * 5000 + "@example.com"),
+        headers={"User-Agent": "agent/" + "u" * 5000},
+    )
+    assert_oauth_error(login, 403, "invalid_grant")
+    async with world.container.uow() as uow:
+        events = await uow.logs.list(world.tenant.id)
+    assert {e.type for e in events} >= {"feccft", "fu"}
+
+
+async def test_signup_profile_fields_up_to_their_limits(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    limits = {
+        "username": 128,
+        "given_name": 256,
+        "family_name": 256,
+        "name": 512,
+        "nickname": 256,
+        "picture": 2048,
+    }
+    for field, limit in limits.items():
+        response = await http.post(
+            "/dbconnections/signup", json=_signup_body(world, **{field: "é" * (limit + 1)})
+        )
+        assert signup_error_problem(response, 400, "invalid_body") is None, field
+    await _nothing_written(world)
+    longest = {field: "é" * limit for field, limit in limits.items()}
+    response = await http.post("/dbconnections/signup", json=_signup_body(world, **longest))
+    assert response.status_code == 200, response.text
+    assert {k: response.json()[k] for k in limits} == longest

@@ -83,7 +83,9 @@ class Audit:
             tenant_id=tenant_id,
             date=self._clock.now(),
             type=type_.value,
-            description=description,
+            # Descriptions quote what the caller sent (an audience, say): cap them like the
+            # user agent, so a long request is not a database error (PostgreSQL: varchar(1024)).
+            description=description[:1024],
             client_id=application.client_id if application else client_id,
             client_name=application.name if application else None,
             ip=request.ip,

@@ -18,14 +18,26 @@ from tether.web.context import container, request_info, tenant
 router = APIRouter()
 
 
+#: The longest value each profile field may have (the users table's column sizes).
+PROFILE_MAX = {
+    "username": 128,
+    "given_name": 256,
+    "family_name": 256,
+    "name": 512,
+    "nickname": 256,
+    "picture": 2048,
+}
+
+
 def _strings(raw: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for name in names:
         value = raw.get(name)
         if value is None or value == "":
             continue
-        if not isinstance(value, str) or len(value) > 2048:
-            raise InvalidInput(f"{name}: must be a string of at most 2048 characters.")
+        limit = PROFILE_MAX.get(name, 2048)
+        if not isinstance(value, str) or len(value) > limit:
+            raise InvalidInput(f"{name}: must be a string of at most {limit} characters.")
         out[name] = value
     return out
 
