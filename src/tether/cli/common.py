@@ -29,7 +29,13 @@ def settings() -> Settings:
     return load_settings()
 
 
-def run(work: Callable[[Container], Awaitable[T]], *, upgrade: bool = False) -> T:
+class SchemaNotCurrent(Exception):
+    """The database (PostgreSQL: never upgraded automatically) lacks migrations."""
+
+
+def run(
+    work: Callable[[Container], Awaitable[T]], *, upgrade: bool = False, check_schema: bool = True
+) -> T:
     """Build the container, run ``work`` with it, close it; domain errors become exit code 1."""
 
     async def main() -> T:
@@ -38,6 +44,13 @@ def run(work: Callable[[Container], Awaitable[T]], *, upgrade: bool = False) -> 
         try:
             if upgrade or s.is_sqlite:
                 await container.upgrade_database()
+            elif check_schema:
+                current = await container.database_revision()
+                if current != container.schema_head():
+                    raise SchemaNotCurrent(
+                        f"The database is at revision {current}, not {container.schema_head()}: "
+                        "run `tether db upgrade` first."
+                    )
             return await work(container)
         finally:
             await container.close()
@@ -47,6 +60,9 @@ def run(work: Callable[[Container], Awaitable[T]], *, upgrade: bool = False) -> 
     except (DomainError, OAuth2Error) as exc:
         message = exc.message if isinstance(exc, DomainError) else exc.description
         err_console.print(f"[red]error:[/red] {message}")
+        raise typer.Exit(1) from exc
+    except SchemaNotCurrent as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
     except RuntimeError as exc:
         if "master secret" in str(exc):

@@ -125,7 +125,7 @@ def db_upgrade() -> None:
         await c.upgrade_database()
         return await c.database_revision()
 
-    console.print(f"Database at revision {run(work)}")
+    console.print(f"Database at revision {run(work, check_schema=False)}")
 
 
 def main() -> None:
