@@ -6,6 +6,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,31 @@ class Domain:
     async def log_types(self) -> list[str]:
         """Log event types, oldest first."""
         return [e.type for e in reversed(await self.logs())]
+
+
+async def provisioned(container: Container) -> Domain:
+    """Provision the default tenant in ``container`` (one built by the test itself)."""
+    result = await container.provision()
+    assert result.default_app and result.management_client
+    return Domain(
+        container,
+        result.tenant,
+        result.default_app.application,
+        result.management_client.application,
+    )
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        self.current += delta
 
 
 @pytest.fixture

@@ -82,6 +82,21 @@ async def test_jwks_publishes_current_next_and_previous(domain: Domain) -> None:
         assert set(jwk) == {"kty", "use", "alg", "kid", "n", "e"}
 
 
+async def test_rotate_without_a_next_key_still_leaves_current_and_next(domain: Domain) -> None:
+    keys = domain.container.keys
+    before = states(await keys.list(domain.tenant))
+    async with domain.container.uow() as uow:
+        [lost] = [k for k in await uow.keys.list(domain.tenant.id) if k.state is KeyState.NEXT]
+        lost.state = KeyState.RETIRED
+        await uow.keys.update(lost)
+        await uow.commit()
+    after = states(await keys.rotate(domain.tenant))
+    assert set(after) == {KeyState.CURRENT, KeyState.NEXT, KeyState.PREVIOUS}
+    assert after[KeyState.PREVIOUS] == before[KeyState.CURRENT]
+    assert after[KeyState.CURRENT] not in before.values()
+    assert (await keys.keyset(domain.tenant)).signing.kid == after[KeyState.CURRENT]
+
+
 async def test_a_token_outlives_one_rotation_but_not_two(domain: Domain) -> None:
     container, tenant = domain.container, domain.tenant
     token = (

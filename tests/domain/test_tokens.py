@@ -128,6 +128,18 @@ async def test_client_credentials_without_an_audience_is_denied(domain: Domain) 
             )
 
 
+async def test_client_credentials_uses_the_tenants_default_audience(domain: Domain) -> None:
+    tenant = domain.tenant
+    tenant.settings["default_audience"] = tenant.management_audience
+    response = await domain.container.tokens.client_credentials(
+        tenant, domain.machine, None, "read:users"
+    )
+    claims = await domain.container.tokens.verify_access_token(
+        tenant, response.access_token, tenant.management_audience
+    )
+    assert claims["scope"] == "read:users"
+
+
 async def test_client_credentials_needs_the_grant_type(domain: Domain) -> None:
     app = await domain.application("Password only", PASSWORD_GRANTS)
     await domain.container.applications.grant(
@@ -337,6 +349,27 @@ async def test_unknown_and_revoked_refresh_tokens_are_invalid_grant(domain: Doma
     assert {"fertft", "srrt"} <= set(await domain.log_types())
 
 
+async def test_a_client_cannot_revoke_another_clients_token(domain: Domain) -> None:
+    await domain.user()
+    token = (await password_login(domain)).refresh_token
+    assert token
+    other = await domain.application("Other", ("refresh_token", *PASSWORD_GRANTS))
+    await domain.container.tokens.revoke(domain.tenant, other, token)  # RFC 7009: no error
+    assert (await refresh(domain, token)).refresh_token
+    assert "srrt" not in await domain.log_types()
+
+
+async def test_revoking_a_token_revokes_its_family(domain: Domain) -> None:
+    await domain.user()
+    first = await password_login(domain)
+    second = await refresh(domain, first.refresh_token)
+    assert first.refresh_token
+    await domain.container.tokens.revoke(domain.tenant, domain.app, first.refresh_token)
+    with pytest.raises(InvalidGrant):
+        await refresh(domain, second.refresh_token)
+    await domain.container.tokens.revoke(domain.tenant, domain.app, "unknown-token")
+
+
 async def test_refresh_for_a_blocked_user_is_invalid_grant(domain: Domain) -> None:
     user = await domain.user()
     token = (await password_login(domain)).refresh_token
@@ -403,6 +436,13 @@ async def test_userinfo_answers_with_the_claims_the_scopes_release(domain: Domai
     no_openid = await password_login(domain, "email")
     with pytest.raises(InvalidToken):
         await domain.container.tokens.userinfo(domain.tenant, no_openid.access_token)
+
+    async with domain.container.uow() as uow:
+        user.blocked = True
+        await uow.users.update(user)
+        await uow.commit()
+    with pytest.raises(InvalidToken):
+        await domain.container.tokens.userinfo(domain.tenant, response.access_token)
 
 
 async def test_log_events_carry_the_request(domain: Domain) -> None:

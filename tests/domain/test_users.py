@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import FAST_HASH, make_settings
-from tests.domain.conftest import PASSWORD, Domain
+from tests.domain.conftest import PASSWORD, Domain, provisioned
 from tether.bootstrap import build_container
 from tether.domain.applications import NewApplication
 from tether.domain.audit import RequestInfo
@@ -224,15 +224,7 @@ async def strict(engine: AsyncEngine, tmp_path: Path) -> Domain:
     settings = make_settings(
         tmp_path, login_rate_limit_account="3/minute", login_rate_limit_ip="5/minute"
     )
-    container = build_container(settings, engine=engine, hash_parameters=FAST_HASH)
-    provisioned = await container.provision()
-    assert provisioned.default_app
-    domain = Domain(
-        container,
-        provisioned.tenant,
-        provisioned.default_app.application,
-        provisioned.default_app.application,
-    )
+    domain = await provisioned(build_container(settings, engine=engine, hash_parameters=FAST_HASH))
     await domain.user()
     return domain
 
