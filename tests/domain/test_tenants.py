@@ -83,6 +83,15 @@ async def test_create_refuses_bad_and_duplicate_tenants(domain: Domain) -> None:
     assert {t.name for t in await tenants.list()} == {"default", "acme"}
 
 
+async def test_no_tenant_may_take_the_default_tenants_host(domain: Domain) -> None:
+    """Else resolve() would send every request for the default's own issuer to the newcomer."""
+    tenants = domain.container.tenants
+    for url in (PUBLIC_URL, PUBLIC_URL + "/acme", "http://TETHER.test"):
+        with pytest.raises(Conflict):
+            await tenants.create("acme", url)
+    assert (await tenants.resolve("tether.test")) == domain.tenant
+
+
 @pytest.mark.parametrize(
     "url",
     [

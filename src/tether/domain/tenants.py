@@ -91,7 +91,8 @@ class TenantService:
             if default and await uow.tenants.default():
                 raise Conflict("There is already a default tenant.")
             for other in await uow.tenants.list():
-                if other.host == tenant.host and not default and not other.is_default:
+                # Not the default's host either: resolve() would hand its issuer to this one.
+                if other.host == tenant.host and not default:
                     raise Conflict(f"Tenant {other.name} already serves {tenant.host}.")
             await uow.tenants.add(tenant)
             await self._keys.create_initial(uow, tenant.id)
