@@ -20,7 +20,7 @@ from tests.conftest import backend
 from tests.storage import records as r
 from tests.storage.support import Seeded, count
 from tether.domain.errors import Conflict, Unavailable
-from tether.domain.models import User
+from tether.domain.models import LogEvent, User
 from tether.storage import tables as t
 from tether.storage.db import create_engine
 from tether.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -336,3 +336,35 @@ async def test_racing_consent_saves_both_succeed(
     async with uows() as uow:
         got = await uow.consents.get(u.tenant_id, u.pk, "client-a")
     assert got is not None and got.scope == ["openid", "email"]
+
+
+async def test_a_committed_unit_of_work_holds_no_write_lock(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded, engine: AsyncEngine
+) -> None:
+    """After commit() the unit of work may stay open (a response to build, an error to raise):
+    it must not keep other writers waiting, and its next statement still runs in a transaction.
+    On SQLite a transaction re-begun at once would hold BEGIN IMMEDIATE's write lock."""
+    tid = seeded.a.tenant.id
+    other = (
+        create_engine(_sqlite_url(engine), busy_timeout_ms=200) if backend() == "sqlite" else engine
+    )
+    try:
+        async with uows() as first:
+            await first.logs.add(r.log_event(tid, date=1))
+            await first.commit()
+            async with SqlUnitOfWork(other) as second:
+                await second.logs.add(r.log_event(tid, date=2))
+                await second.commit()
+            # The first goes on, transactionally: this write is rolled back with it.
+            await first.logs.add(r.log_event(tid, date=3))
+            await first.rollback()
+            await first.logs.add(r.log_event(tid, date=4))
+        assert [e.date for e in await _logs(uows, tid)] == [r.at(2), r.at(1)]
+    finally:
+        if other is not engine:
+            await other.dispose()
+
+
+async def _logs(uows: SqlUnitOfWorkFactory, tenant_id: str) -> list[LogEvent]:
+    async with uows() as uow:
+        return await uow.logs.list(tenant_id)
