@@ -16,17 +16,20 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 import pytest
+import pytest_asyncio
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.conftest import FAST_HASH, PUBLIC_URL, Client, World
+from tests.conftest import FAST_HASH, PG_URL, PUBLIC_URL, Client, World
 from tether.bootstrap import Container, build_container
 from tether.config import Settings
 from tether.domain.applications import NewApplication
@@ -34,6 +37,8 @@ from tether.domain.clock import SystemClock
 from tether.domain.models import AppType
 from tether.domain.users import NewDatabaseUser
 from tether.protocol import jose
+from tether.storage.db import create_engine
+from tether.storage.tables import metadata
 
 ISSUER = PUBLIC_URL + "/"
 DATABASE = "Username-Password-Authentication"
@@ -71,6 +76,46 @@ class MovableClock:
 
     def epoch(self) -> int:
         return int((self._now - datetime(1970, 1, 1)).total_seconds())
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def oidc_pg_schema() -> AsyncIterator[str | None]:
+    """PostgreSQL: one schema with the current tables for this folder's whole session, emptied
+    before each test (a schema with ``create_all`` per test costs a second on a busy server).
+    SQLite: None, and every test keeps its own fresh file."""
+    if not PG_URL:
+        yield None
+        return
+    schema = "to_" + secrets.token_hex(6)
+    admin = create_async_engine(PG_URL)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        setup = create_engine(PG_URL, schema=schema)
+        async with setup.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await setup.dispose()
+        yield schema
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+async def engine(oidc_pg_schema: str | None, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An empty database with the current schema."""
+    if oidc_pg_schema is None:
+        eng = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'tether.db'}")
+        async with eng.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+    else:
+        eng = create_engine(PG_URL, schema=oidc_pg_schema)
+        async with eng.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(table.delete())
+    yield eng
+    await eng.dispose()
 
 
 @pytest.fixture
