@@ -301,7 +301,20 @@ async def test_refresh_scope_may_narrow_but_not_widen(domain: Domain) -> None:
     claims = await decode(domain, narrow.access_token, domain.tenant.issuer + "userinfo")
     assert claims["scope"] == "openid offline_access"
     with pytest.raises(InvalidScope):
-        await refresh(domain, narrow.refresh_token, "openid profile")
+        await refresh(domain, narrow.refresh_token, "openid profile email")
+
+
+async def test_a_narrowed_refresh_keeps_the_grant_of_the_refresh_token(domain: Domain) -> None:
+    """RFC 6749 §6: a new refresh token has the same scope as the one it replaces; narrowing
+    applies to the access token of that one response."""
+    await domain.user()
+    first = await password_login(domain, "openid profile email offline_access")
+    narrow = await refresh(domain, first.refresh_token, "openid")
+    assert narrow.scope == "openid"
+    again = await refresh(domain, narrow.refresh_token)
+    assert again.scope == "openid profile email offline_access"
+    wide = await refresh(domain, again.refresh_token, "openid email")
+    assert wide.scope == "openid email"
 
 
 async def test_refresh_gives_an_id_token_only_when_openid_was_granted(domain: Domain) -> None:

@@ -129,10 +129,12 @@ class TokenService:
         nonce: str | None = None,
         want_refresh: bool,
         with_id_token: bool = True,
+        refresh_scope: list[str] | None = None,
     ) -> TokenResponse:
         """Sign the access (and ID) token and store the refresh token in ``uow``.
 
-        ``keyset`` is fetched by the caller before ``uow`` opens: one transaction at a time."""
+        ``keyset`` is fetched by the caller before ``uow`` opens: one transaction at a time.
+        ``refresh_scope`` is the refresh token's scope when it differs from the access token's."""
         now = self._clock.now()
         iat = epoch(now)
         lifetime = api.token_lifetime if api else 86400
@@ -180,7 +182,7 @@ class TokenService:
                     client_id=app.client_id,
                     user_pk=user.pk,
                     audience=api.identifier if api else None,
-                    scope=scopes,
+                    scope=scopes if refresh_scope is None else refresh_scope,
                     created_at=now,
                     expires_at=now + REFRESH_TOKEN_LIFETIME,
                     auth_time=auth_time,
@@ -389,6 +391,8 @@ class TokenService:
                 family_id=record.family_id,
                 session_id=record.session_id,
                 want_refresh=True,
+                # RFC 6749 §6: the new refresh token's scope is identical to the old one's.
+                refresh_scope=list(record.scope),
             )
             # The new token exists; spend the old one only if nobody else spent it meanwhile.
             new_record = await uow.refresh_tokens.by_hash(
