@@ -193,6 +193,25 @@ async def test_wrong_client_secret_is_invalid_client(
     assert response.json()["error"] == "invalid_client"
 
 
+async def test_confidential_client_must_authenticate_to_redeem(
+    browser: Browser, http: httpx.AsyncClient, oidc: Oidc
+) -> None:
+    got = await browser.code()
+    response = await redeem(http, type(oidc.rp)(oidc.rp.client_id, ""), got["code"])
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+    assert (await redeem(http, oidc.rp, got["code"])).status_code == 200
+
+
+async def test_sign_in_page_expires_with_its_request(browser: Browser, clock: MovableClock) -> None:
+    _, form = await browser.open_login(await browser.authorize())
+    clock.advance(31 * 60)
+    response = await browser.submit(form, email=EMAIL, password="correct horse battery staple")
+    assert response.status_code in (400, 404)
+    assert "location" not in response.headers
+    assert "tether_session" not in browser.http.cookies
+
+
 # -- oidcc-alternate-happy-flow, unknown parameters, display, hints, locales, acr ---------------
 
 

@@ -75,6 +75,19 @@ async def test_each_registered_redirect_uri_works(
     assert response.status_code == 200, response.text
 
 
+async def test_redirect_uri_of_another_application_is_an_error_page(
+    browser: Browser, oidc: Oidc
+) -> None:
+    """Callbacks belong to their application: another app's registered URI is not this one's."""
+    other = await oidc.app(name="Other", callbacks=("https://other.example.com/cb",))
+    response = await browser.authorize(redirect_uri="https://other.example.com/cb")
+    assert_error_page(response)
+    assert "code" in callback_params(
+        await browser.sign_in(other, redirect_uri="https://other.example.com/cb"),
+        at="https://other.example.com/cb",
+    )
+
+
 async def test_redirect_uri_is_required_even_with_several_registered(browser: Browser) -> None:
     assert_error_page(await browser.authorize(redirect_uri=None))
 

@@ -235,6 +235,28 @@ async def test_oidc_logout_refuses_unregistered_post_logout_redirect_uri(
     assert_error_page(response)
 
 
+async def test_oidc_logout_without_hint_or_client_never_redirects(
+    browser: Browser, http: httpx.AsyncClient, oidc: Oidc
+) -> None:
+    """Nothing names the application, so no URL can be checked: no redirect at all."""
+    await browser.code()
+    response = await http.get("/oidc/logout", params={"post_logout_redirect_uri": LOGOUT_URL})
+    assert_error_page(response)
+
+
+async def test_oidc_logout_with_client_id_and_no_hint(
+    browser: Browser, http: httpx.AsyncClient, oidc: Oidc
+) -> None:
+    await browser.code()
+    response = await http.get(
+        "/oidc/logout",
+        params={"client_id": oidc.rp.client_id, "post_logout_redirect_uri": LOGOUT_URL},
+    )
+    assert response.status_code == 302
+    assert location(response) == LOGOUT_URL
+    await assert_signed_out(browser)
+
+
 async def test_oidc_logout_client_id_must_match_the_hint(
     browser: Browser, http: httpx.AsyncClient, oidc: Oidc
 ) -> None:
