@@ -3,10 +3,11 @@ settings each needs."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -34,7 +35,18 @@ def create_engine(
     )
 
 
+#: SQLite engines made here, with their busy timeout in seconds (see ``sqlite_busy_timeout``).
+_SQLITE_ENGINES: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+def sqlite_busy_timeout(engine: AsyncEngine) -> float | None:
+    """The busy timeout, in seconds, of a SQLite engine made by ``create_engine``; else None."""
+    return _SQLITE_ENGINES.get(engine.sync_engine)
+
+
 def _sqlite_setup(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    _SQLITE_ENGINES[engine.sync_engine] = busy_timeout_ms / 1000
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver so BEGIN IMMEDIATE below is ours.

@@ -2,11 +2,19 @@
 
 SQLAlchemy errors never leave this package: an IntegrityError becomes a domain Conflict and a
 locked or unreachable database becomes Unavailable (the web layer answers 503 with Retry-After).
+
+The transaction begins with the first statement (a unit of work that runs none costs nothing)
+and, after ``commit`` or ``rollback``, the next statement begins the next one. On SQLite, whose
+one write lock every transaction takes (BEGIN IMMEDIATE), the units of work of one process take
+turns on an asyncio lock first: a waiter then waits for its turn instead of polling the database
+lock in SQLite's busy handler, which sleeps up to 100 ms a try while the lock sits free. The wait
+is bounded by the engine's busy timeout and ends in Unavailable, as a busy database does.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
+import asyncio
+import weakref
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -15,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tether.domain.errors import Conflict, Unavailable
 from tether.storage import repositories as repos
+from tether.storage.db import sqlite_busy_timeout
 
 
 def translate(exc: BaseException) -> Exception | None:
@@ -47,20 +56,19 @@ class SqlUnitOfWork:
     codes: repos.Codes
     consents: repos.Consents
 
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, turns: _Turns | None = None):
         self._engine = engine
+        self._turns = turns if turns is not None else _turns_for(engine)
+        self._lock: asyncio.Lock | None = None
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        conn: AsyncConnection | None = None
+        if self._turns is not None:
+            self._lock = await self._turns.take()
         try:
             conn = await self._engine.connect()
-            await conn.begin()
-        except Exception as exc:
-            if conn is not None:
-                # BEGIN failed (SQLite busy): give the connection back rather than leak it.
-                with suppress(Exception):
-                    await conn.close()
+        except BaseException as exc:
+            self._release()
             mapped = translate(exc)
             if mapped is not None:
                 raise mapped from exc
@@ -98,7 +106,10 @@ class SqlUnitOfWork:
             if conn.in_transaction():
                 await conn.rollback()
         finally:
-            await conn.close()
+            try:
+                await conn.close()  # after a failed BEGIN (SQLite busy) too: no leak
+            finally:
+                self._release()
         if exc is not None:
             mapped = translate(exc)
             if mapped is not None:
@@ -106,18 +117,58 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._conn is not None  # noqa: S101
-        await self._conn.commit()
-        await self._conn.begin()
+        await self._conn.commit()  # the next statement, if any, begins the next transaction
 
     async def rollback(self) -> None:
         assert self._conn is not None  # noqa: S101
         await self._conn.rollback()
-        await self._conn.begin()
+
+    def _release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
+
+
+class _Turns:
+    """One asyncio lock per event loop for the units of work on one SQLite engine."""
+
+    def __init__(self, timeout: float):
+        self._timeout = timeout
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def take(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        try:
+            async with asyncio.timeout(self._timeout):
+                await lock.acquire()
+        except TimeoutError as exc:
+            raise Unavailable("The database is busy or unreachable.") from exc
+        return lock
+
+
+_TURNS: weakref.WeakKeyDictionary[AsyncEngine, _Turns] = weakref.WeakKeyDictionary()
+
+
+def _turns_for(engine: AsyncEngine) -> _Turns | None:
+    """The turns of a SQLite engine made by ``create_engine``; None for any other engine."""
+    timeout = sqlite_busy_timeout(engine)
+    if timeout is None:
+        return None
+    turns = _TURNS.get(engine)
+    if turns is None:
+        turns = _TURNS[engine] = _Turns(timeout)
+    return turns
 
 
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine):
         self.engine = engine
+        self._turns = _turns_for(engine)
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self._turns)
