@@ -15,10 +15,12 @@ from tether.domain.audit import Audit
 from tether.domain.authorization import AuthorizationService
 from tether.domain.clock import Clock, SystemClock
 from tether.domain.connections import ConnectionService
+from tether.domain.external import ExternalSignIn
 from tether.domain.keys import KeyService
 from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
 from tether.domain.mail import MailService
+from tether.domain.passwordless import RULE_EMAIL, RULE_IP, PasswordlessService
 from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPolicy
 from tether.domain.ports import RateLimiter, UnitOfWorkFactory
 from tether.domain.provisioning import Provisioned, provision_default_tenant
@@ -56,6 +58,8 @@ class Container:
     user_admin: UserAdmin
     logs: LogService
     linking: LinkingService
+    external: ExternalSignIn
+    passwordless: PasswordlessService
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
@@ -97,6 +101,8 @@ def build_container(
             RULE_LOGIN_IP: settings.login_rate_limit_ip,
             RULE_LOGIN_ACCOUNT: settings.login_rate_limit_account,
             "management": settings.management_rate_limit,
+            RULE_EMAIL: settings.passwordless_rate_limit_email,
+            RULE_IP: settings.passwordless_rate_limit_ip,
         },
         settings.redis_url,
     )
@@ -126,6 +132,7 @@ def build_container(
         clock,
     )
     tokens = TokenService(uow, keys, users, audit, clock)
+    external = ExternalSignIn(uow, audit, clock)
     return Container(
         settings=settings,
         engine=engine,
@@ -146,4 +153,6 @@ def build_container(
         user_admin=UserAdmin(uow, users, audit, clock),
         logs=LogService(uow),
         linking=LinkingService(uow, keys, audit, clock),
+        external=external,
+        passwordless=PasswordlessService(uow, sealer, mail, external, limiter, audit, clock),
     )

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     management_rate_limit: str = Field(
         "50/second", description="Management API calls per tenant and client (Auth0's default)."
     )
+    passwordless_rate_limit_email: str = Field("5/10minutes", description="Codes sent per address.")
+    passwordless_rate_limit_ip: str = Field("30/10minutes", description="Codes sent per client IP.")
     db_busy_timeout_ms: int = 5000
 
     @field_validator("public_url")

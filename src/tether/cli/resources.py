@@ -216,6 +216,33 @@ def connections_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> 
     emit(run(work), as_json)
 
 
+@connections.command("create")
+def connections_create(
+    name: str,
+    strategy: str = typer.Option(
+        ..., "--strategy", help="auth0, email, oidc, google-oauth2, github, oauth2"
+    ),
+    options: str = typer.Option("{}", "--options", help="JSON object of the strategy's options."),
+    app: list[str] = typer.Option(None, "--app", help="Enable for these client_ids."),
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a connection (a way to sign in) and enable it for applications."""
+    try:
+        parsed = json.loads(options)
+    except ValueError as exc:
+        raise typer.BadParameter("--options must be a JSON object") from exc
+    if not isinstance(parsed, dict):
+        raise typer.BadParameter("--options must be a JSON object")
+
+    async def work(c: Container) -> dict[str, Any]:
+        t = await pick_tenant(c, tenant)
+        connection = await c.connections.create(t, name, strategy, parsed, list(app or []))
+        return connection_view(connection)
+
+    emit(run(work), as_json)
+
+
 @connections.command("enable")
 def connections_enable(
     name: str,

@@ -33,6 +33,7 @@ class LogType(StrEnum):
     SUCCESS_EXCHANGE_CODE = "seacft"
     FAILED_EXCHANGE_CODE = "feacft"
     SUCCESS_LOGOUT = "slo"
+    PASSWORDLESS_CODE_SENT = "cls"
     SUCCESS_SILENT_AUTH = "ssa"
     FAILED_SILENT_AUTH = "fsa"
     SUCCESS_CHANGE_PASSWORD = "scp"

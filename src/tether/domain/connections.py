@@ -12,6 +12,8 @@ from tether.domain.models import Connection, Tenant
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_DATABASE = "Username-Password-Authentication"
+#: Auth0's strategy names Tether knows.
+STRATEGIES = frozenset({"auth0", "email", "oidc", "google-oauth2", "github", "oauth2"})
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,126}[A-Za-z0-9])?$")
 DATABASE_DEFAULT_OPTIONS = {
     "passwordPolicy": "fair",
@@ -56,6 +58,27 @@ class ConnectionService:
             created_at=self._clock.now(),
         )
         await uow.connections.add(connection)
+        return connection
+
+    async def create(
+        self,
+        tenant: Tenant,
+        name: str,
+        strategy: str,
+        options: dict[str, object] | None = None,
+        enabled_clients: builtins.list[str] | None = None,
+    ) -> Connection:
+        """Create a connection with Auth0's strategy names, enabled for the given clients."""
+        if strategy not in STRATEGIES:
+            raise InvalidInput(
+                f"strategy: {strategy!r} is not one of {', '.join(sorted(STRATEGIES))}."
+            )
+        async with self._uow() as uow:
+            for client_id in enabled_clients or []:
+                if await uow.applications.by_client_id(tenant.id, client_id) is None:
+                    raise NotFound(f"Client {client_id} not found.", code="inexistent_client")
+            connection = await self.add(uow, tenant, name, strategy, options, enabled_clients)
+            await uow.commit()
         return connection
 
     async def list(self, tenant: Tenant) -> builtins.list[Connection]:

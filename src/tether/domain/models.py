@@ -328,3 +328,19 @@ class Consent:
     client_id: str
     scope: list[str]
     granted_at: datetime
+
+
+@dataclass
+class PasswordlessCode:
+    """A one-time sign-in code sent by mail; only its keyed MAC is stored."""
+
+    id: str
+    tenant_id: str
+    connection_id: str
+    client_id: str
+    email: str
+    code_mac: str
+    created_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+    used_at: datetime | None = None

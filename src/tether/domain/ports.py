@@ -23,6 +23,7 @@ from tether.domain.models import (
     LoginTransaction,
     Mail,
     PasswordCredential,
+    PasswordlessCode,
     PasswordTicket,
     RefreshToken,
     Session,
@@ -106,12 +107,15 @@ class UserRepo(Protocol):
     ) -> tuple[builtins.list[User], int]:
         """Users matching ``query`` (all when None), one page, and how many match in all."""
         ...
+
     async def lock(self, tenant_id: str, pks: builtins.list[str]) -> builtins.list[str]:
         """Lock these users' rows for the transaction, in the order given; the pks found."""
         ...
+
     async def delete_row(self, tenant_id: str, pk: str) -> None:
         """Remove a user that was linked into another (its identities have moved)."""
         ...
+
     async def delete(self, tenant_id: str, pk: str, *, retired_at: datetime) -> None:
         """Delete the user and its identities; retire its user_id and theirs (invariant 3)."""
         ...
@@ -207,6 +211,18 @@ class ConsentRepo(Protocol):
     async def save(self, consent: Consent) -> None: ...
 
 
+class PasswordlessRepo(Protocol):
+    async def add(self, code: PasswordlessCode) -> None: ...
+    async def latest(
+        self, tenant_id: str, connection_id: str, email: str
+    ) -> PasswordlessCode | None: ...
+    async def use(self, code_id: str, at: datetime) -> bool:
+        """Spend the code once; False if it already was."""
+        ...
+
+    async def fail(self, code_id: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. ``commit`` makes every change durable together, or none."""
 
@@ -244,6 +260,8 @@ class UnitOfWork(Protocol):
     def codes(self) -> CodeRepo: ...
     @property
     def consents(self) -> ConsentRepo: ...
+    @property
+    def passwordless(self) -> PasswordlessRepo: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

@@ -6,6 +6,8 @@ from one tenant to another does not decrypt.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 
 from cryptography.hazmat.primitives import hashes
@@ -39,6 +41,13 @@ class Sealer:
             ).derive(self._master)
             aead = self._keys[tenant_id] = AESGCM(key)
         return aead
+
+    def mac(self, tenant_id: str, data: bytes) -> bytes:
+        """HMAC-SHA256 under a per-tenant key derived apart from the sealing key."""
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=b"tether-mac-v1", info=tenant_id.encode()
+        ).derive(self._master)
+        return hmac.new(key, data, hashlib.sha256).digest()
 
     def seal(self, tenant_id: str, plaintext: bytes) -> bytes:
         nonce = os.urandom(12)

@@ -293,6 +293,22 @@ class TokenService:
             )
         except InvalidCredentials as exc:
             raise InvalidGrant("Wrong email or password.") from exc
+        return await self.issue_for_user(
+            tenant, app, user, grant, requested, api, request, LogType.SUCCESS_EXCHANGE_PASSWORD
+        )
+
+    async def issue_for_user(
+        self,
+        tenant: Tenant,
+        app: Application,
+        user: User,
+        grant: GrantType,
+        requested: list[str],
+        api: Api | None,
+        request: RequestInfo,
+        log_type: LogType,
+    ) -> TokenResponse:
+        """Tokens for a person who has just proved who they are (password, email code)."""
         scopes = self._user_scopes(requested, api)
         keyset = await self._keys.keyset(tenant)
         async with self._uow() as uow:
@@ -311,7 +327,7 @@ class TokenService:
             await self._audit.record(
                 uow,
                 tenant.id,
-                LogType.SUCCESS_EXCHANGE_PASSWORD,
+                log_type,
                 request,
                 application=app,
                 user=user,
@@ -319,6 +335,30 @@ class TokenService:
             )
             await uow.commit()
         return response
+
+    async def passwordless_user_tokens(
+        self,
+        tenant: Tenant,
+        app: Application,
+        user: User,
+        scope: str | None,
+        audience: str | None,
+        request: RequestInfo = NO_REQUEST,
+    ) -> TokenResponse:
+        """``http://auth0.com/oauth/grant-type/passwordless/otp`` once the code checked out."""
+        async with self._uow() as uow:
+            api = await self._api(uow, tenant, audience)
+        requested = parse_scope(scope or DEFAULT_USER_SCOPE)
+        return await self.issue_for_user(
+            tenant,
+            app,
+            user,
+            GrantType.PASSWORDLESS_OTP,
+            requested,
+            api,
+            request,
+            LogType.SUCCESS_LOGIN,
+        )
 
     async def refresh(
         self,
@@ -444,8 +484,12 @@ class TokenService:
                 failure = "The redirect_uri does not match the one of the authorization request."
             if failure is not None or record is None:
                 await self._audit.record(
-                    uow, tenant.id, LogType.FAILED_EXCHANGE_CODE, request,
-                    description=failure or "", application=app,
+                    uow,
+                    tenant.id,
+                    LogType.FAILED_EXCHANGE_CODE,
+                    request,
+                    description=failure or "",
+                    application=app,
                 )
                 await uow.commit()
                 raise InvalidGrant(failure)
@@ -455,14 +499,25 @@ class TokenService:
                 raise InvalidGrant("Invalid authorization code")
             if user.blocked:
                 raise InvalidGrant("user is blocked")
-            api = await uow.apis.by_identifier(tenant.id, record.audience) if record.audience else None
+            api = (
+                await uow.apis.by_identifier(tenant.id, record.audience)
+                if record.audience
+                else None
+            )
             scopes = self._user_scopes(list(record.scope), api)
             family_id = new_id("rtf_")
             if not await uow.codes.redeem(record.id, now, family_id):
                 await uow.rollback()
                 raise InvalidGrant("Invalid authorization code")
             response = await self._issue_user_tokens(
-                uow, keyset, tenant, app, user, api, scopes, GrantType.AUTHORIZATION_CODE,
+                uow,
+                keyset,
+                tenant,
+                app,
+                user,
+                api,
+                scopes,
+                GrantType.AUTHORIZATION_CODE,
                 auth_time=record.auth_time,
                 family_id=family_id,
                 session_id=record.session_id,
@@ -470,8 +525,12 @@ class TokenService:
                 want_refresh=self._offline_allowed(app, api, scopes),
             )
             await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_EXCHANGE_CODE, request,
-                application=app, user=user,
+                uow,
+                tenant.id,
+                LogType.SUCCESS_EXCHANGE_CODE,
+                request,
+                application=app,
+                user=user,
             )
             await uow.commit()
         return response
@@ -494,9 +553,19 @@ class TokenService:
             scopes = self._user_scopes(list(req.scope), api)
             with_token = "token" in req.response_type.split()
             response = await self._issue_user_tokens(
-                uow, keyset, tenant, app, user, api, scopes, GrantType.AUTHORIZATION_CODE,
-                auth_time=session.auth_time, session_id=session.id, nonce=req.nonce,
-                want_refresh=False, with_id_token=False,
+                uow,
+                keyset,
+                tenant,
+                app,
+                user,
+                api,
+                scopes,
+                GrantType.AUTHORIZATION_CODE,
+                auth_time=session.auth_time,
+                session_id=session.id,
+                nonce=req.nonce,
+                want_refresh=False,
+                with_id_token=False,
             )
             now = epoch(self._clock.now())
             id_token = keyset.signing.sign(

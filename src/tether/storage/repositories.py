@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tether.domain.logs import LogFilter
 from tether.domain.models import (
     Api,
     Application,
@@ -27,6 +28,7 @@ from tether.domain.models import (
     LoginTransaction,
     Mail,
     PasswordCredential,
+    PasswordlessCode,
     PasswordTicket,
     RefreshToken,
     Session,
@@ -34,7 +36,6 @@ from tether.domain.models import (
     Tenant,
     User,
 )
-from tether.domain.logs import LogFilter
 from tether.domain.user_search import Query, Sort
 from tether.storage import tables as t
 from tether.storage.search import user_query_clause
@@ -402,12 +403,14 @@ class Users(_Repo):
         )
         return bool(live or retired)
 
-
     async def by_email(self, tenant_id: str, email: str) -> builtins.list[User]:
         rows = (
             await self._c.execute(
                 sa.select(t.users)
-                .where(t.users.c.tenant_id == tenant_id, sa.func.lower(t.users.c.email) == email.lower())
+                .where(
+                    t.users.c.tenant_id == tenant_id,
+                    sa.func.lower(t.users.c.email) == email.lower(),
+                )
                 .order_by(t.users.c.created_at, t.users.c.pk)
             )
         ).all()
@@ -431,7 +434,9 @@ class Users(_Repo):
             column = t.users.c[sort.field]
             order = [column.desc() if sort.descending else column.asc(), t.users.c.pk]
         rows = (
-            await self._c.execute(sa.select(t.users).where(*where).order_by(*order).offset(offset).limit(limit))
+            await self._c.execute(
+                sa.select(t.users).where(*where).order_by(*order).offset(offset).limit(limit)
+            )
         ).all()
         return await self._with_identities(rows), int(total or 0)
 
@@ -447,7 +452,9 @@ class Users(_Repo):
         return found
 
     async def delete_row(self, tenant_id: str, pk: str) -> None:
-        await self._c.execute(t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk))
+        await self._c.execute(
+            t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+        )
 
     async def delete(self, tenant_id: str, pk: str, *, retired_at: datetime) -> None:
         ids = (
@@ -485,7 +492,9 @@ class Users(_Repo):
                 t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == pk
             )
         )
-        await self._c.execute(t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk))
+        await self._c.execute(
+            t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+        )
 
 
 class Credentials(_Repo):
@@ -626,8 +635,10 @@ class Logs(_Repo):
         if flt.types:
             where.append(c.type.in_(flt.types))
         for column, value in (
-            (c.user_id, flt.user_id), (c.client_id, flt.client_id),
-            (c.connection, flt.connection), (c.ip, flt.ip),
+            (c.user_id, flt.user_id),
+            (c.client_id, flt.client_id),
+            (c.connection, flt.connection),
+            (c.ip, flt.ip),
         ):
             if value is not None:
                 where.append(column == value)
@@ -641,7 +652,9 @@ class Logs(_Repo):
         self, tenant_id: str, flt: LogFilter, *, offset: int, limit: int
     ) -> tuple[builtins.list[LogEvent], int]:
         where = self._where(tenant_id, flt)
-        total = await self._c.scalar(sa.select(sa.func.count()).select_from(t.log_events).where(*where))
+        total = await self._c.scalar(
+            sa.select(sa.func.count()).select_from(t.log_events).where(*where)
+        )
         c = t.log_events.c
         order = [c.date.desc(), c.log_id.desc()] if flt.descending else [c.date, c.log_id]
         rows = await self._c.execute(
@@ -662,7 +675,10 @@ class Logs(_Repo):
             ).first()
             if anchor is not None:
                 where.append(
-                    sa.or_(c.date > anchor.date, sa.and_(c.date == anchor.date, c.log_id > anchor.log_id))
+                    sa.or_(
+                        c.date > anchor.date,
+                        sa.and_(c.date == anchor.date, c.log_id > anchor.log_id),
+                    )
                 )
         rows = await self._c.execute(
             sa.select(t.log_events).where(*where).order_by(c.date, c.log_id).limit(take)
@@ -850,4 +866,40 @@ class Consents(_Repo):
                 ],
                 set_={"scope": stmt.excluded.scope, "granted_at": stmt.excluded.granted_at},
             )
+        )
+
+
+class Passwordless(_Repo):
+    async def add(self, code: PasswordlessCode) -> None:
+        await self._c.execute(
+            t.passwordless_codes.insert().values(_values(code, t.passwordless_codes))
+        )
+
+    async def latest(
+        self, tenant_id: str, connection_id: str, email: str
+    ) -> PasswordlessCode | None:
+        c = t.passwordless_codes.c
+        row = (
+            await self._c.execute(
+                sa.select(t.passwordless_codes)
+                .where(c.tenant_id == tenant_id, c.connection_id == connection_id, c.email == email)
+                .order_by(c.created_at.desc(), c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return _record(PasswordlessCode, row) if row else None
+
+    async def use(self, code_id: str, at: datetime) -> bool:
+        c = t.passwordless_codes.c
+        result = await self._c.execute(
+            t.passwordless_codes.update()
+            .where(c.id == code_id, c.used_at.is_(None))
+            .values(used_at=at)
+        )
+        return result.rowcount == 1
+
+    async def fail(self, code_id: str) -> None:
+        c = t.passwordless_codes.c
+        await self._c.execute(
+            t.passwordless_codes.update().where(c.id == code_id).values(attempts=c.attempts + 1)
         )

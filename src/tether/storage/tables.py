@@ -337,3 +337,27 @@ consents = sa.Table(
     sa.Column("granted_at", sa.DateTime, nullable=False),
     sa.PrimaryKeyConstraint("tenant_id", "user_pk", "client_id"),
 )
+
+passwordless_codes = sa.Table(
+    "passwordless_codes",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column(
+        "connection_id", ID, sa.ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("code_mac", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("used_at", sa.DateTime),
+)
+sa.Index(
+    "ix_passwordless_codes_lookup",
+    passwordless_codes.c.tenant_id,
+    passwordless_codes.c.connection_id,
+    passwordless_codes.c.email,
+    passwordless_codes.c.created_at,
+)

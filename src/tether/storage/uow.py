@@ -55,6 +55,7 @@ class SqlUnitOfWork:
     transactions: repos.Transactions
     codes: repos.Codes
     consents: repos.Consents
+    passwordless: repos.Passwordless
 
     def __init__(self, engine: AsyncEngine, turns: _Turns | None = None):
         self._engine = engine
@@ -91,6 +92,7 @@ class SqlUnitOfWork:
         self.transactions = repos.Transactions(conn)
         self.codes = repos.Codes(conn)
         self.consents = repos.Consents(conn)
+        self.passwordless = repos.Passwordless(conn)
         return self
 
     async def __aexit__(

@@ -17,7 +17,15 @@ from starlette.staticfiles import StaticFiles
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
 from tether.web import errors
-from tether.web.auth_api import authorize, dbconnections, discovery, logout, token, userinfo
+from tether.web.auth_api import (
+    authorize,
+    dbconnections,
+    discovery,
+    logout,
+    passwordless,
+    token,
+    userinfo,
+)
 from tether.web.cors import Cors
 from tether.web.hosted import pages
 from tether.web.management.app import create_management_app
@@ -91,7 +99,16 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
     async def healthz() -> Response:
         return JSONResponse({"status": "ok"})
 
-    for module in (discovery, token, userinfo, dbconnections, authorize, logout, pages):
+    for module in (
+        discovery,
+        token,
+        userinfo,
+        dbconnections,
+        passwordless,
+        authorize,
+        logout,
+        pages,
+    ):
         app.include_router(module.router)
     static = Path(__file__).parent / "hosted" / "static"
     app.mount("/u/static", StaticFiles(directory=static), name="hosted_static")

@@ -6,11 +6,13 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tether.domain.errors import InvalidCredentials
 from tether.domain.models import Application, Tenant
 from tether.domain.tokens import RULE_TOKEN_IP
 from tether.protocol import client_auth
 from tether.protocol.errors import (
     InvalidClient,
+    InvalidGrant,
     InvalidRequest,
     TooManyRequests,
     UnsupportedGrantType,
@@ -56,7 +58,7 @@ async def token(request: Request) -> Response:
     params = normalise(await read_params(request))
     require(params, "grant_type")
     grant = GrantType.parse(params["grant_type"])
-    if grant is None or grant is GrantType.PASSWORDLESS_OTP:
+    if grant is None:
         raise UnsupportedGrantType(f"Unsupported grant type: {params['grant_type']}")
     app = await _client(request, current, params)
     tokens = container(request).tokens
@@ -89,6 +91,19 @@ async def token(request: Request) -> Response:
             params.get("scope"),
             params.get("audience"),
             info,
+        )
+    elif grant is GrantType.PASSWORDLESS_OTP:
+        require(params, "username", "otp", "realm")
+        c = container(request)
+        connection = await c.passwordless.connection(current, params["realm"], app)
+        try:
+            user = await c.passwordless.verify(
+                current, app, connection, params["username"], params["otp"], info
+            )
+        except InvalidCredentials as exc:
+            raise InvalidGrant("Wrong email or verification code.") from exc
+        result = await tokens.passwordless_user_tokens(
+            current, app, user, params.get("scope"), params.get("audience"), info
         )
     else:
         require(params, "refresh_token")

@@ -81,7 +81,7 @@ async def _context(
     connections = await _connections(request, current, app, req.connection)
     database = next((c for c in connections if c.is_database), None)
     others = [
-        {"name": c.name, "label": STRATEGY_LABELS.get(c.strategy) or c.name}
+        {"name": c.name, "strategy": c.strategy, "label": STRATEGY_LABELS.get(c.strategy) or c.name}
         for c in connections
         if not c.is_database
     ]
@@ -107,14 +107,20 @@ def _form_page(
 ) -> Response:
     # The form's POST ends in a redirect to the app's callback, and browsers apply form-action
     # to the redirects after a submission, so the callback's origin is allowed there too.
+    values = {
+        # Post back to this very URL: the parked request is named by ``?state=`` in the query.
+        "action": f"{request.url.path}?{request.url.query}"
+        if request.url.query
+        else request.url.path,
+        **ctx,
+        **extra,
+    }
     response = page(
         request,
         template,
         csrf=csrf.token(request, purpose),
-        # Post back to this very URL: the parked request is named by ``?state=`` in the query.
-        action=f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path,
         form_targets=[ctx["redirect_origin"]] if ctx.get("redirect_origin") else [],
-        **{**ctx, **extra},
+        **values,
     )
     return _finish_page(request, response)
 
@@ -168,6 +174,11 @@ async def login_submit(request: Request) -> Response:
     csrf.check(request, "login", form.get("csrf"))
     ctx = await _context(request, current, tx, app)
     connection = str(form.get("connection") or "")
+    other = next((o for o in ctx["others"] if o["name"] == connection), None)
+    if other is not None and other["strategy"] == "email":
+        return _see_other(
+            f"/u/passwordless?{urlencode({'state': tx.id, 'connection': connection})}"
+        )
     if not ctx["database"] or connection != ctx["database"].name:
         return _form_page(
             request,
@@ -449,3 +460,147 @@ async def consent_submit(request: Request) -> Response:
         )
     await c.authorization.grant_consent(current, app, tx.user_pk, list(req.scope))
     return _see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
+
+
+# -- passwordless email ---------------------------------------------------------------
+
+
+async def _passwordless_ctx(
+    request: Request,
+) -> tuple[Tenant, LoginTransaction, Application, Connection, dict[str, Any]] | Response:
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    name = request.query_params.get("connection") or "email"
+    try:
+        connection = await container(request).passwordless.connection(current, name, app)
+    except DomainError as exc:
+        return error_page(request, exc.message, code=exc.code)
+    ctx = await _context(request, current, tx, app)
+    ctx["action"] = (
+        f"{request.url.path}?{urlencode({'state': tx.id, 'connection': connection.name})}"
+    )
+    return current, tx, app, connection, ctx
+
+
+@router.get("/u/passwordless")
+async def passwordless_form(request: Request) -> Response:
+    opened = await _passwordless_ctx(request)
+    if isinstance(opened, Response):
+        return opened
+    *_, ctx = opened
+    return _form_page(
+        request,
+        "passwordless.html",
+        {**ctx, "action": ctx["action"]},
+        "passwordless",
+        title="Sign in with an email code",
+        step="email",
+    )
+
+
+@router.post("/u/passwordless")
+async def passwordless_submit(request: Request) -> Response:
+    """Step 1 sends a code; step 2 checks it and signs the person in."""
+    opened = await _passwordless_ctx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app, connection, ctx = opened
+    form = await read_params(request)
+    csrf.check(request, "passwordless", form.get("csrf"))
+    service = container(request).passwordless
+    email = str(form.get("email") or "")
+    title = "Sign in with an email code"
+    if form.get("step") != "code":
+        try:
+            email = await service.start(current, app, connection, email, request_info(request))
+        except InvalidInput:
+            return _form_page(
+                request,
+                "passwordless.html",
+                ctx,
+                "passwordless",
+                title=title,
+                status=400,
+                step="email",
+                error="Enter a valid email address.",
+                email=email,
+            )
+        except RateLimited as exc:
+            return _form_page(
+                request,
+                "passwordless.html",
+                ctx,
+                "passwordless",
+                title=title,
+                status=429,
+                step="email",
+                error=exc.message,
+                email=email,
+            )
+        return _form_page(
+            request,
+            "passwordless.html",
+            ctx,
+            "passwordless",
+            title=title,
+            step="code",
+            email=email,
+            notice=f"We sent a 6-digit code to {email}. It works for 5 minutes.",
+        )
+    try:
+        user = await service.verify(
+            current, app, connection, email, str(form.get("code") or ""), request_info(request)
+        )
+    except (InvalidCredentials, InvalidInput):
+        return _form_page(
+            request,
+            "passwordless.html",
+            ctx,
+            "passwordless",
+            title=title,
+            status=400,
+            step="code",
+            email=email,
+            error="That code is wrong or has expired.",
+        )
+    except Forbidden as exc:
+        return _form_page(
+            request,
+            "passwordless.html",
+            ctx,
+            "passwordless",
+            title=title,
+            status=403,
+            step="code",
+            email=email,
+            error=exc.message,
+        )
+    return await _signed_in(request, current, tx, user, ["otp"])
+
+
+@router.get("/u/passwordless/link")
+async def passwordless_link(request: Request) -> Response:
+    """The magic link from the mail: the code and address ride in the URL."""
+    opened = await _passwordless_ctx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app, connection, _ = opened
+    q = request.query_params
+    try:
+        user = await container(request).passwordless.verify(
+            current,
+            app,
+            connection,
+            q.get("email") or "",
+            q.get("code") or "",
+            request_info(request),
+        )
+    except (InvalidCredentials, InvalidInput, Forbidden):
+        return error_page(
+            request,
+            "This sign-in link is wrong, used or expired. Ask for a new one.",
+            code="invalid_code",
+        )
+    return await _signed_in(request, current, tx, user, ["otp"])

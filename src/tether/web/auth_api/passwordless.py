@@ -1,0 +1,78 @@
+"""``POST /passwordless/start`` (Auth0's passwordless email: a code, or a link carrying it)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.errors import DomainError
+from tether.protocol.errors import InvalidClient, InvalidRequest
+from tether.protocol.params import normalise, require
+from tether.web.body import read_params
+from tether.web.context import container, request_info, tenant
+
+router = APIRouter()
+
+
+@router.post("/passwordless/start")
+async def start(request: Request) -> Response:
+    current = await tenant(request)
+    raw = await read_params(request)
+    auth_params = raw.get("authParams")
+    params = normalise({k: v for k, v in raw.items() if k != "authParams"})
+    require(params, "client_id", "connection", "email")
+    send = params.get("send", "code")
+    if send not in ("code", "link"):
+        raise InvalidRequest("send must be code or link.")
+    c = container(request)
+    async with c.uow() as uow:
+        app = await uow.applications.by_client_id(current.id, params["client_id"])
+    if app is None:
+        raise InvalidClient("Unknown client.")
+    if not app.is_public:
+        # A confidential client proves itself here too (Auth0 asks for its secret).
+        async with c.uow() as uow:
+            await c.applications.authenticate(
+                uow, current, app.client_id, params.get("client_secret"), "client_secret_post"
+            )
+    connection = await c.passwordless.connection(current, params["connection"], app)
+    link = None
+    if send == "link":
+        link = await _link(request, current, app.client_id, auth_params)
+        link += "&" + urlencode({"email": params["email"].strip().lower()})
+    email = await c.passwordless.start(
+        current, app, connection, params["email"], request_info(request), link=link
+    )
+    return JSONResponse(
+        {
+            "_id": c.passwordless.subject_for(current, connection, email),
+            "email": email,
+            "email_verified": False,
+        }
+    )
+
+
+async def _link(request: Request, current: Any, client_id: str, auth_params: Any) -> str:
+    """A magic link parks an /authorize request (from ``authParams``) that the code completes."""
+    if not isinstance(auth_params, dict):
+        raise InvalidRequest(
+            "send=link needs authParams with at least redirect_uri and response_type."
+        )
+    c = container(request)
+    params = normalise(
+        {
+            **{k: v for k, v in auth_params.items() if isinstance(v, str | int)},
+            "client_id": client_id,
+        }
+    )
+    try:
+        app = await c.authorization.client_for(current, params)
+        req = await c.authorization.validate(current, app, params)
+    except DomainError as exc:
+        raise InvalidRequest(exc.message) from exc
+    tx_id = await c.authorization.park(current, req)
+    return f"{current.issuer}u/passwordless/link?{urlencode({'state': tx_id})}"
