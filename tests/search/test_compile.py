@@ -35,6 +35,7 @@ from tether.domain.user_search import (
         ("logins_count:[100 TO 200]", Range("logins_count", "100", "200")),
         ("logins_count:{100 TO *]", Range("logins_count", "100", None, include_low=False)),
         ("logins_count:007", Term("logins_count", "7")),
+        ("logins_count:2147483647", Term("logins_count", "2147483647")),
         ("logins_count:[* TO *]", Exists("logins_count")),
         ("email_verified:TRUE", Term("email_verified", "true")),
         ("blocked:false", Term("blocked", "false")),
@@ -99,7 +100,9 @@ def test_compiles(q: str, expected: object) -> None:
         ('logins_count:"-1"', 1, "whole number"),
         ("logins_count:1*", 1, "prefix"),
         ("logins_count:99999999999999999", 1, "whole number"),
-        ("logins_count:9999999999999999", 1, "too large"),
+        ("logins_count:2147483648", 1, "too large"),
+        ("name:a\x00b", 7, "nul"),
+        ('name:"a\ud800"', 8, "surrogate"),
         ("logins_count:[a TO 5]", 1, "whole number"),
         ("logins_count:[1 TO ５]", 1, "whole number"),
         ("created_at:yesterday", 1, "iso 8601"),
@@ -179,6 +182,7 @@ def test_field_kinds() -> None:
         ("2024-05-01T01:00:00+02:00", datetime(2024, 4, 30, 23), datetime(2024, 4, 30, 23, 0, 1)),
         ("2024-05-01T01:00:00-0130", datetime(2024, 5, 1, 2, 30), datetime(2024, 5, 1, 2, 30, 1)),
         ("2024-05-01 10:30", datetime(2024, 5, 1, 10, 30), datetime(2024, 5, 1, 10, 31)),
+        ("9999-12-31", datetime(9999, 12, 31), datetime.max),
     ],
 )
 def test_date_window_spans_the_precision_given(value: str, start: datetime, end: datetime) -> None:
@@ -186,7 +190,16 @@ def test_date_window_spans_the_precision_given(value: str, start: datetime, end:
 
 
 @pytest.mark.parametrize(
-    "value", ["", "2024", "2024-5-1", "9999-12-31T23:59:59.9999999Z", "2024-05-01T10", "now"]
+    "value",
+    [
+        "",
+        "2024",
+        "2024-5-1",
+        "9999-12-31T23:59:59.9999999Z",
+        "2024-05-01T10",
+        "now",
+        "0001-01-01T00:00:00+01:00",
+    ],
 )
 def test_date_window_refuses(value: str) -> None:
     assert date_window(value) is None

@@ -230,6 +230,9 @@ def test_tokens_carry_offsets() -> None:
         ("na*:x", 0, "Invalid field name"),
         (r"n\ame:x", 0, "Invalid field name"),
         ("name:(email:x)", 6, "inside the group"),
+        ("name:a\x00", 6, "NUL"),
+        ('name:"\x00"', 6, "NUL"),
+        ("name:\udc80x", 5, "surrogate"),
         ("name:([a TO b])", 6, "needs a field"),
     ],
 )

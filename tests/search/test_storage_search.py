@@ -354,6 +354,23 @@ async def test_tables_survive_injection_attempts(cast: Cast, engine: AsyncEngine
         assert await conn.scalar(sa.select(sa.func.count()).select_from(t.users)) == 5
 
 
+async def test_largest_values_reach_the_database_without_error(cast: Cast) -> None:
+    """Bounds at the edge of each type run on both backends (a 32-bit logins_count on
+    PostgreSQL, dates at the ends of the calendar, long and non-ASCII strings)."""
+    for q in (
+        "logins_count:2147483647",
+        "logins_count:[0 TO 2147483647]",
+        "created_at:[0001-01-01 TO 9999-12-30]",
+        'created_at:"9999-12-31T23:59:59.999Z"',
+        "user_metadata.age:[-1e300 TO 1e300]",
+        "user_metadata.age:" + "9" * 30,
+        "name:" + "é" * 1000,
+        'email:"東京@例え.jp"',
+        "user_metadata.a.b.c.d.e.f.g.h.i.j:x",
+    ):
+        await cast.q(q)
+
+
 async def test_paging_and_total(cast: Cast) -> None:
     query = compile_query("email_verified:true OR nickname:bobby")
     async with cast.uows() as uow:

@@ -123,7 +123,8 @@ _METADATA_KEY = re.compile(r"[A-Za-z0-9_-]+")
 BARE_WORD_FIELDS = ("name", "email", "nickname")
 """What a bare word (no ``field:``) is matched against."""
 
-MAX_INTEGER = 2**53
+MAX_INTEGER = 2**31 - 1
+"""logins_count is a 32-bit column on PostgreSQL: a larger bound would fail there, not match."""
 _DATE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?)?"
@@ -189,8 +190,8 @@ def date_window(value: str) -> tuple[datetime, datetime] | None:
         step = timedelta(microseconds=10 ** (6 - len(fraction)))
     try:
         return start, start + step
-    except OverflowError:
-        return None
+    except OverflowError:  # the last span of 9999-12-31
+        return start, datetime.max
 
 
 def as_number(value: str) -> float | None:
@@ -276,7 +277,7 @@ class _Compiler:
         return Term(node.field, value, prefix=node.prefix)
 
     def integer(self, field: str, value: str, position: int) -> int:
-        if not value.isascii() or not value.isdigit() or len(value) > 16:
+        if not value.isascii() or not value.isdigit() or len(value) > 12:
             raise self.fail(f"{field!r} is a whole number, not {value!r}", position)
         number = int(value)
         if number > MAX_INTEGER:
@@ -322,5 +323,6 @@ def compile_query(q: str) -> Query:
     try:
         tree = lucene.parse(q)
     except lucene.LuceneSyntaxError as exc:
-        raise compiler.fail(exc.detail, exc.position) from None
+        detail = exc.detail[:1].lower() + exc.detail[1:]
+        raise compiler.fail(detail, exc.position) from None
     return compiler.node(tree)

@@ -519,8 +519,15 @@ def parse(text: str) -> Node:
     """The syntax tree of the Lucene query ``text``.
 
     Raises :class:`LuceneSyntaxError` (with the offset) for bad syntax, an empty query, a query
-    longer than :data:`MAX_LENGTH` or nested deeper than :data:`MAX_DEPTH`.
+    longer than :data:`MAX_LENGTH` or nested deeper than :data:`MAX_DEPTH`, a NUL character or a
+    lone surrogate.
     """
     if len(text) > MAX_LENGTH:
         raise LuceneSyntaxError(f"The query is longer than {MAX_LENGTH} characters", MAX_LENGTH)
+    for at, ch in enumerate(text):
+        # No database stores a NUL in text (PostgreSQL refuses it), nor half a surrogate pair.
+        if ch == "\x00":
+            raise LuceneSyntaxError("A NUL character is not allowed", at)
+        if "\ud800" <= ch <= "\udfff":
+            raise LuceneSyntaxError("Invalid character (a lone surrogate)", at)
     return _Parser(tokenize(text)).query()
