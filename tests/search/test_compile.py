@@ -183,6 +183,10 @@ def test_field_kinds() -> None:
         ("2024-05-01T01:00:00-0130", datetime(2024, 5, 1, 2, 30), datetime(2024, 5, 1, 2, 30, 1)),
         ("2024-05-01 10:30", datetime(2024, 5, 1, 10, 30), datetime(2024, 5, 1, 10, 31)),
         ("9999-12-31", datetime(9999, 12, 31), datetime.max),
+        ("2024", datetime(2024, 1, 1), datetime(2025, 1, 1)),
+        ("2024-02", datetime(2024, 2, 1), datetime(2024, 3, 1)),
+        ("2024-12", datetime(2024, 12, 1), datetime(2025, 1, 1)),
+        ("9999-12", datetime(9999, 12, 1), datetime.max),
     ],
 )
 def test_date_window_spans_the_precision_given(value: str, start: datetime, end: datetime) -> None:
@@ -193,8 +197,10 @@ def test_date_window_spans_the_precision_given(value: str, start: datetime, end:
     "value",
     [
         "",
-        "2024",
+        "202",
         "2024-5-1",
+        "2024-13",
+        "2024-00",
         "9999-12-31T23:59:59.9999999Z",
         "2024-05-01T10",
         "now",

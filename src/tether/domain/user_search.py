@@ -126,8 +126,8 @@ BARE_WORD_FIELDS = ("name", "email", "nickname")
 MAX_INTEGER = 2**31 - 1
 """logins_count is a 32-bit column on PostgreSQL: a larger bound would fail there, not match."""
 _DATE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?)?"
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?)?)?)?"
 )
 _BOOLEANS = {"true": "true", "false": "false"}
 
@@ -155,8 +155,9 @@ def metadata_path(field: str) -> tuple[str, tuple[str, ...]]:
 
 def date_window(value: str) -> tuple[datetime, datetime] | None:
     """The span of naive UTC time an ISO-8601 date or date-time names, to its precision:
-    ``2024-05-01`` is that whole day, ``2024-05-01T10:00Z`` that minute, ``...T10:00:00.250Z``
-    that millisecond. None if ``value`` is not such a date."""
+    ``2024`` is that year, ``2024-05`` that month (Auth0's ``last_login:[* TO 2017-12]``),
+    ``2024-05-01`` that day, ``2024-05-01T10:00Z`` that minute, ``...T10:00:00.250Z`` that
+    millisecond. None if ``value`` is not such a date."""
     match = _DATE.fullmatch(value)
     if match is None:
         return None
@@ -164,8 +165,8 @@ def date_window(value: str) -> tuple[datetime, datetime] | None:
     try:
         start = datetime(
             int(year),
-            int(month),
-            int(day),
+            int(month or 1),
+            int(day or 1),
             int(hour or 0),
             int(minute or 0),
             int(second or 0),
@@ -180,17 +181,22 @@ def date_window(value: str) -> tuple[datetime, datetime] | None:
             start = start - sign * offset
     except (ValueError, OverflowError):
         return None
-    if hour is None:
-        step = timedelta(days=1)
-    elif second is None:
-        step = timedelta(minutes=1)
-    elif fraction is None:
-        step = timedelta(seconds=1)
-    else:
-        step = timedelta(microseconds=10 ** (6 - len(fraction)))
     try:
+        if month is None:
+            return start, start.replace(year=start.year + 1)
+        if day is None:
+            following = start.month % 12 + 1
+            return start, start.replace(year=start.year + (following == 1), month=following)
+        if hour is None:
+            step = timedelta(days=1)
+        elif second is None:
+            step = timedelta(minutes=1)
+        elif fraction is None:
+            step = timedelta(seconds=1)
+        else:
+            step = timedelta(microseconds=10 ** (6 - len(fraction)))
         return start, start + step
-    except OverflowError:  # the last span of 9999-12-31
+    except (ValueError, OverflowError):  # the last span of 9999
         return start, datetime.max
 
 
@@ -287,7 +293,7 @@ class _Compiler:
     def date(self, field: str, value: str, position: int) -> None:
         if date_window(value) is None:
             raise self.fail(
-                f"{field!r} is a date: expected ISO 8601 like 2024-05-01 or "
+                f"{field!r} is a date: expected ISO 8601 like 2024-05, 2024-05-01 or "
                 f"2024-05-01T10:30:00.000Z, not {value!r}",
                 position,
             )
