@@ -11,6 +11,7 @@ hosted sign-in form is driven by hand, with httpx, like a browser would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -75,22 +76,33 @@ def _env(data_dir: Path, port: int, database_url: str | None) -> dict[str, str]:
         TETHER_LOG_LEVEL="warning",
     )
     if database_url:
+        # The README's PostgreSQL deployment: the secret in the environment, `db upgrade`
+        # before `init` (which cannot make the secret file first: upgrade needs the secret).
         env["TETHER_DATABASE_URL"] = database_url
+        env["TETHER_MASTER_SECRET"] = secrets.token_urlsafe(48)
     return env
 
 
-def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
-    done = subprocess.run(
+def _start(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "tether", *args],
         env=env,
         cwd=cwd,
         stdin=subprocess.DEVNULL,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
     )
-    assert done.returncode == 0, (args, done.stdout, done.stderr)
-    return done.stdout
+
+
+def _finish(process: subprocess.Popen[str]) -> str:
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, (process.args, stdout, stderr)
+    return stdout
+
+
+def _cli(env: dict[str, str], cwd: Path, *args: str) -> str:
+    return _finish(_start(env, cwd, *args))
 
 
 async def _admin(sql: str) -> None:
@@ -117,32 +129,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         database_url = urlsplit(PG_URL)._replace(path="/" + db_name).geturl()
     env = _env(data_dir, port, database_url)
     server: subprocess.Popen[bytes] | None = None
+    stack = contextlib.ExitStack()
     try:
         if database_url:
             _cli(env, data_dir, "db", "upgrade")
         json.loads(_cli(env, data_dir, "init", "--json"))
         callback = f"http://127.0.0.1:{rp_port}/cb"
         logout_url = f"http://127.0.0.1:{rp_port}/bye"
-        app = json.loads(
-            _cli(
-                env,
-                data_dir,
-                "apps",
-                "create",
-                "Live RP",
-                "--type",
-                "regular_web",
-                "--callbacks",
-                callback,
-                "--logout-urls",
-                logout_url,
-                "--connection",
-                DATABASE,
-                "--json",
-            )
-        )
-        _cli(env, data_dir, "users", "create", "--email", EMAIL, "--password", PASSWORD)
-        log = (data_dir / "server.log").open("wb")
+        log = stack.enter_context((data_dir / "server.log").open("wb"))
         server = subprocess.Popen(
             [sys.executable, "-m", "tether", "serve"],
             env=env,
@@ -151,6 +145,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        # The operator's commands while the server starts: it reads everything per request.
+        creating_app = _start(
+            env,
+            data_dir,
+            *("apps", "create", "Live RP", "--type", "regular_web", "--json"),
+            *("--callbacks", callback, "--logout-urls", logout_url, "--connection", DATABASE),
+        )
+        creating_user = _start(
+            env, data_dir, "users", "create", "--email", EMAIL, "--password", PASSWORD
+        )
+        app = json.loads(_finish(creating_app))
+        _finish(creating_user)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
@@ -171,6 +177,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+        stack.close()
         if db_name:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
