@@ -169,12 +169,6 @@ def tether_env(data_dir: Path, *, upgrade: bool = True) -> Iterator[TetherEnv]:
         yield tether
 
 
-@pytest.fixture
-def fresh_env(tmp_path: Path) -> Iterator[TetherEnv]:
-    with tether_env(tmp_path) as tether:
-        yield tether
-
-
 @dataclass
 class Client:
     client_id: str

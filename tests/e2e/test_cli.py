@@ -77,10 +77,9 @@ def test_apps_create_machine_app_and_show_its_grant(cli: tuple[TetherEnv, dict[s
     assert created["app_type"] == "non_interactive"
     assert "client_credentials" in created["grant_types"]
 
-    shown, with_secret, table, missing = parallel(
+    shown, with_secret, missing = parallel(
         lambda: env.json("apps", "show", client_id),
         lambda: env.json("apps", "show", client_id, "--secret"),
-        lambda: env.run("apps", "list").stdout,
         lambda: env.fails("apps", "show", "nonexistent"),
     )
     assert "client_secret" not in shown
@@ -88,7 +87,6 @@ def test_apps_create_machine_app_and_show_its_grant(cli: tuple[TetherEnv, dict[s
         {"audience": env.management_audience, "scope": ["read:users"]}
     ]
     assert with_secret["client_secret"] == secret
-    assert client_id in table and "m2m" in table and secret not in table
     assert missing == "error: Client not found."
 
 
@@ -202,10 +200,9 @@ def test_tenants_create_and_list(cli: tuple[TetherEnv, dict[str, Any]]) -> None:
     assert created["issuer"] == acme_url(env.port) + "/"
     assert created["default"] is False
 
-    tenants, acme_apps, acme_keys, duplicate, bad_url, unknown = parallel(
+    tenants, acme_apps, duplicate, bad_url, unknown = parallel(
         lambda: env.json("tenants", "list"),
         lambda: env.json("apps", "list", "--tenant", "acme"),
-        lambda: env.json("keys", "list", "--tenant", "acme"),
         lambda: env.fails("tenants", "create", "acme", "--public-url", "http://o.localhost"),
         lambda: env.fails("tenants", "create", "beta", "--public-url", "ftp://b.localhost"),
         lambda: env.fails("apps", "list", "--tenant", "no-such-tenant"),
@@ -213,9 +210,7 @@ def test_tenants_create_and_list(cli: tuple[TetherEnv, dict[str, Any]]) -> None:
     by_name = {t["name"]: t for t in tenants}
     assert set(by_name) == {"default", "acme"}
     assert by_name["default"]["issuer"] == init["issuer"] and by_name["default"]["default"]
-    # A new tenant has its own keys and no applications.
-    assert acme_apps == []
-    assert sorted(k["state"] for k in acme_keys) == ["current", "next"]
+    assert acme_apps == []  # (its own keys and issuer: test_auth0_python.py, by Host)
     assert "acme" in duplicate
     assert "public_url" in bad_url
     assert unknown.startswith("error: ")
