@@ -108,6 +108,13 @@
       });
     },
     user: function () { return run("user", async function () { return { user: await showUser() }; }); },
+    /** After a reload: checkSession() signs in silently if spa-js remembers a sign-in. */
+    restore: function () {
+      return run("restore", async function () {
+        await client.checkSession({ timeoutInSeconds: 20 });
+        return { user: await showUser() };
+      });
+    },
     logout: function (returnTo) {
       setStatus("signing out");
       return client.logout({ logoutParams: { returnTo: returnTo || cfg.redirectUri || window.location.origin + "/" } });

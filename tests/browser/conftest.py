@@ -166,6 +166,8 @@ def live(database_url: str | None) -> Iterator[Live]:
     app_origin = f"http://localhost:{app_server.port}"
     app_url = app_origin + "/"
     audience = f"{app_origin}/api/"
+    # A callback whose origin is not one of the app's web origins.
+    other_callback = f"http://127.0.0.1:{app_server.port}/"
     # Each CLI call is a second or more of start-up: the server and both commands run at once.
     log = data_dir / "serve.log"
     process: subprocess.Popen[bytes] | None = None
@@ -186,7 +188,8 @@ def live(database_url: str | None) -> Iterator[Live]:
             )  # fmt: skip
             app = pool.submit(
                 run_cli, env, data_dir, "apps", "create", "Playground", "--type", "spa",
-                "--callbacks", app_url, "--web-origins", app_origin, "--logout-urls", app_url,
+                "--callbacks", f"{app_url} {other_callback}", "--web-origins", app_origin,
+                "--logout-urls", app_url,
                 "--grant-types", "authorization_code refresh_token",
                 "--connection", "Username-Password-Authentication", "--json",
             )  # fmt: skip
@@ -203,6 +206,7 @@ def live(database_url: str | None) -> Iterator[Live]:
             app_origin=app_origin,
             client_id=client_id,
             audience=audience,
+            other_callback=other_callback,
             env=env,
             data_dir=data_dir,
             log=log,

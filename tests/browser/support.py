@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -78,6 +78,7 @@ class Live:
     app_origin: str
     client_id: str
     audience: str
+    other_callback: str  # registered, but its origin is not a web origin
     env: dict[str, str]
     data_dir: Path
     log: Path
@@ -137,13 +138,14 @@ class Watch:
     visits: list[Visit] = field(default_factory=list)
 
     def on_response(self, response: Any) -> None:
-        # Headers are read now: a popup's responses are gone once it closes.
+        # Read now, from the event itself: a popup's responses are gone once it closes, so no
+        # all_headers() round trip. (These headers leave out only the cookie ones.)
         if (
             response.url.startswith(self.live.url + "/")
             and response.request.resource_type == "document"
             and not 300 <= response.status < 400
         ):
-            headers = response.all_headers()
+            headers = response.headers
             if headers.get("content-type", "").startswith("text/html"):
                 self.visits.append(Visit(response.url, response.status, headers))
 
@@ -156,13 +158,25 @@ class Watch:
         page.on("console", self.on_console)
         page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
 
-    def wait_for(self, page: Any, path: str, *, web_message: bool, timeout_s: float = 5) -> Visit:
+    def wait_for(
+        self,
+        page: Any,
+        path: str,
+        *,
+        web_message: bool,
+        status: int | None = None,
+        timeout_s: float = 5,
+    ) -> Visit:
         """The visit of ``path`` once its response event has reached Python (events are
         delivered while a call into the browser waits, so this waits inside one)."""
         deadline = time.monotonic() + timeout_s
         while True:
             for v in self.visits:
-                if v.path == path and v.is_web_message == web_message:
+                if (
+                    v.path == path
+                    and v.is_web_message == web_message
+                    and status in (None, v.status)
+                ):
                     return v
             if time.monotonic() > deadline:
                 raise AssertionError(f"no {path} page seen: {[v.url for v in self.visits]}")
@@ -187,7 +201,12 @@ class Watch:
                         f"{v.url}: web_message with X-Frame-Options {h['x-frame-options']}"
                     )
                 continue
-            if v.path == "/authorize" and "response_mode=web_message" in v.url:
+            q = parse_qs(urlsplit(v.url).query)
+            if (
+                v.path == "/authorize"
+                and q.get("response_mode") == ["web_message"]
+                and q.get("redirect_uri", [""])[0].startswith(self.live.app_url)
+            ):
                 wrong.append(f"{v.url}: a web_message answer the app may not frame")
             if v.frame_ancestors != "'none'":
                 wrong.append(f"{v.url}: frame-ancestors {v.frame_ancestors!r}")

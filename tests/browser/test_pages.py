@@ -65,6 +65,22 @@ def test_every_hosted_page_has_the_browser_rule_headers(session: Session) -> Non
     page.wait_for_selector(".alert.error")
     page.goto(f"{live.url}/v2/logout?{urlencode({'returnTo': 'https://evil.example/'})}")
     page.wait_for_selector(".alert.error")
+    # web_message to a callback whose origin is not a web origin: an error, and not frameable.
+    not_a_web_origin = urlencode(
+        {
+            "client_id": live.client_id,
+            "redirect_uri": live.other_callback,
+            "response_type": "code",
+            "response_mode": "web_message",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "state": "s",
+        }
+    )
+    page.goto(f"{live.url}/authorize?{not_a_web_origin}")
+    not_framed = session.watch.wait_for(page, "/authorize", web_message=False, status=200)
+    assert "invalid_request" in page.content()
+    assert not_framed.headers["x-frame-options"] == "DENY"
     # The signed-out page.
     page.goto(f"{live.url}/v2/logout")
     page.wait_for_selector("text=You are signed out")
@@ -84,6 +100,7 @@ def test_every_hosted_page_has_the_browser_rule_headers(session: Session) -> Non
         ("/lo/reset", 400, False),
         ("/u/login", 400, False),
         ("/authorize", 400, False),
+        ("/authorize", 200, False),
         ("/v2/logout", 400, False),
         ("/v2/logout", 200, False),
         ("/authorize", 200, True),

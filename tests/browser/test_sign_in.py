@@ -35,6 +35,11 @@ def test_sign_up_then_sign_in_with_redirect(session: Session) -> None:
     assert page.locator("#user-email").inner_text() == address
     # handleRedirectCallback cleaned the code and state out of the address bar.
     assert page.url == session.live.app_url
+    # The SSO session cookie: HttpOnly, Secure (http://localhost is a secure context), Lax.
+    [cookie] = [
+        c for c in session.context.cookies(session.live.url) if c["name"] == "tether_session"
+    ]
+    assert (cookie["httpOnly"], cookie["secure"], cookie["sameSite"]) == (True, True, "Lax")
 
     # Later, in another browser: the sign-in page.
     session.context.clear_cookies()

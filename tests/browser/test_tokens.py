@@ -127,6 +127,13 @@ def test_logout_ends_the_session(session: Session) -> None:
     login_with_redirect(session, address)
     assert token(session)["ok"]
 
+    # A reload forgets spa-js's in-memory tokens; checkSession() gets them back silently.
+    page.reload()
+    wait_ready(page)
+    assert page.locator("#user-email").inner_text() == "nobody"
+    restored = session.call("() => playground.restore()")
+    assert restored["ok"] and restored["user"]["email"] == address, restored
+
     with page.expect_response(lambda r: urlsplit(r.url).path == "/v2/logout") as answer:
         session.call("url => playground.logout(url)", live.app_url)
     logout = answer.value
@@ -138,6 +145,8 @@ def test_logout_ends_the_session(session: Session) -> None:
     page.wait_for_url(live.app_url)
     wait_ready(page)
     assert page.locator("#user-email").inner_text() == "nobody"
+    restored = session.call("() => playground.restore()")
+    assert restored["ok"] and restored["user"] is None, restored
 
     result = token(session)
     assert not result["ok"]
