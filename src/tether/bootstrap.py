@@ -16,6 +16,7 @@ from tether.domain.authorization import AuthorizationService
 from tether.domain.clock import Clock, SystemClock
 from tether.domain.connections import ConnectionService
 from tether.domain.external import ExternalSignIn
+from tether.domain.federation import FederationService
 from tether.domain.keys import KeyService
 from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
@@ -30,6 +31,7 @@ from tether.domain.tenants import TenantService
 from tether.domain.tokens import RULE_TOKEN_IP, TokenService
 from tether.domain.user_admin import UserAdmin
 from tether.domain.users import RULE_LOGIN_ACCOUNT, RULE_LOGIN_IP, DatabaseUsers
+from tether.federation.registry import UpstreamRegistry
 from tether.storage import migrate
 from tether.storage.db import create_engine
 from tether.storage.uow import SqlUnitOfWorkFactory
@@ -60,6 +62,7 @@ class Container:
     linking: LinkingService
     external: ExternalSignIn
     passwordless: PasswordlessService
+    federation: FederationService
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
@@ -118,7 +121,7 @@ def build_container(
     audit = Audit(clock)
     keys = KeyService(uow, sealer, clock)
     apis = ApiService(uow, clock)
-    connections = ConnectionService(uow, clock)
+    connections = ConnectionService(uow, clock, sealer=sealer)
     applications = ApplicationService(uow, sealer, clock)
     tenants = TenantService(uow, keys, apis, connections, clock)
     mail = MailService(uow, clock, transport, settings.mail_from)
@@ -155,4 +158,13 @@ def build_container(
         linking=LinkingService(uow, keys, audit, clock),
         external=external,
         passwordless=PasswordlessService(uow, sealer, mail, external, limiter, audit, clock),
+        federation=FederationService(
+            uow,
+            UpstreamRegistry(),
+            external,
+            sealer,
+            audit,
+            clock,
+            allow_private=settings.federation_allow_private_networks,
+        ),
     )

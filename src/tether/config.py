@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     )
     passwordless_rate_limit_email: str = Field("5/10minutes", description="Codes sent per address.")
     passwordless_rate_limit_ip: str = Field("30/10minutes", description="Codes sent per client IP.")
+    federation_allow_private_networks: bool = Field(
+        False,
+        description="Let upstream providers live on private or loopback addresses (development, tests).",
+    )
     db_busy_timeout_ms: int = 5000
 
     @field_validator("public_url")

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import builtins
+import json
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
+from tether.domain.applications import check_text
+from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.ids import new_id
 from tether.domain.models import Connection, Tenant
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.sealing import Sealer, seal_upstream_secret
+
+if TYPE_CHECKING:
+    from tether.domain.user_admin import Actor
 
 DEFAULT_DATABASE = "Username-Password-Authentication"
 #: Auth0's strategy names Tether knows.
@@ -22,12 +32,100 @@ DATABASE_DEFAULT_OPTIONS = {
     "disable_signup": False,
     "requires_username": False,
 }
+#: Only the database kind's options are checked here; the other strategies' are stored as
+#: given until their sign-in flows define them.
+PASSWORD_POLICIES = ("none", "low", "fair", "good", "excellent")
+MIN_PASSWORD_LENGTH = (8, 128)  # ASVS 5.0 §6.2.1: at least 8; Auth0 stops at 128
+MAX_OPTIONS_BYTES = 64 * 1024
+MAX_ENABLED_CLIENTS = 1000
+
+
+def _bool(name: str) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        if not isinstance(value, bool):
+            raise InvalidInput(f"options.{name}: must be true or false.")
+        return value
+
+    return check
+
+
+def _password_policy(value: object) -> object:
+    if value not in PASSWORD_POLICIES:
+        raise InvalidInput(
+            f"options.passwordPolicy: must be one of {', '.join(PASSWORD_POLICIES)}."
+        )
+    return value
+
+
+def _complexity(value: object) -> object:
+    if not isinstance(value, dict) or set(value) - {"min_length"}:
+        raise InvalidInput("options.password_complexity_options: an object with min_length only.")
+    low, high = MIN_PASSWORD_LENGTH
+    length = value.get("min_length", 8)
+    if isinstance(length, bool) or not isinstance(length, int) or not low <= length <= high:
+        raise InvalidInput(
+            f"options.password_complexity_options.min_length: an integer from {low} to {high}."
+        )
+    return {"min_length": length}
+
+
+DATABASE_OPTIONS: dict[str, Callable[[object], object]] = {
+    "passwordPolicy": _password_policy,
+    "password_complexity_options": _complexity,
+    "requires_username": _bool("requires_username"),
+    "disable_signup": _bool("disable_signup"),
+    "brute_force_protection": _bool("brute_force_protection"),
+}
+
+
+def check_options(strategy: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """A connection's options as stored: a database connection's known keys checked, with
+    Auth0's defaults for those left out; any other kind's kept as given (size-limited)."""
+    given = dict(options or {})
+    size = len(json.dumps(given, separators=(",", ":"), default=str).encode())
+    if size > MAX_OPTIONS_BYTES:
+        raise InvalidInput(f"options: {size} bytes; at most {MAX_OPTIONS_BYTES}.")
+    if strategy != "auth0":
+        return given
+    unknown = sorted(set(given) - set(DATABASE_OPTIONS))
+    if unknown:
+        shown = ", ".join(repr(u[:64]) for u in unknown[:5])
+        raise InvalidInput(
+            f"options: {shown} not supported for a database connection; "
+            f"supported: {', '.join(DATABASE_OPTIONS)}."
+        )
+    checked: dict[str, Any] = dict(DATABASE_DEFAULT_OPTIONS)
+    for key, value in given.items():
+        checked[key] = DATABASE_OPTIONS[key](value)
+    return checked
+
+
+@dataclass(frozen=True)
+class ConnectionChanges:
+    """A ``PATCH /api/v2/connections/{id}`` body: ``None`` leaves a setting as it is. Like
+    Auth0, ``options`` replaces the whole options object."""
+
+    options: dict[str, Any] | None = None
+    enabled_clients: tuple[str, ...] | None = None
+
+    @property
+    def names(self) -> builtins.list[str]:
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
 
 
 class ConnectionService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock):
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        audit: Audit | None = None,
+        *,
+        sealer: Sealer | None = None,
+    ):
         self._uow = uow
         self._clock = clock
+        self._audit = audit or Audit(clock)
+        self._sealer = sealer
 
     async def add(
         self,
@@ -42,18 +140,20 @@ class ConnectionService:
             raise InvalidInput(
                 "name: letters, digits and dashes, starting and ending with a letter or digit."
             )
+        checked = check_options(strategy, options)
+        if self._sealer is not None and "client_secret" in checked:
+            # An upstream client secret is stored sealed, never in the clear.
+            checked = seal_upstream_secret(self._sealer, tenant.id, checked)
         if await uow.connections.by_name(tenant.id, name):
             raise Conflict(
                 "A connection with the same name already exists", code="connection_conflict"
             )
-        base = dict(DATABASE_DEFAULT_OPTIONS) if strategy == "auth0" else {}
-        base.update(options or {})
         connection = Connection(
             id=new_id("con_"),
             tenant_id=tenant.id,
             name=name,
             strategy=strategy,
-            options=base,
+            options=checked,
             enabled_clients=list(enabled_clients or []),
             created_at=self._clock.now(),
         )
@@ -114,3 +214,137 @@ class ConnectionService:
             connection.enabled_clients = clients
             await uow.commit()
         return connection
+
+    # -- the Management API's /connections -------------------------------------------
+
+    async def page(
+        self,
+        tenant: Tenant,
+        *,
+        page: int,
+        per_page: int,
+        strategies: Sequence[str] | None = None,
+        name: str | None = None,
+    ) -> tuple[builtins.list[Connection], int]:
+        found = [
+            c
+            for c in await self.list(tenant)
+            if (not strategies or c.strategy in strategies) and (name is None or c.name == name)
+        ]
+        return found[page * per_page : (page + 1) * per_page], len(found)
+
+    async def get(self, tenant: Tenant, connection_id: str) -> Connection:
+        async with self._uow() as uow:
+            connection = await uow.connections.get(tenant.id, connection_id)
+        if connection is None:
+            raise NotFound("The connection does not exist", code="inexistent_connection")
+        return connection
+
+    @staticmethod
+    async def _check_clients(
+        uow: UnitOfWork, tenant: Tenant, client_ids: Sequence[str]
+    ) -> builtins.list[str]:
+        if len(client_ids) > MAX_ENABLED_CLIENTS:
+            raise InvalidInput(f"enabled_clients: at most {MAX_ENABLED_CLIENTS}.")
+        known = {a.client_id for a in await uow.applications.list(tenant.id)}
+        for client_id in client_ids:
+            if client_id not in known:
+                raise InvalidInput(
+                    f"enabled_clients: no application has client_id {client_id[:64]!r}."
+                )
+        return list(dict.fromkeys(client_ids))
+
+    async def register(
+        self,
+        tenant: Tenant,
+        name: str,
+        strategy: str,
+        actor: Actor,
+        *,
+        options: dict[str, Any] | None = None,
+        enabled_clients: Sequence[str] = (),
+    ) -> Connection:
+        """``POST /api/v2/connections``."""
+        if strategy not in STRATEGIES:
+            raise InvalidInput(
+                f"strategy: {strategy[:64]!r} is not one of {', '.join(sorted(STRATEGIES))}."
+            )
+        check_text("name", name, min_length=1, max_length=128)
+        async with self._uow() as uow:
+            clients = await self._check_clients(uow, tenant, enabled_clients)
+            connection = await self.add(uow, tenant, name, strategy, options, clients)
+            await self._record(uow, tenant, actor, "Create a connection", connection, "POST")
+            await uow.commit()
+        return connection
+
+    async def update(
+        self, tenant: Tenant, connection_id: str, changes: ConnectionChanges, actor: Actor
+    ) -> Connection:
+        """``PATCH /api/v2/connections/{id}``."""
+        async with self._uow() as uow:
+            connection = await uow.connections.get(tenant.id, connection_id)
+            if connection is None:
+                raise NotFound("The connection does not exist", code="inexistent_connection")
+            if changes.options is not None:
+                connection.options = check_options(connection.strategy, changes.options)
+            if changes.enabled_clients is not None:
+                connection.enabled_clients = await self._check_clients(
+                    uow, tenant, changes.enabled_clients
+                )
+            await uow.connections.update(connection)
+            await self._record(
+                uow,
+                tenant,
+                actor,
+                "Update a connection",
+                connection,
+                "PATCH",
+                fields=changes.names,
+            )
+            await uow.commit()
+        return connection
+
+    async def remove(self, tenant: Tenant, connection_id: str, actor: Actor) -> None:
+        """``DELETE /api/v2/connections/{id}``. Auth0 deletes the connection's users with it;
+        Tether refuses while any identity still comes from it, so no user is lost by accident
+        (delete or unlink them first)."""
+        async with self._uow() as uow:
+            connection = await uow.connections.get(tenant.id, connection_id)
+            if connection is None:
+                raise NotFound("The connection does not exist", code="inexistent_connection")
+            count = await uow.connections.identity_count(tenant.id, connection.id)
+            if count:
+                raise Conflict(
+                    f"The connection still has {count} user identit"
+                    f"{'y' if count == 1 else 'ies'}; delete or unlink them first.",
+                    code="connection_in_use",
+                )
+            await uow.connections.delete(tenant.id, connection.id)
+            await self._record(uow, tenant, actor, "Delete a connection", connection, "DELETE")
+            await uow.commit()
+
+    async def _record(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        actor: Actor,
+        description: str,
+        connection: Connection,
+        method: str,
+        **extra: Any,
+    ) -> None:
+        path = "/api/v2/connections" + ("" if method == "POST" else f"/{connection.id}")
+        details: dict[str, Any] = {"request": {"method": method, "path": path}}
+        if actor.user_id:
+            details["actor"] = actor.user_id
+        details.update(extra)
+        await self._audit.record(
+            uow,
+            tenant.id,
+            LogType.SUCCESS_API_OPERATION,
+            actor.request,
+            description=description,
+            client_id=actor.client_id,
+            connection=connection,
+            details=details,
+        )

@@ -344,3 +344,18 @@ class PasswordlessCode:
     expires_at: datetime
     attempts: int = 0
     used_at: datetime | None = None
+
+
+@dataclass
+class UpstreamFlow:
+    """A trip to an upstream provider: ``id`` is the ``state`` sent there."""
+
+    id: str
+    tenant_id: str
+    tx_id: str
+    connection_id: str
+    nonce: str
+    code_verifier: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None

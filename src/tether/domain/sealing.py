@@ -64,3 +64,18 @@ class Sealer:
             raise SealError(
                 "sealed value does not open with this master secret; was TETHER_MASTER_SECRET changed?"
             ) from exc
+
+
+def seal_upstream_secret(
+    sealer: Sealer, tenant_id: str, options: dict[str, object]
+) -> dict[str, object]:
+    """Connection options keep an upstream client secret sealed (``client_secret_sealed``)."""
+    import base64
+
+    out = dict(options)
+    secret = out.pop("client_secret", None)
+    if isinstance(secret, str) and secret:
+        out["client_secret_sealed"] = base64.b64encode(
+            sealer.seal(tenant_id, secret.encode())
+        ).decode()
+    return out

@@ -145,3 +145,56 @@ def at_hash(access_token: str) -> str:
     """OIDC Core §3.1.3.6: left half of SHA-256 of the token, base64url."""
     digest = hashlib.sha256(access_token.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+
+
+#: What an upstream provider may sign its ID tokens with (never ``none`` or HMAC).
+UPSTREAM_ALGORITHMS = frozenset({"RS256", "PS256", "ES256"})
+
+
+def verify_upstream(
+    token: str,
+    jwks: Iterable[Mapping[str, Any]],
+    *,
+    issuer: str,
+    client_id: str,
+    nonce: str,
+    now: int,
+    leeway: int = 60,
+) -> dict[str, Any]:
+    """OIDC Core §3.1.3.7 for an upstream provider's ID token: an asymmetric ``alg``, a ``kid``
+    in its JWKS, its pinned issuer, ``aud`` containing our client id (with ``azp`` when several),
+    ``exp``, and the ``nonce`` we sent. Raises TokenRejected("kid") when the key is unknown, so
+    the caller can refetch the JWKS once."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise TokenRejected("malformed")
+    header = unverified_header(token)
+    alg = header.get("alg")
+    if alg not in UPSTREAM_ALGORITHMS:
+        raise TokenRejected("alg")
+    keys = [dict(k) for k in jwks if k.get("use", "sig") == "sig"]
+    kid = header.get("kid")
+    candidates = [k for k in keys if kid is None or k.get("kid") == kid]
+    if not candidates:
+        raise TokenRejected("kid")
+    try:
+        keyset = KeySet.import_key_set({"keys": candidates})
+        decoded = jwt.decode(token, keyset, algorithms=[str(alg)])
+    except (_LibraryError, ValueError, KeyError) as exc:
+        raise TokenRejected("signature") from exc
+    claims = dict(decoded.claims)
+    if claims.get("iss") != issuer:
+        raise TokenRejected("iss")
+    aud = claims.get("aud")
+    audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    if client_id not in audiences:
+        raise TokenRejected("aud")
+    if len(audiences) > 1 and claims.get("azp") != client_id:
+        raise TokenRejected("azp")
+    exp = claims.get("exp")
+    if not isinstance(exp, int) or now > exp + leeway:
+        raise TokenRejected("expired")
+    if claims.get("nonce") != nonce:
+        raise TokenRejected("nonce")
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise TokenRejected("sub")
+    return claims

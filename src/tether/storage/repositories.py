@@ -34,6 +34,7 @@ from tether.domain.models import (
     Session,
     SigningKey,
     Tenant,
+    UpstreamFlow,
     User,
 )
 from tether.domain.user_search import Query, Sort
@@ -194,6 +195,41 @@ class Apis(_Repo):
             .values(audience=new_identifier)
         )
 
+    async def get(self, tenant_id: str, api_id: str) -> Api | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.apis).where(t.apis.c.tenant_id == tenant_id, t.apis.c.id == api_id)
+            )
+        ).first()
+        return _record(Api, row) if row else None
+
+    async def update(self, api: Api) -> None:
+        await self._c.execute(
+            t.apis.update()
+            .where(t.apis.c.tenant_id == api.tenant_id, t.apis.c.id == api.id)
+            .values(
+                name=api.name,
+                scopes=api.scopes,
+                token_lifetime=api.token_lifetime,
+                allow_offline_access=api.allow_offline_access,
+            )
+        )
+
+    async def delete(self, tenant_id: str, api_id: str) -> bool:
+        api = await self.get(tenant_id, api_id)
+        if api is None:
+            return False
+        await self._c.execute(
+            t.client_grants.delete().where(
+                t.client_grants.c.tenant_id == tenant_id,
+                t.client_grants.c.audience == api.identifier,
+            )
+        )
+        result = await self._c.execute(
+            t.apis.delete().where(t.apis.c.tenant_id == tenant_id, t.apis.c.id == api_id)
+        )
+        return bool(result.rowcount)
+
 
 class ClientGrants(_Repo):
     async def add(self, grant: ClientGrant) -> None:
@@ -220,6 +256,31 @@ class ClientGrants(_Repo):
         return [
             _record(ClientGrant, r) for r in await self._c.execute(q.order_by(t.client_grants.c.id))
         ]
+
+    async def get(self, tenant_id: str, grant_id: str) -> ClientGrant | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.client_grants).where(
+                    t.client_grants.c.tenant_id == tenant_id, t.client_grants.c.id == grant_id
+                )
+            )
+        ).first()
+        return _record(ClientGrant, row) if row else None
+
+    async def update(self, grant: ClientGrant) -> None:
+        await self._c.execute(
+            t.client_grants.update()
+            .where(t.client_grants.c.tenant_id == grant.tenant_id, t.client_grants.c.id == grant.id)
+            .values(scope=list(grant.scope))
+        )
+
+    async def delete(self, tenant_id: str, grant_id: str) -> bool:
+        result = await self._c.execute(
+            t.client_grants.delete().where(
+                t.client_grants.c.tenant_id == tenant_id, t.client_grants.c.id == grant_id
+            )
+        )
+        return bool(result.rowcount)
 
 
 class Connections(_Repo):
@@ -254,6 +315,35 @@ class Connections(_Repo):
             .where(t.connections.c.tenant_id == tenant_id, t.connections.c.id == connection_id)
             .values(enabled_clients=list(client_ids))
         )
+
+    async def update(self, connection: Connection) -> None:
+        await self._c.execute(
+            t.connections.update()
+            .where(
+                t.connections.c.tenant_id == connection.tenant_id,
+                t.connections.c.id == connection.id,
+            )
+            .values(options=connection.options, enabled_clients=list(connection.enabled_clients))
+        )
+
+    async def delete(self, tenant_id: str, connection_id: str) -> bool:
+        result = await self._c.execute(
+            t.connections.delete().where(
+                t.connections.c.tenant_id == tenant_id, t.connections.c.id == connection_id
+            )
+        )
+        return bool(result.rowcount)
+
+    async def identity_count(self, tenant_id: str, connection_id: str) -> int:
+        count = await self._c.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.identities)
+            .where(
+                t.identities.c.tenant_id == tenant_id,
+                t.identities.c.connection_id == connection_id,
+            )
+        )
+        return int(count or 0)
 
 
 def _identity(row: Any) -> Identity:
@@ -903,3 +993,22 @@ class Passwordless(_Repo):
         await self._c.execute(
             t.passwordless_codes.update().where(c.id == code_id).values(attempts=c.attempts + 1)
         )
+
+
+class UpstreamFlows(_Repo):
+    async def add(self, flow: UpstreamFlow) -> None:
+        await self._c.execute(t.upstream_flows.insert().values(_values(flow, t.upstream_flows)))
+
+    async def take(self, tenant_id: str, flow_id: str, at: datetime) -> UpstreamFlow | None:
+        c = t.upstream_flows.c
+        result = await self._c.execute(
+            t.upstream_flows.update()
+            .where(
+                c.tenant_id == tenant_id, c.id == flow_id, c.used_at.is_(None), c.expires_at > at
+            )
+            .values(used_at=at)
+        )
+        if result.rowcount != 1:
+            return None
+        row = (await self._c.execute(sa.select(t.upstream_flows).where(c.id == flow_id))).first()
+        return _record(UpstreamFlow, row) if row else None

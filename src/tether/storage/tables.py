@@ -361,3 +361,19 @@ sa.Index(
     passwordless_codes.c.email,
     passwordless_codes.c.created_at,
 )
+
+upstream_flows = sa.Table(
+    "upstream_flows",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("tx_id", ID, nullable=False),
+    sa.Column(
+        "connection_id", ID, sa.ForeignKey("connections.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("nonce", sa.String(64), nullable=False),
+    sa.Column("code_verifier", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("used_at", sa.DateTime),
+)

@@ -56,6 +56,7 @@ class SqlUnitOfWork:
     codes: repos.Codes
     consents: repos.Consents
     passwordless: repos.Passwordless
+    upstream_flows: repos.UpstreamFlows
 
     def __init__(self, engine: AsyncEngine, turns: _Turns | None = None):
         self._engine = engine
@@ -93,6 +94,7 @@ class SqlUnitOfWork:
         self.codes = repos.Codes(conn)
         self.consents = repos.Consents(conn)
         self.passwordless = repos.Passwordless(conn)
+        self.upstream_flows = repos.UpstreamFlows(conn)
         return self
 
     async def __aexit__(

@@ -27,7 +27,7 @@ from tether.web.auth_api import (
     userinfo,
 )
 from tether.web.cors import Cors
-from tether.web.hosted import pages
+from tether.web.hosted import pages, upstream
 from tether.web.management.app import create_management_app
 from tether.web.middleware import RequestLimits
 
@@ -108,6 +108,7 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         authorize,
         logout,
         pages,
+        upstream,
     ):
         app.include_router(module.router)
     static = Path(__file__).parent / "hosted" / "static"

@@ -44,7 +44,7 @@ class Surface(Enum):
     HTML = "html"
 
 
-HTML_PREFIXES = ("/u/", "/lo/", "/authorize", "/v2/logout", "/oidc/logout")
+HTML_PREFIXES = ("/u/", "/lo/", "/authorize", "/v2/logout", "/oidc/logout", "/login/callback")
 
 
 def surface_of(path: str) -> Surface:

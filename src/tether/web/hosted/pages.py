@@ -81,7 +81,17 @@ async def _context(
     connections = await _connections(request, current, app, req.connection)
     database = next((c for c in connections if c.is_database), None)
     others = [
-        {"name": c.name, "strategy": c.strategy, "label": STRATEGY_LABELS.get(c.strategy) or c.name}
+        {
+            "name": c.name,
+            "strategy": c.strategy,
+            "label": STRATEGY_LABELS.get(c.strategy)
+            or str(c.options.get("display_name") or c.name),
+            # Upstream providers are plain links: a form's POST could not redirect off-site
+            # under this page's form-action policy.
+            "href": None
+            if c.strategy == "email"
+            else f"/u/login/upstream?{urlencode({'state': tx.id, 'connection': c.name})}",
+        }
         for c in connections
         if not c.is_database
     ]

@@ -1,0 +1,99 @@
+"""Signing in through an upstream provider: ``/u/login/upstream`` sends the person there, and
+``/login/callback`` takes them back (Auth0's callback path).
+
+The flow's ``state`` is also put in a short-lived cookie and checked on the way back, so a
+callback URL made for someone else's browser cannot sign this browser in (login CSRF).
+"""
+
+from __future__ import annotations
+
+import hmac
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tether.domain.errors import DomainError
+from tether.domain.federation import UpstreamFailure
+from tether.protocol import authorize as authz
+from tether.protocol.errors import AccessDenied, ServerError
+from tether.web import cookies
+from tether.web.auth_api.respond import deliver_error
+from tether.web.context import container, request_info, tenant
+from tether.web.hosted.pages import _signed_in, error_page
+
+router = APIRouter()
+FLOW_COOKIE = "tether_upstream"
+
+
+@router.get("/u/login/upstream")
+async def begin(request: Request) -> Response:
+    current = await tenant(request)
+    c = container(request)
+    try:
+        tx, app = await c.authorization.transaction(current, request.query_params.get("state"))
+        name = request.query_params.get("connection") or ""
+        enabled = {x.name: x for x in await c.connections.enabled_for(current, app.client_id)}
+        connection = enabled.get(name)
+        if connection is None:
+            return error_page(
+                request, "That way of signing in is not available here.", code="invalid_connection"
+            )
+        url = await c.federation.begin(current, tx, connection)
+    except DomainError as exc:
+        return error_page(request, exc.message, code=exc.code)
+    state = url.split("state=", 1)[1].split("&", 1)[0] if "state=" in url else ""
+    response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        FLOW_COOKIE,
+        state,
+        max_age=600,
+        httponly=True,
+        samesite="lax",
+        secure=cookies.is_secure(request),
+        path="/login/callback",
+    )
+    return response
+
+
+@router.get("/login/callback")
+async def callback(request: Request) -> Response:
+    current = await tenant(request)
+    c = container(request)
+    q = request.query_params
+    state = q.get("state") or ""
+    cookie = request.cookies.get(FLOW_COOKIE) or ""
+    if not state or not hmac.compare_digest(state.encode(), cookie.encode()):
+        return error_page(
+            request,
+            "This sign-in did not start in this browser. Go back to the application and try again.",
+            code="invalid_state",
+        )
+    try:
+        tx, app, user = await c.federation.finish(
+            current, state, q.get("code"), q.get("error"), request_info(request)
+        )
+    except UpstreamFailure as exc:
+        if exc.tx_id is None:
+            return error_page(request, exc.message, code="invalid_state")
+        # The application hears about it, with its own state (RFC 6749 §4.1.2.1).
+        try:
+            tx, app = await c.authorization.transaction(current, exc.tx_id)
+        except DomainError:
+            return error_page(request, exc.message, code=exc.error)
+        req = authz.AuthorizationRequest.from_dict(tx.request)
+        await c.authorization.finish(current, tx)
+        error = (
+            AccessDenied(exc.message) if exc.error == "access_denied" else ServerError(exc.message)
+        )
+        return deliver_error(
+            request, current, app, req.redirect_uri, req.response_mode, req.state, error
+        )
+    response = await _signed_in(request, current, tx, user, ["fed"])
+    response.delete_cookie(FLOW_COOKIE, path="/login/callback")
+    return response
+
+
+def upstream_url(state: str, connection: str) -> str:
+    return f"/u/login/upstream?{urlencode({'state': state, 'connection': connection})}"
