@@ -242,6 +242,19 @@ async def test_third_party_prompt_none_without_consent_is_consent_required(
     assert got["error"] == "consent_required"
 
 
+async def test_signed_in_person_goes_straight_to_consent(
+    browser: Browser, http: httpx.AsyncClient, third_party: Client
+) -> None:
+    await browser.code()  # signed in through the first-party app
+    response = await browser.authorize(third_party, state="st")
+    assert urlsplit(location(response)).path == "/u/consent"
+    page = await http.get(location(response))
+    accepted = await decide(browser, page, "accept")
+    got = callback_params(await http.get(location(accepted)))
+    assert got["state"] == "st"
+    assert (await redeem(http, third_party, got["code"])).status_code == 200
+
+
 async def test_first_party_app_skips_consent(browser: Browser) -> None:
     resumed = await browser.sign_in()
     assert "code" in callback_params(resumed)
@@ -271,3 +284,28 @@ async def test_every_html_page_carries_the_security_headers(
     for page in pages:
         assert_html_security_headers(page)
         assert page.headers["cache-control"] == "no-store"
+
+
+# -- sign-up (Auth0's screen_hint) -------------------------------------------------------------------
+
+
+async def test_screen_hint_signup_creates_the_account_and_answers(
+    browser: Browser, http: httpx.AsyncClient, oidc: Oidc
+) -> None:
+    query = browser.query(screen_hint="signup")
+    first = await http.get("/authorize", params=query)
+    assert urlsplit(location(first)).path == "/u/signup"
+    page = await http.get(location(first))
+    assert_html_security_headers(page)
+    [form] = [f for f in forms(page.text) if "password" in f.fields]
+    action = urlsplit(str(page.url))
+    posted = await http.post(
+        f"{action.path}?{action.query}",
+        data={**form.fields, "email": "new@example.com", "password": "a long new passphrase"},
+    )
+    assert posted.status_code == 303, posted.text
+    got = callback_params(await http.get(location(posted)))
+    assert got["state"] == query["state"]
+    body = (await redeem(http, oidc.rp, got["code"])).json()
+    info = await http.get("/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert info.json()["email"] == "new@example.com"

@@ -130,6 +130,13 @@ async def test_web_message_posts_to_the_callback_origin_only(
     assert (await redeem(http, oidc.rp, message["code"])).status_code == 200
 
 
+async def test_web_message_escapes_what_it_echoes(browser: Browser) -> None:
+    state = "</script><script>alert(1)</script>'\"&"
+    response = await browser.authorize(response_mode="web_message", prompt="none", state=state)
+    assert "<script>alert(1)" not in response.text
+    assert posted_message(response)[1]["state"] == state
+
+
 async def test_web_message_carries_login_required(browser: Browser) -> None:
     response = await browser.authorize(response_mode="web_message", prompt="none")
     target, message = posted_message(response)
