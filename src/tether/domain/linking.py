@@ -248,6 +248,7 @@ class LinkingService:
                 "created_at": iso8601(secondary.created_at),
                 "logins_count": secondary.logins_count,
                 "last_login": iso8601(secondary.last_login),
+                "last_ip": secondary.last_ip,
                 "identities": _snapshot(secondary),
             }
             moved = await uow.identities.move(tenant.id, secondary.pk, primary.pk)
@@ -354,6 +355,7 @@ class LinkingService:
                 app_metadata=dict(kept.get("app_metadata") or {}),
                 logins_count=int(kept.get("logins_count") or 0),
                 last_login=_parse(kept.get("last_login")),
+                last_ip=_str_or_none(kept.get("last_ip")),
             )
             if await uow.users.get(tenant.id, restored.user_id) is not None:
                 raise Conflict("A user with this identity's id exists already.", code="user_exists")
