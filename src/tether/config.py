@@ -71,6 +71,7 @@ class Settings(BaseSettings):
         False,
         description="Let upstream providers live on private or loopback addresses (development, tests).",
     )
+    demo: bool = Field(False, description="Demo mode: the /demo/mailbox page. Never in production.")
     db_busy_timeout_ms: int = 5000
 
     @field_validator("public_url")

@@ -74,6 +74,14 @@ def serve(
     host: str = typer.Option(None, help="Address to bind (default TETHER_HOST or 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default TETHER_PORT or 8000)."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Also set up and serve the linking sample, a second tenant as an outside IdP, and a mailbox page.",
+    ),
+    sample_port: int = typer.Option(
+        3000, "--sample-port", help="Where --demo serves the sample app."
+    ),
 ) -> None:
     """Run the server. On SQLite it creates and upgrades the database by itself."""
     # Worker processes read their settings from the environment: hand them ours.
@@ -81,6 +89,12 @@ def serve(
         os.environ["TETHER_HOST"] = host
     if port:
         os.environ["TETHER_PORT"] = str(port)
+    if demo:
+        from tether.cli.demo import serve_demo
+
+        s = settings()
+        serve_demo(s.host, s.port, sample_port)
+        return
     s = settings()
     if s.ensure_master_secret():
         err_console.print(

@@ -111,6 +111,10 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         upstream,
     ):
         app.include_router(module.router)
+    if container.settings.demo:
+        from tether.web import demo
+
+        app.include_router(demo.router)
     static = Path(__file__).parent / "hosted" / "static"
     app.mount("/u/static", StaticFiles(directory=static), name="hosted_static")
     app.mount("/api/v2", create_management_app(container))
