@@ -136,6 +136,13 @@ class LinkingService:
             raise LinkError(
                 "JWT (link_with) must have an aud claim that matches that of the calling token's azp."
             )
+        if (
+            len(audiences) > 1
+            and spec.caller_azp is not None
+            and claims.get("azp") != spec.caller_azp
+        ):
+            # OIDC Core §3.1.3.7: with several audiences, azp names the party it was issued to.
+            raise LinkError("JWT (link_with) contains an invalid aud claim.")
         return sub, claims
 
     async def _identity_owner(
@@ -392,6 +399,7 @@ class LinkingService:
                 user=primary,
                 details={
                     "event": "identity_unlinked",
+                    "method": "unlink",
                     "actor": {"client_id": actor.client_id, "user_id": actor.user_id},
                     "identity": target.user_id,
                     "restored_user_id": restored.user_id,

@@ -74,6 +74,14 @@ async def link(request: Request, who: Who, id: str) -> Response:
                 "invalid_body",
             )
         machine = who.is_machine and "update:users" in who.scopes
+        if not machine and who.client_id is None:
+            # caller_azp=None means "a machine may name any application": never for a user
+            # token, whose azp is what the secondary's aud must match.
+            raise ManagementError(
+                400,
+                "JWT (link_with) must have an aud claim that matches that of the calling token's azp.",
+                "invalid_body",
+            )
         spec: LinkWith | LinkIdentity = LinkWith(body.link_with, None if machine else who.client_id)
     else:
         if body.provider is None:
