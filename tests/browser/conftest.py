@@ -60,8 +60,9 @@ def _unavailable() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def _requirements() -> None:
+    """Package-scoped like the server and the browser: they stop when the browser tests end."""
     reason = _unavailable()
     if reason:
         if os.environ.get("CI") == "true":
@@ -97,7 +98,7 @@ def _pg_admin(statement: str) -> None:
         pool.submit(asyncio.run, run()).result(timeout=60)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def database_url(_requirements: None) -> Iterator[str | None]:
     """The live server's database: None for SQLite (a file in its data folder)."""
     if not PG_URL:
@@ -138,7 +139,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     raise AssertionError(f"tether serve did not answer in 30 s:\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live(database_url: str | None) -> Iterator[Live]:
     """``tether init`` + an API + a SPA application, then ``tether serve`` on a free port."""
     # Not under pytest's basetemp: other pytest runs on this machine prune old ones.
@@ -227,7 +228,7 @@ def live(database_url: str | None) -> Iterator[Live]:
 # -- the browser ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(_requirements: None) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
