@@ -144,6 +144,13 @@ def live(database_url: str | None) -> Iterator[Live]:
     """``tether init`` + an API + a SPA application, then ``tether serve`` on a free port."""
     # Not under pytest's basetemp: other pytest runs on this machine prune old ones.
     data_dir = Path(tempfile.mkdtemp(prefix="tether-browser-"))
+    try:
+        yield from _serve(data_dir, database_url)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _serve(data_dir: Path, database_url: str | None) -> Iterator[Live]:
     port = free_port()
     url = f"http://localhost:{port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
@@ -222,7 +229,6 @@ def live(database_url: str | None) -> Iterator[Live]:
                 process.wait(timeout=5)
         app_server.shutdown()
         app_server.server_close()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # -- the browser ------------------------------------------------------------------------------
