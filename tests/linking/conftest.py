@@ -13,9 +13,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.conftest import PG_URL, World
+from tests.conftest import PG_URL, World, make_settings
 from tests.linking.support import machine_token
 from tests.web.conftest import reuse_rsa_keys
+from tether.config import Settings
 from tether.storage.db import create_engine
 from tether.storage.tables import metadata
 
@@ -71,6 +72,13 @@ async def engine(tmp_path: Path, linking_pg_schema: str | None) -> AsyncIterator
     await empty(eng)
     yield eng
     await eng.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The shared settings, with room for bursts of Management API calls (the concurrency tests
+    send 50 at once with one token; Auth0's default is 50 a second)."""
+    return make_settings(tmp_path, management_rate_limit="100000/second")
 
 
 @pytest.fixture

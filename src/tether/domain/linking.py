@@ -325,6 +325,13 @@ class LinkingService:
             primary = await uow.users.get(tenant.id, primary_id)
             if primary is None:
                 raise NotFound("The user does not exist.", code="inexistent_user")
+            # Lock the primary, then read it again: what we decide on is what we change (an
+            # unlink racing this one for the same identity then finds it gone: 404, not 409).
+            locked = await uow.users.lock(tenant.id, [primary.pk])
+            if locked:
+                primary = await uow.users.by_pk(tenant.id, primary.pk)
+            if not locked or primary is None:
+                raise Conflict("The user changed during the request; try again.", code="conflict")
             target = next(
                 (i for i in primary.identities if i.provider == provider and i.subject == subject),
                 None,
@@ -335,9 +342,6 @@ class LinkingService:
                 )
             if target.is_primary:
                 raise LinkError("Main identity cannot be removed.")
-            locked = await uow.users.lock(tenant.id, [primary.pk])
-            if not locked:
-                raise Conflict("The user changed during the request; try again.", code="conflict")
             before = _snapshot(primary)
             kept = target.detached or {}
             profile = dict(kept.get("profile") or {})

@@ -547,6 +547,10 @@ class Users(_Repo):
         )
 
     async def delete(self, tenant_id: str, pk: str, *, retired_at: datetime) -> None:
+        # The user row first, as link and unlink take it (users before identities): a delete
+        # racing a link then waits for it instead of deadlocking, and retires the identities
+        # the link moved in rather than dropping them unretired by cascade.
+        await self.lock(tenant_id, [pk])
         ids = (
             await self._c.execute(
                 sa.select(t.identities.c.provider, t.identities.c.subject).where(
