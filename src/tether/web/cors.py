@@ -1,6 +1,8 @@
 """CORS for the endpoints browsers call directly (auth0-wire.md §5): /oauth/token,
-/oauth/revoke and /userinfo, for the tenant's registered web origins only. /authorize never
-answers CORS (RFC 9700 §2.6)."""
+/oauth/revoke and /userinfo, and the Management API (an SPA reads and links its own user with a
+``read:current_user`` / ``update:current_user_identities`` token, as the seed's sample does), for
+the tenant's registered web origins only. /authorize never answers CORS (RFC 9700 §2.6).
+Bearer tokens only: no ``Access-Control-Allow-Credentials``, so cookies never ride along."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from tether.web.context import container
 
 CORS_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/userinfo"})
 ALLOW_HEADERS = "auth0-client, content-type, authorization"
+MANAGEMENT_PREFIX = "/api/v2/"
+MANAGEMENT_METHODS = "GET, POST, PATCH, PUT, DELETE"
+MANAGEMENT_EXPOSE = "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 
 
 class Cors:
@@ -19,7 +24,11 @@ class Cors:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in CORS_PATHS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        management = scope["path"].startswith(MANAGEMENT_PREFIX)
+        if not management and scope["path"] not in CORS_PATHS:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -36,7 +45,9 @@ class Cors:
                 headers.update(
                     {
                         "Access-Control-Allow-Origin": origin,
-                        "Access-Control-Allow-Methods": "GET, POST",
+                        "Access-Control-Allow-Methods": MANAGEMENT_METHODS
+                        if management
+                        else "GET, POST",
                         "Access-Control-Allow-Headers": ALLOW_HEADERS,
                         "Access-Control-Max-Age": "600",
                     }
@@ -53,6 +64,10 @@ class Cors:
                     (b"access-control-allow-origin", origin.encode()),
                     (b"vary", b"Origin"),
                 ]
+                if management:
+                    message["headers"].append(
+                        (b"access-control-expose-headers", MANAGEMENT_EXPOSE.encode())
+                    )
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
