@@ -1,0 +1,30 @@
+// app.js: the AngularJS module. It starts once /config.json has said where Tether is:
+// {"domain": "http://localhost:8000", "clientId": "...", "audience": "http://localhost:8000/api/v2/"}
+// (`tether serve --demo` serves that file next to this folder).
+(function () {
+  'use strict';
+
+  angular.module('app', []);
+
+  function start(config) {
+    // AUTH0_DOMAIN, AUTH0_CLIENT_ID and the Management API audience of the original sample.
+    angular.module('app').constant('authConfig', {
+      domain: String(config.domain || '').replace(/\/+$/, ''),
+      clientId: config.clientId,
+      audience: config.audience
+    });
+    angular.bootstrap(document, ['app'], { strictDi: true });
+  }
+
+  fetch('/config.json', { cache: 'no-store' })
+    .then(function (response) {
+      if (!response.ok) { throw new Error('/config.json answered ' + response.status); }
+      return response.json();
+    })
+    .then(start)
+    .catch(function (error) {
+      var booting = document.getElementById('booting');
+      booting.className = 'alert alert-danger';
+      booting.textContent = 'Cannot start: ' + error.message;
+    });
+})();
