@@ -10,6 +10,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
+from tether.domain.account_records import AccountFlow, Admin
 from tether.domain.logs import LogFilter
 from tether.domain.models import (
     Api,
@@ -245,6 +246,20 @@ class UpstreamFlowRepo(Protocol):
         ...
 
 
+class AdminRepo(Protocol):
+    async def add(self, admin: Admin) -> None: ...
+    async def get(self, tenant_id: str, user_pk: str) -> Admin | None: ...
+    async def remove(self, tenant_id: str, user_pk: str) -> bool: ...
+    async def list(self, tenant_id: str) -> builtins.list[Admin]: ...
+
+
+class AccountFlowRepo(Protocol):
+    async def add(self, flow: AccountFlow) -> None: ...
+    async def take(self, tenant_id: str, flow_id: str, at: datetime) -> AccountFlow | None:
+        """The live flow, marked used in the same step; None if unknown, expired or used."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. ``commit`` makes every change durable together, or none."""
 
@@ -286,6 +301,10 @@ class UnitOfWork(Protocol):
     def passwordless(self) -> PasswordlessRepo: ...
     @property
     def upstream_flows(self) -> UpstreamFlowRepo: ...
+    @property
+    def admins(self) -> AdminRepo: ...
+    @property
+    def account_flows(self) -> AccountFlowRepo: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tether.domain.account_records import AccountFlow, Admin
 from tether.domain.logs import LogFilter
 from tether.domain.models import (
     Api,
@@ -1016,3 +1017,50 @@ class UpstreamFlows(_Repo):
             return None
         row = (await self._c.execute(sa.select(t.upstream_flows).where(c.id == flow_id))).first()
         return _record(UpstreamFlow, row) if row else None
+
+
+class Admins(_Repo):
+    async def add(self, admin: Admin) -> None:
+        await self._c.execute(t.admins.insert().values(_values(admin, t.admins)))
+
+    async def get(self, tenant_id: str, user_pk: str) -> Admin | None:
+        c = t.admins.c
+        row = (
+            await self._c.execute(
+                sa.select(t.admins).where(c.tenant_id == tenant_id, c.user_pk == user_pk)
+            )
+        ).first()
+        return _record(Admin, row) if row else None
+
+    async def remove(self, tenant_id: str, user_pk: str) -> bool:
+        c = t.admins.c
+        result = await self._c.execute(
+            t.admins.delete().where(c.tenant_id == tenant_id, c.user_pk == user_pk)
+        )
+        return result.rowcount == 1
+
+    async def list(self, tenant_id: str) -> builtins.list[Admin]:
+        c = t.admins.c
+        rows = await self._c.execute(
+            sa.select(t.admins).where(c.tenant_id == tenant_id).order_by(c.created_at, c.user_pk)
+        )
+        return [_record(Admin, r) for r in rows]
+
+
+class AccountFlows(_Repo):
+    async def add(self, flow: AccountFlow) -> None:
+        await self._c.execute(t.account_flows.insert().values(_values(flow, t.account_flows)))
+
+    async def take(self, tenant_id: str, flow_id: str, at: datetime) -> AccountFlow | None:
+        c = t.account_flows.c
+        result = await self._c.execute(
+            t.account_flows.update()
+            .where(
+                c.tenant_id == tenant_id, c.id == flow_id, c.used_at.is_(None), c.expires_at > at
+            )
+            .values(used_at=at)
+        )
+        if result.rowcount != 1:
+            return None
+        row = (await self._c.execute(sa.select(t.account_flows).where(c.id == flow_id))).first()
+        return _record(AccountFlow, row) if row else None

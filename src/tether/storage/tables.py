@@ -377,3 +377,32 @@ upstream_flows = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
     sa.Column("used_at", sa.DateTime),
 )
+
+# Who may use the dashboard (tether admins add EMAIL): a role per (tenant, user).
+admins = sa.Table(
+    "admins",
+    metadata,
+    _tenant_fk(),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "user_pk"),
+)
+
+# A sign-in the dashboard or the account page started through /authorize: ``id`` is the SHA-256
+# of the ``state`` sent (the browser also holds it in a cookie); used once.
+account_flows = sa.Table(
+    "account_flows",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    _tenant_fk(),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE")),
+    sa.Column("session_id", ID),
+    sa.Column("code_verifier", sa.String(128), nullable=False),
+    sa.Column("nonce", sa.String(64), nullable=False),
+    sa.Column("return_to", sa.String(512), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("used_at", sa.DateTime),
+)

@@ -57,6 +57,8 @@ class SqlUnitOfWork:
     consents: repos.Consents
     passwordless: repos.Passwordless
     upstream_flows: repos.UpstreamFlows
+    admins: repos.Admins
+    account_flows: repos.AccountFlows
 
     def __init__(self, engine: AsyncEngine, turns: _Turns | None = None):
         self._engine = engine
@@ -95,6 +97,8 @@ class SqlUnitOfWork:
         self.consents = repos.Consents(conn)
         self.passwordless = repos.Passwordless(conn)
         self.upstream_flows = repos.UpstreamFlows(conn)
+        self.admins = repos.Admins(conn)
+        self.account_flows = repos.AccountFlows(conn)
         return self
 
     async def __aexit__(

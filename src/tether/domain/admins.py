@@ -1,0 +1,126 @@
+"""Dashboard admins: a role per (tenant, user), given with ``tether admins add EMAIL``.
+
+Only admins get into ``/dashboard``. The role belongs to the user row: when the user is deleted,
+or linked into another user as a secondary (its row goes), the role goes with it.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tether.domain.account_records import Admin
+from tether.domain.audit import Audit, LogType
+from tether.domain.clock import Clock
+from tether.domain.errors import Conflict, InvalidInput, NotFound
+from tether.domain.models import Tenant, User
+from tether.domain.user_admin import Actor
+
+if TYPE_CHECKING:
+    from tether.domain.ports import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class AdminUser:
+    admin: Admin
+    user: User
+
+
+class AdminService:
+    def __init__(self, uow: UnitOfWorkFactory, audit: Audit, clock: Clock):
+        self._uow = uow
+        self._audit = audit
+        self._clock = clock
+
+    async def find_user(self, tenant: Tenant, who: str) -> User:
+        """The user an email address (exactly one user) or a user_id names."""
+        who = who.strip()
+        if not who:
+            raise InvalidInput("Name a user by email address or user_id.")
+        async with self._uow() as uow:
+            if "@" in who and "|" not in who:
+                found = await uow.users.by_email(tenant.id, who.lower())
+                if len(found) > 1:
+                    ids = ", ".join(u.user_id for u in found)
+                    raise InvalidInput(
+                        f"Several users have the email {who} ({ids}): name one by its user_id."
+                    )
+                user = found[0] if found else None
+            else:
+                user = await uow.users.get(tenant.id, who)
+        if user is None:
+            raise NotFound(f"No user {who} in tenant {tenant.name}.", code="inexistent_user")
+        return user
+
+    async def add(self, tenant: Tenant, who: str, actor: Actor) -> User:
+        user = await self.find_user(tenant, who)
+        async with self._uow() as uow:
+            if await uow.admins.get(tenant.id, user.pk) is not None:
+                raise Conflict(f"{user.email or user.user_id} is an admin already.")
+            await uow.admins.add(Admin(tenant.id, user.pk, self._clock.now()))
+            await self._audit.record(
+                uow,
+                tenant.id,
+                LogType.SUCCESS_API_OPERATION,
+                actor.request,
+                description="Add a dashboard admin",
+                client_id=actor.client_id,
+                user=user,
+                details={"event": "admin_added", "actor": actor.user_id or actor.client_id},
+            )
+            await uow.commit()
+        return user
+
+    async def remove(self, tenant: Tenant, who: str, actor: Actor) -> User:
+        user = await self.find_user(tenant, who)
+        async with self._uow() as uow:
+            if not await uow.admins.remove(tenant.id, user.pk):
+                raise NotFound(
+                    f"{user.email or user.user_id} is not an admin.", code="inexistent_admin"
+                )
+            await self._audit.record(
+                uow,
+                tenant.id,
+                LogType.SUCCESS_API_OPERATION,
+                actor.request,
+                description="Remove a dashboard admin",
+                client_id=actor.client_id,
+                user=user,
+                details={"event": "admin_removed", "actor": actor.user_id or actor.client_id},
+            )
+            await uow.commit()
+        return user
+
+    async def list(self, tenant: Tenant) -> builtins.list[AdminUser]:
+        async with self._uow() as uow:
+            out = []
+            for admin in await uow.admins.list(tenant.id):
+                user = await uow.users.by_pk(tenant.id, admin.user_pk)
+                if user is not None:
+                    out.append(AdminUser(admin, user))
+        return out
+
+    async def is_admin(self, tenant: Tenant, user_pk: str) -> bool:
+        async with self._uow() as uow:
+            return await uow.admins.get(tenant.id, user_pk) is not None
+
+    async def record(
+        self,
+        tenant: Tenant,
+        actor: Actor,
+        description: str,
+        details: dict[str, Any],
+    ) -> None:
+        """A log event for a dashboard action whose service writes none (key rotation)."""
+        async with self._uow() as uow:
+            await self._audit.record(
+                uow,
+                tenant.id,
+                LogType.SUCCESS_API_OPERATION,
+                actor.request,
+                description=description,
+                client_id=actor.client_id,
+                details={**details, "actor": actor.user_id or actor.client_id},
+            )
+            await uow.commit()
