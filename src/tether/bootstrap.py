@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tether.adapters.ratelimit import LimitsRateLimiter
 from tether.adapters.smtp import SmtpTransport
 from tether.config import Settings
+from tether.domain.account import AccountService, HostedApps
+from tether.domain.admins import AdminService
 from tether.domain.applications import ApiService, ApplicationService
 from tether.domain.audit import Audit
 from tether.domain.authorization import AuthorizationService
@@ -63,6 +65,9 @@ class Container:
     external: ExternalSignIn
     passwordless: PasswordlessService
     federation: FederationService
+    admins: AdminService
+    hosted_apps: HostedApps
+    account: AccountService
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
@@ -136,6 +141,9 @@ def build_container(
     )
     tokens = TokenService(uow, keys, users, audit, clock)
     external = ExternalSignIn(uow, audit, clock)
+    sessions = SessionService(uow, clock)
+    logs = LogService(uow)
+    linking = LinkingService(uow, keys, audit, clock)
     return Container(
         settings=settings,
         engine=engine,
@@ -151,11 +159,11 @@ def build_container(
         users=users,
         tokens=tokens,
         mail=mail,
-        sessions=SessionService(uow, clock),
+        sessions=sessions,
         authorization=AuthorizationService(uow, tokens, clock),
         user_admin=UserAdmin(uow, users, audit, clock),
-        logs=LogService(uow),
-        linking=LinkingService(uow, keys, audit, clock),
+        logs=logs,
+        linking=linking,
         external=external,
         passwordless=PasswordlessService(uow, sealer, mail, external, limiter, audit, clock),
         federation=FederationService(
@@ -167,4 +175,7 @@ def build_container(
             clock,
             allow_private=settings.federation_allow_private_networks,
         ),
+        admins=AdminService(uow, audit, clock),
+        hosted_apps=HostedApps(uow, applications, tokens, keys, clock),
+        account=AccountService(uow, linking, sessions, mail, logs, clock),
     )

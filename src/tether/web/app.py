@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
 from tether.web import errors
+from tether.web.account import pages as account_pages
 from tether.web.auth_api import (
     authorize,
     dbconnections,
@@ -27,6 +28,7 @@ from tether.web.auth_api import (
     userinfo,
 )
 from tether.web.cors import Cors
+from tether.web.dashboard import pages as dashboard_pages
 from tether.web.hosted import pages, upstream
 from tether.web.management.app import create_management_app
 from tether.web.middleware import RequestLimits
@@ -109,6 +111,8 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         logout,
         pages,
         upstream,
+        account_pages,
+        dashboard_pages,
     ):
         app.include_router(module.router)
     if container.settings.demo:

@@ -44,7 +44,16 @@ class Surface(Enum):
     HTML = "html"
 
 
-HTML_PREFIXES = ("/u/", "/lo/", "/authorize", "/v2/logout", "/oidc/logout", "/login/callback")
+HTML_PREFIXES = (
+    "/u/",
+    "/lo/",
+    "/authorize",
+    "/v2/logout",
+    "/oidc/logout",
+    "/login/callback",
+    "/dashboard",
+    "/account",
+)
 
 
 def surface_of(path: str) -> Surface:

@@ -1,0 +1,574 @@
+"""Tether's own pages as first-party applications: the dashboard and the Linked accounts page.
+
+Each is an application of the tenant, made on first use ("Tether Dashboard", "Tether Account",
+regular web apps whose callback is ``<issuer>dashboard/callback`` or ``<issuer>account/callback``).
+A page that needs a signed-in person uses the browser's SSO session when there is one; else it
+sends the person through ``/authorize`` of its application (PKCE, nonce, a state bound to the
+browser by a cookie) and, at the callback, redeems the code and checks the ID token like any
+relying party.
+
+Linking another account on the Linked accounts page (``purpose=link``):
+
+1. The person is signed in as A, and signed in less than ``REAUTH_WINDOW`` ago. A flow is
+   parked: (A, A's session, a PKCE verifier, a nonce), valid ``FLOW_LIFETIME``, used once, and
+   its state is also set in an HttpOnly cookie of this browser.
+2. ``/authorize`` with ``prompt=login``: the person signs in to the other account, B, from
+   scratch. That sign-in is the proof that they own B; an email address never is.
+3. At the callback: the flow is taken (once), the state matches the cookie, the code is redeemed
+   with the verifier, the ID token's nonce is the flow's, its ``sid`` is this browser's session
+   and its ``auth_time`` is after the flow began. Then B is linked into A with that fresh ID
+   token (``link_with``, as Auth0's user-initiated linking does), and the browser gets a new
+   session as A. The person is emailed.
+
+Unlink (never the main identity, never the last identity that can sign in) also needs a sign-in
+within ``REAUTH_WINDOW``; the browser keeps a new session as A with the old ``auth_time``, and
+every other session of A ends (the unlinked identity may have opened them).
+"""
+
+from __future__ import annotations
+
+import builtins
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from tether.domain.account_records import AccountFlow
+from tether.domain.applications import ApplicationService, NewApplication
+from tether.domain.audit import RequestInfo
+from tether.domain.clock import Clock, epoch
+from tether.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from tether.domain.ids import hash_token, new_id, new_secret
+from tether.domain.keys import KeyService
+from tether.domain.linking import LinkingService, LinkWith
+from tether.domain.logs import LogFilter, LogService
+from tether.domain.mail import MailService
+from tether.domain.models import Application, AppType, Identity, LogEvent, Session, Tenant, User
+from tether.domain.sessions import SessionService, StartedSession
+from tether.domain.tokens import TokenService
+from tether.domain.user_admin import Actor
+from tether.protocol import jose, pkce
+from tether.protocol.errors import OAuth2Error
+from tether.protocol.grants import GrantType
+
+if TYPE_CHECKING:
+    from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+
+DASHBOARD = "dashboard"
+ACCOUNT = "account"
+APP_NAMES = {DASHBOARD: "Tether Dashboard", ACCOUNT: "Tether Account"}
+#: How recent a sign-in must be to link or unlink on the Linked accounts page.
+REAUTH_WINDOW = timedelta(minutes=10)
+FLOW_LIFETIME = timedelta(minutes=10)
+APP_CACHE_SECONDS = 30.0
+
+SIGN_IN = "signin"
+REAUTH = "reauth"
+LINK = "link"
+PURPOSES = (SIGN_IN, REAUTH, LINK)
+
+#: Log event types shown as a person's security events.
+SECURITY_TYPES = ("s", "ss", "f", "fp", "fu", "slo", "scp", "fcp", "scpr", "sapi")
+_SECURITY_API_EVENTS = {"identity_linked", "identity_unlinked"}
+
+
+@dataclass(frozen=True)
+class StartedFlow:
+    state: str
+    authorize_url: str  # a path on this tenant: /authorize?...
+
+
+@dataclass(frozen=True)
+class FinishedFlow:
+    flow: AccountFlow
+    user: User
+    session_id: str | None
+    auth_time: datetime
+    id_token: str
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    """One identity as the pages show it."""
+
+    identity: Identity
+    connection_exists: bool
+    can_sign_in: bool
+    how: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Linked:
+    user: User
+    started: StartedSession
+    secondary_user_id: str
+
+
+def only_path(value: str | None, default: str) -> str:
+    """A return address on this site: an absolute path, never another origin."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    if any(ord(c) < 0x20 for c in value) or len(value) > 500:
+        return default
+    return value
+
+
+def describe_link(identity: Identity, apps: dict[str, str]) -> str:
+    """How an identity came to be on its user, in a sentence."""
+    reason = identity.link_reason or {}
+    if identity.is_primary and reason.get("method") != "unlink":
+        return "Main identity: the user was created with it."
+    method = reason.get("method")
+    actor = reason.get("actor") or {}
+    client = actor.get("client_id")
+    who = apps.get(client or "", client or "")
+    if method == "unlink":
+        return f"Unlinked from {reason.get('unlinked_from')}; a user of its own again."
+    if method == "link_with":
+        if who == APP_NAMES[ACCOUNT]:
+            return "Linked by the person on the Linked accounts page, after signing in to it."
+        by = f" via {who}" if who else ""
+        return f"Linked by the person{by}, who proved it with an ID token of this account."
+    if method == "server_side":
+        by = actor.get("user_id") or who or "an administrator"
+        return f"Linked by {by} (server side, by user id)."
+    if method:
+        return f"Linked ({method})."
+    return "Linked."
+
+
+class HostedApps:
+    """The dashboard's and the account page's own applications and their sign-in flows."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        applications: ApplicationService,
+        tokens: TokenService,
+        keys: KeyService,
+        clock: Clock,
+    ):
+        self._uow = uow
+        self._applications = applications
+        self._tokens = tokens
+        self._keys = keys
+        self._clock = clock
+        self._cache: dict[tuple[str, str], tuple[float, Application]] = {}
+
+    @staticmethod
+    def callback(tenant: Tenant, kind: str) -> str:
+        return f"{tenant.issuer}{kind}/callback"
+
+    async def ensure(self, tenant: Tenant, kind: str) -> Application:
+        """The application for ``kind``, created on first use and enabled on every connection
+        of the tenant (so any identity can sign in to these pages and be linked)."""
+        key = (tenant.id, kind)
+        cached = self._cache.get(key)
+        if cached and time.monotonic() - cached[0] < APP_CACHE_SECONDS:
+            return cached[1]
+        callback = self.callback(tenant, kind)
+        async with self._uow() as uow:
+            app = next(
+                (
+                    a
+                    for a in await uow.applications.list(tenant.id)
+                    if a.is_first_party and callback in a.callbacks
+                ),
+                None,
+            )
+            if app is None:
+                created = await self._applications.add(
+                    uow,
+                    tenant,
+                    NewApplication(
+                        name=APP_NAMES[kind],
+                        app_type=AppType.REGULAR_WEB,
+                        callbacks=(callback,),
+                        grant_types=(GrantType.AUTHORIZATION_CODE.value,),
+                        token_endpoint_auth_method="client_secret_post",
+                        description=f"Tether's own {kind} pages. Made by Tether on first use.",
+                    ),
+                )
+                app = created.application
+            for connection in await uow.connections.list(tenant.id):
+                if app.client_id not in connection.enabled_clients:
+                    await uow.connections.set_enabled_clients(
+                        tenant.id, connection.id, [*connection.enabled_clients, app.client_id]
+                    )
+            await uow.commit()
+        self._cache[key] = (time.monotonic(), app)
+        return app
+
+    async def start(
+        self,
+        tenant: Tenant,
+        kind: str,
+        purpose: str,
+        *,
+        return_to: str,
+        user: User | None = None,
+        session: Session | None = None,
+        login_hint: str | None = None,
+    ) -> StartedFlow:
+        """Park a flow and name the /authorize request that runs it."""
+        if purpose not in PURPOSES:
+            raise InvalidInput(f"Unknown purpose {purpose}.")
+        app = await self.ensure(tenant, kind)
+        now = self._clock.now()
+        state = new_secret(32)
+        verifier = new_secret(48)
+        flow = AccountFlow(
+            id=hash_token(state),
+            tenant_id=tenant.id,
+            client_id=app.client_id,
+            purpose=purpose,
+            code_verifier=verifier,
+            nonce=new_secret(24),
+            return_to=only_path(return_to, f"/{kind}"),
+            created_at=now,
+            expires_at=now + FLOW_LIFETIME,
+            user_pk=user.pk if user else None,
+            session_id=session.id if session else None,
+        )
+        async with self._uow() as uow:
+            await uow.account_flows.add(flow)
+            await uow.commit()
+        params = {
+            "client_id": app.client_id,
+            "redirect_uri": self.callback(tenant, kind),
+            "response_type": "code",
+            "response_mode": "query",
+            "scope": "openid profile email",
+            "state": state,
+            "nonce": flow.nonce,
+            "code_challenge": pkce.s256(verifier),
+            "code_challenge_method": "S256",
+        }
+        if purpose in (REAUTH, LINK):
+            params["prompt"] = "login"
+        if login_hint:
+            params["login_hint"] = login_hint
+        return StartedFlow(state, "/authorize?" + urlencode(params))
+
+    async def finish(
+        self,
+        tenant: Tenant,
+        kind: str,
+        state: str,
+        code: str,
+        request: RequestInfo,
+    ) -> FinishedFlow:
+        """Redeem the callback's code for the flow ``state`` names, once; the ID token's user."""
+        expired = Forbidden(
+            "This sign-in has expired or was already used. Start again.", code="invalid_state"
+        )
+        if not state or not code:
+            raise expired
+        app = await self.ensure(tenant, kind)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            flow = await uow.account_flows.take(tenant.id, hash_token(state), now)
+            await uow.commit()
+        if flow is None or flow.client_id != app.client_id:
+            raise expired
+        try:
+            tokens = await self._tokens.authorization_code(
+                tenant, app, code, self.callback(tenant, kind), flow.code_verifier, request
+            )
+            keyset = await self._keys.keyset(tenant)
+            if not tokens.id_token:
+                raise expired
+            claims = jose.verify(
+                tokens.id_token,
+                keyset.public_jwks,
+                issuer=tenant.issuer,
+                audience=app.client_id,
+                now=epoch(now),
+                leeway=5,
+            )
+        except (OAuth2Error, jose.TokenRejected) as exc:
+            raise expired from exc
+        if claims.get("nonce") != flow.nonce or not isinstance(claims.get("auth_time"), int):
+            raise expired
+        async with self._uow() as uow:
+            user = await uow.users.get(tenant.id, str(claims.get("sub")))
+        if user is None:
+            raise expired
+        auth_time = datetime(1970, 1, 1) + timedelta(seconds=int(claims["auth_time"]))
+        sid = claims.get("sid")
+        return FinishedFlow(
+            flow, user, sid if isinstance(sid, str) else None, auth_time, tokens.id_token
+        )
+
+
+class AccountService:
+    """What the Linked accounts page does for the signed-in person."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        linking: LinkingService,
+        sessions: SessionService,
+        mail: MailService,
+        logs: LogService,
+        clock: Clock,
+    ):
+        self._uow = uow
+        self._linking = linking
+        self._sessions = sessions
+        self._mail = mail
+        self._logs = logs
+        self._clock = clock
+
+    def is_fresh(self, session: Session) -> bool:
+        return self._clock.now() - session.auth_time <= REAUTH_WINDOW
+
+    def fresh_until(self, session: Session) -> datetime:
+        return session.auth_time + REAUTH_WINDOW
+
+    async def identities(self, tenant: Tenant, user: User) -> builtins.list[IdentityRow]:
+        """The user's identities, the main one first, each with whether it can sign in."""
+        async with self._uow() as uow:
+            connections = {c.id: c for c in await uow.connections.list(tenant.id)}
+            apps = {a.client_id: a.name for a in await uow.applications.list(tenant.id)}
+            rows = []
+            for identity in sorted(user.identities, key=lambda i: (not i.is_primary, i.user_id)):
+                rows.append(
+                    IdentityRow(
+                        identity,
+                        identity.connection_id in connections,
+                        await self._can_sign_in(uow, identity, connections),
+                        describe_link(identity, apps),
+                        dict(identity.link_reason or {}),
+                    )
+                )
+        return rows
+
+    @staticmethod
+    async def _can_sign_in(
+        uow: UnitOfWork, identity: Identity, connections: dict[str, Any]
+    ) -> bool:
+        """The identity's connection exists and lets some application sign in with it; a
+        database identity also needs its password."""
+        connection = connections.get(identity.connection_id)
+        if connection is None or not connection.enabled_clients:
+            return False
+        if connection.is_database:
+            return await uow.credentials.for_identity(identity.id) is not None
+        return True
+
+    async def user_of(self, tenant: Tenant, session: Session) -> User:
+        async with self._uow() as uow:
+            user = await uow.users.by_pk(tenant.id, session.user_pk)
+        if user is None:
+            raise NotFound("The user does not exist.", code="inexistent_user")
+        return user
+
+    # -- unlink ---------------------------------------------------------------------
+
+    async def unlink(
+        self,
+        tenant: Tenant,
+        session: Session,
+        provider: str,
+        subject: str,
+        actor: Actor,
+    ) -> tuple[User, StartedSession, Identity]:
+        """Unlink one of the signed-in person's own identities."""
+        if not self.is_fresh(session):
+            raise Forbidden("Sign in again to unlink an account.", code="reauthentication_needed")
+        user = await self.user_of(tenant, session)
+        rows = await self.identities(tenant, user)
+        target = next(
+            (r for r in rows if r.identity.provider == provider and r.identity.subject == subject),
+            None,
+        )
+        if target is None:
+            raise NotFound("That account is not linked to yours.", code="inexistent_identity")
+        if target.identity.is_primary:
+            raise InvalidInput(
+                "Your main sign-in can't be unlinked: it is the account your user was created with.",
+                code="main_identity",
+            )
+        if not any(r.can_sign_in for r in rows if r.identity.id != target.identity.id):
+            raise InvalidInput(
+                "This is the last way you can sign in: unlinking it would lock you out.",
+                code="last_identity",
+            )
+        await self._linking.unlink(tenant, user.user_id, provider, target.identity.user_id, actor)
+        after = await self.user_of(tenant, session)
+        async with self._uow() as uow:
+            # unlink ended every session of the user; this browser goes on with a new one that
+            # keeps the old sign-in time, so the re-authentication window does not grow.
+            started = await self._continue(uow, tenant, after, session)
+            await self._notify(
+                uow,
+                tenant,
+                [after.email, target.identity.profile_data.get("email")],
+                "An account was unlinked from your sign-in",
+                f"{_label(target.identity)} was unlinked from your account "
+                f"{after.email or after.user_id} on {_when(self._clock.now())}.\n\n"
+                "It is now a separate account. If this wasn't you, sign in, review your linked "
+                "accounts, and change your password.",
+            )
+            await uow.commit()
+        return after, started, target.identity
+
+    async def _continue(
+        self, uow: UnitOfWork, tenant: Tenant, user: User, old: Session
+    ) -> StartedSession:
+        now = self._clock.now()
+        secret = new_secret(32)
+        session = Session(
+            id=new_id("ses_"),
+            tenant_id=tenant.id,
+            token_hash=hash_token(secret),
+            user_pk=user.pk,
+            created_at=now,
+            auth_time=old.auth_time,
+            last_seen_at=now,
+            expires_at=old.expires_at,
+            idle_expires_at=old.idle_expires_at,
+            amr=list(old.amr),
+        )
+        await uow.sessions.add(session)
+        return StartedSession(session, secret)
+
+    # -- link -----------------------------------------------------------------------
+
+    async def start_link_check(self, tenant: Tenant, session: Session) -> User:
+        """May this session start linking another account? The user, if so."""
+        if not self.is_fresh(session):
+            raise Forbidden("Sign in again to link an account.", code="reauthentication_needed")
+        return await self.user_of(tenant, session)
+
+    async def link(
+        self,
+        tenant: Tenant,
+        finished: FinishedFlow,
+        browser_session: Session | None,
+        actor_request: RequestInfo,
+    ) -> Linked:
+        """Finish a link flow: the account just signed in to (B) joins the flow's user (A)."""
+        flow = finished.flow
+        if flow.purpose != LINK or flow.user_pk is None:
+            raise Forbidden(
+                "This sign-in was not started to link an account.", code="invalid_state"
+            )
+        if (
+            browser_session is None
+            or finished.session_id != browser_session.id
+            or browser_session.user_pk != finished.user.pk
+        ):
+            raise Forbidden(
+                "The sign-in to link did not happen in this browser. Start again.",
+                code="invalid_state",
+            )
+        if finished.auth_time < flow.created_at.replace(microsecond=0):
+            raise Forbidden(
+                "Sign in to the other account again to link it.", code="reauthentication_needed"
+            )
+        async with self._uow() as uow:
+            primary = await uow.users.by_pk(tenant.id, flow.user_pk)
+        if primary is None:
+            raise NotFound("Your account no longer exists.", code="inexistent_user")
+        if primary.pk == finished.user.pk:
+            raise InvalidInput(
+                "You signed in with an account that is already yours. To link another account, "
+                "sign in to that one.",
+                code="same_user",
+            )
+        actor = Actor(client_id=flow.client_id, user_id=primary.user_id, request=actor_request)
+        try:
+            await self._linking.link(
+                tenant,
+                primary.user_id,
+                LinkWith(id_token=finished.id_token, caller_azp=flow.client_id),
+                actor,
+            )
+        except DomainError:
+            raise
+        secondary = finished.user
+        async with self._uow() as uow:
+            after = await uow.users.by_pk(tenant.id, primary.pk)
+            if after is None:
+                raise NotFound("Your account no longer exists.", code="inexistent_user")
+            # The session of the account just linked went with its user row: the browser is
+            # signed in as the user it joined, as a sign-in with it would now be.
+            started = await self._sessions.start(
+                uow, tenant, after, list(browser_session.amr) or ["pwd"]
+            )
+            await self._notify(
+                uow,
+                tenant,
+                [after.email, secondary.email],
+                "An account was linked to your sign-in",
+                f"{secondary.email or secondary.user_id} was linked to your account "
+                f"{after.email or after.user_id} on {_when(self._clock.now())}.\n\n"
+                "Signing in with either now signs you in to the same account. If this wasn't "
+                "you, sign in, unlink it on your Linked accounts page, and change your password.",
+            )
+            await uow.commit()
+        return Linked(after, started, secondary.user_id)
+
+    async def _notify(
+        self, uow: UnitOfWork, tenant: Tenant, to: builtins.list[Any], subject: str, body: str
+    ) -> None:
+        sent: set[str] = set()
+        for address in to:
+            if isinstance(address, str) and "@" in address and address.lower() not in sent:
+                sent.add(address.lower())
+                await self._mail.enqueue(uow, tenant, address, subject, body)
+
+    # -- security events --------------------------------------------------------------
+
+    async def security_events(
+        self, tenant: Tenant, user: User, *, limit: int = 15
+    ) -> builtins.list[LogEvent]:
+        """Sign-ins, sign-ups, password changes, links and unlinks, newest first."""
+        events, _ = await self._logs.page(
+            tenant.id,
+            LogFilter(types=SECURITY_TYPES, user_id=user.user_id),
+            offset=0,
+            limit=limit * 3,
+        )
+        out = [
+            e
+            for e in events
+            if e.type != "sapi" or (e.details or {}).get("event") in _SECURITY_API_EVENTS
+        ]
+        return out[:limit]
+
+
+def _label(identity: Identity) -> str:
+    email = identity.profile_data.get("email")
+    return f"{identity.connection_name} ({email})" if email else identity.user_id
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+SECURITY_LABELS = {
+    "s": "Signed in",
+    "ss": "Signed up",
+    "f": "Failed sign-in",
+    "fp": "Failed sign-in (wrong password)",
+    "fu": "Failed sign-in (unknown user)",
+    "slo": "Signed out",
+    "scp": "Password changed",
+    "fcp": "Password change failed",
+    "scpr": "Password reset requested",
+}
+
+
+def security_label(event: LogEvent) -> str:
+    if event.type == "sapi":
+        kind = (event.details or {}).get("event")
+        if kind == "identity_linked":
+            return "Account linked"
+        if kind == "identity_unlinked":
+            return "Account unlinked"
+    return SECURITY_LABELS.get(event.type, event.description or event.type)

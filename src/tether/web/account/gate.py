@@ -1,0 +1,191 @@
+"""Who is signed in to Tether's own pages, and the way in for who is not.
+
+A page uses the browser's SSO session. Without one, the person goes through ``/authorize`` of
+the page's own first-party application (domain/account.py, HostedApps) and comes back to
+``/<kind>/callback``, where the code is redeemed. The flow's ``state`` is also kept in an HttpOnly
+cookie scoped to that callback, so a callback only completes in the browser that started it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from tether.domain.account import LINK, FinishedFlow
+from tether.domain.errors import DomainError
+from tether.domain.models import Session, Tenant, User
+from tether.web import cookies
+from tether.web.context import container, request_info, tenant
+from tether.web.hosted import csrf
+from tether.web.hosted.render import page
+
+FLOW_COOKIE = "tether_flow"
+FLOW_COOKIE_SECONDS = 600
+#: Messages a page shows after a redirect, by code: the query never carries free text.
+MESSAGES = {
+    "signed_in_again": "You signed in again. For the next 10 minutes you can link and unlink accounts.",
+    "linked": "The account was linked. You can now sign in with either.",
+    "unlinked": "The account was unlinked. It is a separate account again; your other sessions were signed out.",
+    "updated": "Saved.",
+    "blocked": "The user is blocked and their sessions were ended.",
+    "unblocked": "The user is unblocked.",
+    "deleted": "The user was deleted.",
+    "user_unlinked": "The identity was unlinked; it is a user of its own again.",
+    "user_linked": "The user was linked into this one.",
+    "created": "Created.",
+    "rotated": "The signing keys were rotated: the next key is now current.",
+    "signed_out": "You are signed out.",
+}
+
+
+@dataclass(frozen=True)
+class Visitor:
+    tenant: Tenant
+    session: Session
+    user: User
+
+
+def see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def here(request: Request) -> str:
+    return f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
+    """A page with the security headers, a CSRF token for its forms, and the message its
+    redirect named (``?msg=``)."""
+    message = MESSAGES.get(request.query_params.get("msg") or "")
+    context.setdefault("notice", message)
+    response = page(
+        request,
+        template,
+        status=status,
+        csrf=csrf.token(request, template.split("/", 1)[0]),
+        **context,
+    )
+    csrf.set_cookie(request, response, secure=cookies.is_secure(request))
+    return response
+
+
+def check_csrf(request: Request, kind: str, form: dict[str, Any]) -> None:
+    csrf.check(request, kind, form.get("csrf"))
+
+
+async def visitor(request: Request) -> Visitor | None:
+    """The signed-in person, from the SSO session; None when there is none."""
+    current = await tenant(request)
+    c = container(request)
+    session = await c.sessions.current(current, cookies.session_value(request))
+    if session is None:
+        return None
+    try:
+        user = await c.account.user_of(current, session)
+    except DomainError:
+        return None
+    return Visitor(current, session, user)
+
+
+async def sign_in(
+    request: Request,
+    kind: str,
+    purpose: str,
+    *,
+    return_to: str,
+    who: Visitor | None = None,
+) -> Response:
+    """Send the browser through /authorize of the ``kind`` application, and back."""
+    current = who.tenant if who else await tenant(request)
+    started = await container(request).hosted_apps.start(
+        current,
+        kind,
+        purpose,
+        return_to=return_to,
+        user=who.user if who else None,
+        session=who.session if who else None,
+        login_hint=(who.user.email if who and purpose != LINK else None),
+    )
+    response = see_other(started.authorize_url)
+    response.set_cookie(
+        FLOW_COOKIE,
+        started.state,
+        max_age=FLOW_COOKIE_SECONDS,
+        httponly=True,
+        secure=cookies.is_secure(request),
+        samesite="lax",
+        path=f"/{kind}/callback",
+    )
+    return response
+
+
+def error(request: Request, message: str, *, code: str, status: int, back: str) -> Response:
+    return page(
+        request,
+        "account/error.html",
+        status=status,
+        title="Error",
+        message=message,
+        code=code,
+        back=back,
+    )
+
+
+async def finish(request: Request, kind: str) -> FinishedFlow | Response:
+    """The callback: the flow this browser started, its code redeemed. A page on failure."""
+    q = request.query_params
+    back = f"/{kind}"
+    if q.get("error"):
+        text = q.get("error_description") or q.get("error") or ""
+        return error(
+            request,
+            f"The sign-in did not finish: {text[:300]}",
+            code="sign_in_failed",
+            status=400,
+            back=back,
+        )
+    state = q.get("state") or ""
+    cookie = request.cookies.get(FLOW_COOKIE) or ""
+    if not state or not cookie or not hmac.compare_digest(state.encode(), cookie.encode()):
+        return error(
+            request,
+            "This sign-in did not start in this browser, or it has expired. Start again.",
+            code="invalid_state",
+            status=400,
+            back=back,
+        )
+    current = await tenant(request)
+    try:
+        return await container(request).hosted_apps.finish(
+            current, kind, state, q.get("code") or "", request_info(request)
+        )
+    except DomainError as exc:
+        return error(request, exc.message, code=exc.code, status=400, back=back)
+
+
+def forget_flow(response: Response, request: Request, kind: str) -> Response:
+    response.delete_cookie(
+        FLOW_COOKIE,
+        path=f"/{kind}/callback",
+        httponly=True,
+        secure=cookies.is_secure(request),
+        samesite="lax",
+    )
+    return response
+
+
+async def sign_out(request: Request, kind: str) -> Response:
+    current = await tenant(request)
+    await container(request).sessions.end(current, cookies.session_value(request))
+    response = see_other(f"/{kind}/signed-out")
+    cookies.clear_session(request, response)
+    return response
+
+
+def with_msg(path: str, msg: str, **params: str) -> str:
+    return f"{path}?{urlencode({**params, 'msg': msg})}"

@@ -1,0 +1,151 @@
+"""``/account``: the signed-in person's Linked accounts page (DESIGN.md, Beyond Auth0).
+
+Their profile, each identity with its provider and when and how it was linked, Link another
+account (they sign in to it in the same flow: that is the proof they own it), Unlink (not the
+main identity, never the last way to sign in, and only within 10 minutes of a sign-in), and
+their recent security events. Every form has a CSRF token and every POST answers 303.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tether.domain.account import (
+    ACCOUNT,
+    LINK,
+    REAUTH,
+    SIGN_IN,
+    security_label,
+)
+from tether.domain.errors import DomainError, Forbidden
+from tether.domain.user_admin import Actor
+from tether.web import cookies
+from tether.web.account import gate
+from tether.web.body import read_params
+from tether.web.context import container, request_info, tenant
+from tether.web.hosted.render import page
+
+router = APIRouter()
+HOME = "/account"
+
+
+async def _page(
+    request: Request, who: gate.Visitor, *, status: int = 200, error: str | None = None
+) -> Response:
+    c = container(request)
+    rows = await c.account.identities(who.tenant, who.user)
+    events = await c.account.security_events(who.tenant, who.user)
+    fresh = c.account.is_fresh(who.session)
+    return gate.render(
+        request,
+        "account/index.html",
+        status=status,
+        title="Linked accounts",
+        tenant_name=who.tenant.name,
+        user=who.user,
+        rows=rows,
+        events=[(e, security_label(e)) for e in events],
+        fresh=fresh,
+        fresh_until=c.account.fresh_until(who.session),
+        error=error,
+    )
+
+
+@router.get("/account")
+async def account(request: Request) -> Response:
+    who = await gate.visitor(request)
+    if who is None:
+        return await gate.sign_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
+    return await _page(request, who)
+
+
+@router.get("/account/callback")
+async def callback(request: Request) -> Response:
+    finished = await gate.finish(request, ACCOUNT)
+    if isinstance(finished, Response):
+        return gate.forget_flow(finished, request, ACCOUNT)
+    flow = finished.flow
+    if flow.purpose != LINK:
+        target = flow.return_to
+        if flow.purpose == REAUTH:
+            target = gate.with_msg(HOME, "signed_in_again")
+        return gate.forget_flow(gate.see_other(target), request, ACCOUNT)
+    c = container(request)
+    current = await tenant(request)
+    browser = await c.sessions.current(current, cookies.session_value(request))
+    try:
+        linked = await c.account.link(current, finished, browser, request_info(request))
+    except DomainError as exc:
+        response = gate.error(request, exc.message, code=exc.code, status=400, back=HOME)
+        return gate.forget_flow(response, request, ACCOUNT)
+    response = gate.see_other(gate.with_msg(HOME, "linked"))
+    cookies.set_session(request, response, current, linked.started.cookie_value)
+    return gate.forget_flow(response, request, ACCOUNT)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await read_params(request, allow_empty=True)
+    gate.check_csrf(request, ACCOUNT, form)
+    return {k: str(v) for k, v in form.items()}
+
+
+@router.post("/account/link")
+async def link(request: Request) -> Response:
+    await _form(request)
+    who = await gate.visitor(request)
+    if who is None:
+        return await gate.sign_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
+    if not container(request).account.is_fresh(who.session):
+        return await gate.sign_in(request, ACCOUNT, REAUTH, return_to=HOME, who=who)
+    return await gate.sign_in(request, ACCOUNT, LINK, return_to=HOME, who=who)
+
+
+@router.post("/account/reauthenticate")
+async def reauthenticate(request: Request) -> Response:
+    await _form(request)
+    who = await gate.visitor(request)
+    return await gate.sign_in(request, ACCOUNT, REAUTH if who else SIGN_IN, return_to=HOME, who=who)
+
+
+@router.post("/account/unlink")
+async def unlink(request: Request) -> Response:
+    form = await _form(request)
+    who = await gate.visitor(request)
+    if who is None:
+        return await gate.sign_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
+    c = container(request)
+    if not c.account.is_fresh(who.session):
+        return await gate.sign_in(request, ACCOUNT, REAUTH, return_to=HOME, who=who)
+    app = await c.hosted_apps.ensure(who.tenant, ACCOUNT)
+    actor = Actor(client_id=app.client_id, user_id=who.user.user_id, request=request_info(request))
+    try:
+        _, started, _ = await c.account.unlink(
+            who.tenant, who.session, form.get("provider", ""), form.get("user_id", ""), actor
+        )
+    except Forbidden:
+        return await gate.sign_in(request, ACCOUNT, REAUTH, return_to=HOME, who=who)
+    except DomainError as exc:
+        status = 404 if exc.code == "inexistent_identity" else 400
+        return await _page(request, who, status=status, error=exc.message)
+    response = gate.see_other(gate.with_msg(HOME, "unlinked"))
+    cookies.set_session(request, response, who.tenant, started.cookie_value)
+    return response
+
+
+@router.post("/account/logout")
+async def logout(request: Request) -> Response:
+    await _form(request)
+    return await gate.sign_out(request, ACCOUNT)
+
+
+@router.get("/account/signed-out")
+async def signed_out(request: Request) -> Response:
+    return page(
+        request,
+        "account/signed_out.html",
+        title="Signed out",
+        home=HOME,
+        notice=gate.MESSAGES["signed_out"],
+    )
