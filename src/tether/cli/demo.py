@@ -40,17 +40,43 @@ def serve_demo(host: str, port: int, sample_port: int) -> None:
             provisioned.tenant,
             sample_origin,
         )
-        console.print(f"Tether (demo)          {provisioned.tenant.issuer}")
-        console.print(
-            f"  Sign-in page issuer  {provisioned.tenant.issuer}  (tenant {provisioned.tenant.name})"
-        )
-        console.print(
+
+        def say(text: str) -> None:
+            # One line each, however narrow the terminal (URLs and passwords stay whole).
+            console.print(text, soft_wrap=True, highlight=False)
+
+        tenant = provisioned.tenant
+        say(f"Tether (demo)          {tenant.issuer}  (tenant {tenant.name})")
+        if provisioned.created and provisioned.default_app and provisioned.management_client:
+            say("  Created, shown once (see `tether apps show CLIENT_ID --secret` later):")
+            say(
+                f"  Default App            client_id={provisioned.default_app.application.client_id}"
+                f" client_secret={provisioned.default_app.client_secret}"
+            )
+            say(
+                "  Management API client  "
+                f"client_id={provisioned.management_client.application.client_id}"
+                f" client_secret={provisioned.management_client.client_secret}"
+            )
+        say(
             f"  Outside IdP tenant   {d.upstream.issuer}  user {demo.OUTSIDE_EMAIL} / {demo.OUTSIDE_PASSWORD}"
         )
-        console.print(
-            f"  Demo mailbox         {provisioned.tenant.issuer}demo/mailbox  (email codes, reset links)"
-        )
-        console.print(f"Sample app             {sample_origin}/  (client_id {d.sample_client_id})")
+        say(f"  Demo mailbox         {tenant.issuer}demo/mailbox  (email codes, reset links)")
+        say(f"Sample app             {sample_origin}/  (client_id {d.sample_client_id})")
+        if folder.is_dir():
+            say(
+                f'Open {sample_origin}/ -> Sign Up -> Link Account -> "Continue with an email code" '
+                '(the code is in the mailbox) or "Continue with Outside IdP (demo)".'
+            )
+        if folder.is_dir() and not (folder / "node_modules" / "angular").is_dir():
+            console.print(
+                "[yellow]warning:[/yellow] the sample's npm packages are missing: "
+                f"npm ci --prefix {folder}  (./scripts/serve does it when npm is installed)",
+                soft_wrap=True,
+                highlight=False,
+            )
+        for warning in d.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, highlight=False)
         servers = [
             uvicorn.Server(
                 uvicorn.Config(

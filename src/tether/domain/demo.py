@@ -34,6 +34,8 @@ class Demo:
     upstream: Tenant
     sample_client_id: str
     sample_origin: str
+    #: What an earlier run set up for other ports and this one cannot use (the data is reused).
+    warnings: tuple[str, ...] = ()
 
 
 def _loopback_twin(public_url: str) -> str:
@@ -54,8 +56,15 @@ async def provision_demo(
 ) -> Demo:
     """Idempotent: what exists is kept, what is missing is made."""
     sample_origin = sample_origin.rstrip("/")
+    warnings: list[str] = []
     existing = {a.name: a for a in await applications.list(tenant)}
     sample = existing.get(SAMPLE_APP)
+    if sample is not None and sample_origin not in sample.web_origins:
+        warnings.append(
+            f"The sample app was registered for {', '.join(sample.web_origins)}, not "
+            f"{sample_origin}: sign-in from the sample will be refused. Use the sample port of "
+            "the first run, or a fresh data folder."
+        )
     if sample is None:
         created = await applications.create(
             tenant,
@@ -79,6 +88,12 @@ async def provision_demo(
         upstream = await tenants.get(UPSTREAM_TENANT)
     except NotFound:
         upstream = await tenants.create(UPSTREAM_TENANT, _loopback_twin(tenant.public_url))
+    if upstream.public_url != _loopback_twin(tenant.public_url):
+        warnings.append(
+            f"The outside IdP tenant was set up on {upstream.issuer}, not on this port: "
+            '"Continue with Outside IdP" will fail. Use the port of the first run, or a fresh '
+            "data folder."
+        )
     if UPSTREAM_CONNECTION not in names:
         rp = await applications.create(
             upstream,
@@ -110,4 +125,4 @@ async def provision_demo(
             },
             [sample.client_id],
         )
-    return Demo(tenant, upstream, sample.client_id, sample_origin)
+    return Demo(tenant, upstream, sample.client_id, sample_origin, tuple(warnings))
