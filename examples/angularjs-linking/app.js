@@ -4,6 +4,18 @@
 (function () {
   'use strict';
 
+  function stop(message) {
+    var booting = document.getElementById('booting');
+    booting.className = 'alert alert-danger';
+    booting.textContent = message;
+  }
+
+  if (typeof angular === 'undefined' || typeof auth0 === 'undefined') {
+    stop('The npm packages are missing: run `npm ci --prefix examples/angularjs-linking` ' +
+      '(./scripts/serve does it when npm is installed), then reload.');
+    return;
+  }
+
   angular.module('app', []);
 
   function start(config) {
@@ -23,8 +35,6 @@
     })
     .then(start)
     .catch(function (error) {
-      var booting = document.getElementById('booting');
-      booting.className = 'alert alert-danger';
-      booting.textContent = 'Cannot start: ' + error.message;
+      stop('Cannot start: ' + error.message);
     });
 })();
