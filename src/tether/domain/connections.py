@@ -82,6 +82,7 @@ def check_options(strategy: str, options: dict[str, Any] | None) -> dict[str, An
     """A connection's options as stored: a database connection's known keys checked, with
     Auth0's defaults for those left out; any other kind's kept as given (size-limited)."""
     given = dict(options or {})
+    _check_json_text(given, "options")
     size = len(json.dumps(given, separators=(",", ":"), default=str).encode())
     if size > MAX_OPTIONS_BYTES:
         raise InvalidInput(f"options: {size} bytes; at most {MAX_OPTIONS_BYTES}.")
@@ -98,6 +99,20 @@ def check_options(strategy: str, options: dict[str, Any] | None) -> dict[str, An
     for key, value in given.items():
         checked[key] = DATABASE_OPTIONS[key](value)
     return checked
+
+
+def _check_json_text(value: object, where: str) -> None:
+    """No NUL or lone surrogate anywhere in keys or strings: no database stores them
+    (PostgreSQL refuses both in JSON), and no provider sends them."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_json_text(str(key), where)
+            _check_json_text(item, f"{where}.{str(key)[:64]}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_json_text(item, where)
+    elif isinstance(value, str) and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
+        raise InvalidInput(f"{where}: must not contain NUL or lone surrogate characters.")
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,15 @@ class ConnectionService:
         self._audit = audit or Audit(clock)
         self._sealer = sealer
 
+    def _stored_options(
+        self, tenant: Tenant, strategy: str, options: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        checked = check_options(strategy, options)
+        if self._sealer is not None and "client_secret" in checked:
+            # An upstream client secret is stored sealed, never in the clear.
+            checked = seal_upstream_secret(self._sealer, tenant.id, checked)
+        return checked
+
     async def add(
         self,
         uow: UnitOfWork,
@@ -140,10 +164,7 @@ class ConnectionService:
             raise InvalidInput(
                 "name: letters, digits and dashes, starting and ending with a letter or digit."
             )
-        checked = check_options(strategy, options)
-        if self._sealer is not None and "client_secret" in checked:
-            # An upstream client secret is stored sealed, never in the clear.
-            checked = seal_upstream_secret(self._sealer, tenant.id, checked)
+        checked = self._stored_options(tenant, strategy, options)
         if await uow.connections.by_name(tenant.id, name):
             raise Conflict(
                 "A connection with the same name already exists", code="connection_conflict"
@@ -286,7 +307,9 @@ class ConnectionService:
             if connection is None:
                 raise NotFound("The connection does not exist", code="inexistent_connection")
             if changes.options is not None:
-                connection.options = check_options(connection.strategy, changes.options)
+                connection.options = self._stored_options(
+                    tenant, connection.strategy, changes.options
+                )
             if changes.enabled_clients is not None:
                 connection.enabled_clients = await self._check_clients(
                     uow, tenant, changes.enabled_clients
