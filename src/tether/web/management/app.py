@@ -16,7 +16,15 @@ from tether.domain.audit import LogType
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
 from tether.web import errors
-from tether.web.management import identities, logs, users
+from tether.web.management import (
+    client_grants,
+    clients,
+    connections,
+    identities,
+    logs,
+    resource_servers,
+    users,
+)
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.limits import RateLimitHeaders
 
@@ -119,5 +127,7 @@ def create_management_app(container: Container) -> FastAPI:
     app.include_router(users.router)
     app.include_router(identities.router)
     app.include_router(logs.router)
+    for module in (clients, connections, resource_servers, client_grants):
+        app.include_router(module.router)
     app.add_middleware(RateLimitHeaders)
     return app

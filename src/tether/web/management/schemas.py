@@ -3,7 +3,7 @@ Auth0 refuses them ("Payload validation error")."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,10 +87,12 @@ class UsersPage(BaseModel):
 
 
 class LogEvent(BaseModel):
+    """A log event; every field may be left out by ``fields``."""
+
     model_config = ConfigDict(extra="allow")
-    log_id: str
-    date: str
-    type: str
+    log_id: str | None = None
+    date: str | None = None
+    type: str | None = None
 
 
 class LogsPage(BaseModel):
@@ -114,5 +116,205 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Error, "description": "Invalid request"},
     401: {"model": Error, "description": "Missing or invalid token"},
     403: {"model": Error, "description": "Insufficient scope or not the token's user"},
+    413: {"model": Error, "description": "Request body over the server's size limit"},
     429: {"model": Error, "description": "Too many requests"},
 }
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``ERRORS`` plus the given statuses (404, 409), each in Auth0's error body."""
+    described = {
+        404: "No such resource (errorCode inexistent_*)",
+        409: "Conflicts with an existing resource",
+    }
+    return {
+        **ERRORS,
+        **{s: {"model": Error, "description": described.get(s, "Error")} for s in statuses},
+    }
+
+
+# -- /clients ----------------------------------------------------------------------------
+
+AppTypeName = Literal["spa", "regular_web", "native", "non_interactive"]
+AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]
+UrlList = Annotated[list[Annotated[str, Field(max_length=2048)]], Field(max_length=100)]
+GrantList = Annotated[list[Annotated[str, Field(max_length=128)]], Field(max_length=16)]
+
+
+class CreateClient(_Body):
+    name: str = Field(min_length=1, max_length=128)
+    description: str | None = Field(default=None, max_length=512)
+    app_type: AppTypeName | None = None
+    callbacks: UrlList | None = None
+    allowed_logout_urls: UrlList | None = None
+    web_origins: UrlList | None = None
+    allowed_origins: UrlList | None = None
+    grant_types: GrantList | None = None
+    token_endpoint_auth_method: AuthMethod | None = None
+    is_first_party: bool | None = None
+
+
+class UpdateClient(_Body):
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    description: str | None = Field(default=None, max_length=512)
+    app_type: AppTypeName | None = None
+    callbacks: UrlList | None = None
+    allowed_logout_urls: UrlList | None = None
+    web_origins: UrlList | None = None
+    allowed_origins: UrlList | None = None
+    grant_types: GrantList | None = None
+    token_endpoint_auth_method: AuthMethod | None = None
+    is_first_party: bool | None = None
+
+
+class JwtConfiguration(BaseModel):
+    alg: str
+
+
+class Client(BaseModel):
+    """Auth0's client object. ``client_secret`` only for the creator and ``read:client_keys``;
+    every field may be left out by ``fields``."""
+
+    tenant: str | None = None
+    client_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    app_type: str | None = None
+    is_first_party: bool | None = None
+    oidc_conformant: bool | None = None
+    callbacks: list[str] | None = None
+    allowed_logout_urls: list[str] | None = None
+    web_origins: list[str] | None = None
+    allowed_origins: list[str] | None = None
+    grant_types: list[str] | None = None
+    token_endpoint_auth_method: str | None = None
+    jwt_configuration: JwtConfiguration | None = None
+    client_secret: str | None = None
+
+
+class ClientsPage(BaseModel):
+    start: int
+    limit: int
+    length: int
+    total: int
+    clients: list[Client]
+
+
+# -- /connections ------------------------------------------------------------------------
+
+Strategy = Literal["auth0", "email", "oidc", "google-oauth2", "github", "oauth2"]
+ClientIds = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=1000)]
+
+
+class CreateConnection(_Body):
+    name: str = Field(min_length=1, max_length=128)
+    strategy: Strategy
+    options: dict[str, Any] | None = None
+    enabled_clients: ClientIds | None = None
+
+
+class UpdateConnection(_Body):
+    options: dict[str, Any] | None = None
+    enabled_clients: ClientIds | None = None
+
+
+class Connection(BaseModel):
+    id: str | None = None
+    name: str | None = None
+    strategy: str | None = None
+    options: dict[str, Any] | None = None
+    enabled_clients: list[str] | None = None
+    realms: list[str] | None = None
+    is_domain_connection: bool | None = None
+
+
+class ConnectionsPage(BaseModel):
+    start: int
+    limit: int
+    length: int
+    total: int
+    connections: list[Connection]
+
+
+# -- /resource-servers -------------------------------------------------------------------
+
+
+class ResourceServerScope(_Body):
+    value: str = Field(min_length=1, max_length=280)
+    description: str | None = Field(default=None, max_length=500)
+
+
+ScopeList = Annotated[list[ResourceServerScope], Field(max_length=1000)]
+TokenLifetime = Annotated[int, Field(ge=60, le=30 * 86400)]
+
+
+class CreateResourceServer(_Body):
+    identifier: str = Field(min_length=1, max_length=600)
+    name: str | None = Field(default=None, max_length=256)
+    scopes: ScopeList | None = None
+    signing_alg: Literal["RS256"] | None = None
+    token_lifetime: TokenLifetime | None = None
+    allow_offline_access: bool | None = None
+
+
+class UpdateResourceServer(_Body):
+    identifier: str | None = Field(default=None, min_length=1, max_length=600)
+    name: str | None = Field(default=None, min_length=1, max_length=256)
+    scopes: ScopeList | None = None
+    signing_alg: Literal["RS256"] | None = None
+    token_lifetime: TokenLifetime | None = None
+    allow_offline_access: bool | None = None
+
+
+class ResourceServerScopeOut(BaseModel):
+    value: str
+    description: str | None = None
+
+
+class ResourceServer(BaseModel):
+    id: str | None = None
+    name: str | None = None
+    identifier: str | None = None
+    scopes: list[ResourceServerScopeOut] | None = None
+    signing_alg: str | None = None
+    token_lifetime: int | None = None
+    allow_offline_access: bool | None = None
+    is_system: bool | None = None
+
+
+class ResourceServersPage(BaseModel):
+    start: int
+    limit: int
+    length: int
+    total: int
+    resource_servers: list[ResourceServer]
+
+
+# -- /client-grants ----------------------------------------------------------------------
+
+GrantScopes = Annotated[list[Annotated[str, Field(max_length=280)]], Field(max_length=1000)]
+
+
+class CreateClientGrant(_Body):
+    client_id: str = Field(min_length=1, max_length=64)
+    audience: str = Field(min_length=1, max_length=600)
+    scope: GrantScopes
+
+
+class UpdateClientGrant(_Body):
+    scope: GrantScopes | None = None
+
+
+class ClientGrant(BaseModel):
+    id: str | None = None
+    client_id: str | None = None
+    audience: str | None = None
+    scope: list[str] | None = None
+
+
+class ClientGrantsPage(BaseModel):
+    start: int
+    limit: int
+    length: int
+    total: int
+    client_grants: list[ClientGrant]

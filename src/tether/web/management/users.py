@@ -177,7 +177,7 @@ async def delete_user(request: Request, who: Who, id: str) -> Response:
 @router.get(
     "/users/{id}/logs",
     response_model=list[schemas.LogEvent] | schemas.LogsPage,
-    responses=schemas.ERRORS,
+    responses={**schemas.ERRORS, 404: {"model": schemas.Error}},
 )
 async def user_logs(
     request: Request,

@@ -1,0 +1,177 @@
+"""``/api/v2/clients``: applications with Auth0's client object. The secret is shown to the
+creator and to tokens with ``read:client_keys``, never otherwise."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Security
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.applications import ApplicationChanges, NewApplication
+from tether.domain.models import Application, AppType, Tenant
+from tether.web.context import container
+from tether.web.management import schemas
+from tether.web.management.auth import Caller, ManagementError
+from tether.web.management.deps import bearer_scheme
+from tether.web.management.shared import Paging, scoped
+from tether.web.management.views import pick_fields
+
+router = APIRouter(dependencies=[Security(bearer_scheme)], tags=["clients"])
+READ_KEYS = "read:client_keys"
+Reader = Annotated[Caller, scoped("read:clients", READ_KEYS)]
+Creator = Annotated[Caller, scoped("create:clients")]
+Updater = Annotated[Caller, scoped("update:clients")]
+Deleter = Annotated[Caller, scoped("delete:clients")]
+
+
+def client_view(app: Application, tenant: Tenant, secret: str | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "tenant": tenant.name,
+        "client_id": app.client_id,
+        "name": app.name,
+        "description": app.description,
+        "app_type": app.app_type.value,
+        "is_first_party": app.is_first_party,
+        "oidc_conformant": True,
+        "callbacks": list(app.callbacks),
+        "allowed_logout_urls": list(app.allowed_logout_urls),
+        "web_origins": list(app.web_origins),
+        "allowed_origins": list(app.allowed_origins),
+        "grant_types": list(app.grant_types),
+        "token_endpoint_auth_method": app.token_endpoint_auth_method,
+        "jwt_configuration": {"alg": "RS256"},
+    }
+    if secret is not None:
+        view["client_secret"] = secret
+    return view
+
+
+def _view_for(request: Request, who: Caller, app: Application) -> dict[str, Any]:
+    secret = container(request).applications.secret_of(app) if READ_KEYS in who.scopes else None
+    return client_view(app, who.tenant, secret)
+
+
+def _app_types(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    known = {t.value for t in AppType}
+    for name in names:
+        if name not in known:
+            raise ManagementError(
+                400,
+                f"Query validation error: app_type {name[:64]!r} is not one of "
+                f"{', '.join(sorted(known))}.",
+                "invalid_query_string",
+            )
+    return names
+
+
+@router.get(
+    "/clients",
+    response_model=list[schemas.Client] | schemas.ClientsPage,
+    responses=schemas.errors(),
+    summary="List applications",
+)
+async def list_clients(
+    request: Request,
+    who: Reader,
+    listing: Paging,
+    app_type: Annotated[
+        str | None, Query(max_length=128, description="Comma-separated application types.")
+    ] = None,
+    is_first_party: bool | None = None,
+) -> Response:
+    apps, total = await container(request).applications.page(
+        who.tenant,
+        page=listing.page,
+        per_page=listing.per_page,
+        app_types=_app_types(app_type),
+        is_first_party=is_first_party,
+    )
+    return listing.respond("clients", [_view_for(request, who, a) for a in apps], total)
+
+
+@router.post(
+    "/clients",
+    status_code=201,
+    response_model=schemas.Client,
+    responses=schemas.errors(409),
+    summary="Create an application",
+)
+async def create_client(request: Request, who: Creator, body: schemas.CreateClient) -> Response:
+    app_type = AppType(body.app_type) if body.app_type else AppType.REGULAR_WEB
+    spec = NewApplication(
+        name=body.name,
+        app_type=app_type,
+        callbacks=tuple(body.callbacks or ()),
+        allowed_logout_urls=tuple(body.allowed_logout_urls or ()),
+        web_origins=tuple(body.web_origins or ()),
+        allowed_origins=tuple(body.allowed_origins or ()),
+        grant_types=tuple(body.grant_types) if body.grant_types is not None else None,
+        token_endpoint_auth_method=body.token_endpoint_auth_method,
+        description=body.description or "",
+        is_first_party=True if body.is_first_party is None else body.is_first_party,
+    )
+    created = await container(request).applications.register(who.tenant, spec, who.actor)
+    view = client_view(created.application, who.tenant, created.client_secret)
+    return JSONResponse(view, status_code=201)
+
+
+@router.get(
+    "/clients/{id}",
+    response_model=schemas.Client,
+    responses=schemas.errors(404),
+    summary="Get an application",
+)
+async def get_client(
+    request: Request,
+    who: Reader,
+    id: str,
+    fields: Annotated[str | None, Query(max_length=1024)] = None,
+    include_fields: bool = True,
+) -> Response:
+    app = await container(request).applications.get(who.tenant, id)
+    return JSONResponse(pick_fields(_view_for(request, who, app), fields, include_fields))
+
+
+@router.patch(
+    "/clients/{id}",
+    response_model=schemas.Client,
+    responses=schemas.errors(404),
+    summary="Update an application",
+)
+async def update_client(
+    request: Request, who: Updater, id: str, body: schemas.UpdateClient
+) -> Response:
+
+    def urls(value: list[str] | None) -> tuple[str, ...] | None:
+        return None if value is None else tuple(value)
+
+    changes = ApplicationChanges(
+        name=body.name,
+        description=body.description,
+        app_type=AppType(body.app_type) if body.app_type else None,
+        callbacks=urls(body.callbacks),
+        allowed_logout_urls=urls(body.allowed_logout_urls),
+        web_origins=urls(body.web_origins),
+        allowed_origins=urls(body.allowed_origins),
+        grant_types=urls(body.grant_types),
+        token_endpoint_auth_method=body.token_endpoint_auth_method,
+        is_first_party=body.is_first_party,
+    )
+    app = await container(request).applications.update(who.tenant, id, changes, who.actor)
+    return JSONResponse(_view_for(request, who, app))
+
+
+@router.delete(
+    "/clients/{id}",
+    status_code=204,
+    responses=schemas.errors(404),
+    summary="Delete an application",
+)
+async def delete_client(request: Request, who: Deleter, id: str) -> Response:
+    await container(request).applications.remove(who.tenant, id, who.actor)
+    return Response(status_code=204)

@@ -1,0 +1,129 @@
+"""``/api/v2/connections``: where identities come from, with Auth0's connection object."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Security
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.connections import ConnectionChanges
+from tether.domain.models import Connection
+from tether.web.context import container
+from tether.web.management import schemas
+from tether.web.management.auth import Caller
+from tether.web.management.deps import bearer_scheme
+from tether.web.management.shared import Paging, scoped
+from tether.web.management.views import pick_fields
+
+router = APIRouter(dependencies=[Security(bearer_scheme)], tags=["connections"])
+Reader = Annotated[Caller, scoped("read:connections")]
+Creator = Annotated[Caller, scoped("create:connections")]
+Updater = Annotated[Caller, scoped("update:connections")]
+Deleter = Annotated[Caller, scoped("delete:connections")]
+
+
+def connection_view(connection: Connection) -> dict[str, Any]:
+    return {
+        "id": connection.id,
+        "name": connection.name,
+        "strategy": connection.strategy,
+        "options": dict(connection.options),
+        "enabled_clients": list(connection.enabled_clients),
+        "realms": [connection.name],
+        "is_domain_connection": False,
+    }
+
+
+@router.get(
+    "/connections",
+    response_model=list[schemas.Connection] | schemas.ConnectionsPage,
+    responses=schemas.errors(),
+    summary="List connections",
+)
+async def list_connections(
+    request: Request,
+    who: Reader,
+    listing: Paging,
+    strategy: Annotated[
+        list[schemas.Strategy] | None, Query(max_length=16, description="Only these strategies.")
+    ] = None,
+    name: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
+    found, total = await container(request).connections.page(
+        who.tenant,
+        page=listing.page,
+        per_page=listing.per_page,
+        strategies=strategy,
+        name=name,
+    )
+    return listing.respond("connections", [connection_view(c) for c in found], total)
+
+
+@router.post(
+    "/connections",
+    status_code=201,
+    response_model=schemas.Connection,
+    responses=schemas.errors(409),
+    summary="Create a connection",
+)
+async def create_connection(
+    request: Request, who: Creator, body: schemas.CreateConnection
+) -> Response:
+    connection = await container(request).connections.register(
+        who.tenant,
+        body.name,
+        body.strategy,
+        who.actor,
+        options=body.options,
+        enabled_clients=body.enabled_clients or (),
+    )
+    return JSONResponse(connection_view(connection), status_code=201)
+
+
+@router.get(
+    "/connections/{id}",
+    response_model=schemas.Connection,
+    responses=schemas.errors(404),
+    summary="Get a connection",
+)
+async def get_connection(
+    request: Request,
+    who: Reader,
+    id: str,
+    fields: Annotated[str | None, Query(max_length=1024)] = None,
+    include_fields: bool = True,
+) -> Response:
+    connection = await container(request).connections.get(who.tenant, id)
+    return JSONResponse(pick_fields(connection_view(connection), fields, include_fields))
+
+
+@router.patch(
+    "/connections/{id}",
+    response_model=schemas.Connection,
+    responses=schemas.errors(404),
+    summary="Update a connection",
+)
+async def update_connection(
+    request: Request, who: Updater, id: str, body: schemas.UpdateConnection
+) -> Response:
+    """``options``, when sent, replaces the whole options object (as in Auth0)."""
+    changes = ConnectionChanges(
+        options=body.options,
+        enabled_clients=None if body.enabled_clients is None else tuple(body.enabled_clients),
+    )
+    connection = await container(request).connections.update(who.tenant, id, changes, who.actor)
+    return JSONResponse(connection_view(connection))
+
+
+@router.delete(
+    "/connections/{id}",
+    status_code=204,
+    responses=schemas.errors(404, 409),
+    summary="Delete a connection",
+)
+async def delete_connection(request: Request, who: Deleter, id: str) -> Response:
+    """Refused (409 connection_in_use) while users still sign in with the connection."""
+    await container(request).connections.remove(who.tenant, id, who.actor)
+    return Response(status_code=204)

@@ -1,0 +1,133 @@
+"""``/api/v2/resource-servers``: APIs. ``{id}`` is the API's id or its identifier (Auth0 accepts
+either; an identifier such as ``https://api.example.com/`` is sent percent-encoded)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Security
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain.applications import ApiChanges, NewApi
+from tether.domain.models import Api
+from tether.web.context import container
+from tether.web.management import schemas
+from tether.web.management.auth import Caller
+from tether.web.management.deps import bearer_scheme
+from tether.web.management.shared import Paging, scoped
+from tether.web.management.views import pick_fields
+
+router = APIRouter(dependencies=[Security(bearer_scheme)], tags=["resource-servers"])
+Reader = Annotated[Caller, scoped("read:resource_servers")]
+Creator = Annotated[Caller, scoped("create:resource_servers")]
+Updater = Annotated[Caller, scoped("update:resource_servers")]
+Deleter = Annotated[Caller, scoped("delete:resource_servers")]
+
+
+def resource_server_view(api: Api) -> dict[str, Any]:
+    return {
+        "id": api.id,
+        "name": api.name,
+        "identifier": api.identifier,
+        "scopes": [dict(s) for s in api.scopes],
+        "signing_alg": "RS256",
+        "token_lifetime": api.token_lifetime,
+        "allow_offline_access": api.allow_offline_access,
+        "is_system": api.is_system,
+    }
+
+
+def _scopes(scopes: list[schemas.ResourceServerScope]) -> list[tuple[str, str]]:
+    return [(s.value, s.description or "") for s in scopes]
+
+
+@router.get(
+    "/resource-servers",
+    response_model=list[schemas.ResourceServer] | schemas.ResourceServersPage,
+    responses=schemas.errors(),
+    summary="List APIs",
+)
+async def list_resource_servers(
+    request: Request,
+    who: Reader,
+    listing: Paging,
+    identifiers: Annotated[
+        list[str] | None, Query(max_length=100, description="Only these identifiers.")
+    ] = None,
+) -> Response:
+    apis, total = await container(request).apis.page(
+        who.tenant, page=listing.page, per_page=listing.per_page, identifiers=identifiers
+    )
+    return listing.respond("resource_servers", [resource_server_view(a) for a in apis], total)
+
+
+@router.post(
+    "/resource-servers",
+    status_code=201,
+    response_model=schemas.ResourceServer,
+    responses=schemas.errors(409),
+    summary="Create an API",
+)
+async def create_resource_server(
+    request: Request, who: Creator, body: schemas.CreateResourceServer
+) -> Response:
+    spec = NewApi(
+        name=body.name or "",
+        identifier=body.identifier,
+        token_lifetime=body.token_lifetime if body.token_lifetime is not None else 86400,
+        allow_offline_access=bool(body.allow_offline_access),
+    )
+    scopes = [{"value": v, "description": d} for v, d in _scopes(body.scopes or [])]
+    api = await container(request).apis.register(who.tenant, spec, who.actor, scopes=scopes)
+    return JSONResponse(resource_server_view(api), status_code=201)
+
+
+@router.get(
+    "/resource-servers/{id:path}",
+    response_model=schemas.ResourceServer,
+    responses=schemas.errors(404),
+    summary="Get an API by id or identifier",
+)
+async def get_resource_server(
+    request: Request,
+    who: Reader,
+    id: str,
+    fields: Annotated[str | None, Query(max_length=1024)] = None,
+    include_fields: bool = True,
+) -> Response:
+    api = await container(request).apis.find(who.tenant, id)
+    return JSONResponse(pick_fields(resource_server_view(api), fields, include_fields))
+
+
+@router.patch(
+    "/resource-servers/{id:path}",
+    response_model=schemas.ResourceServer,
+    responses=schemas.errors(404, 409),
+    summary="Update an API",
+)
+async def update_resource_server(
+    request: Request, who: Updater, id: str, body: schemas.UpdateResourceServer
+) -> Response:
+    """The Management API itself keeps its identifier and scopes (400 if asked to change)."""
+    changes = ApiChanges(
+        name=body.name,
+        identifier=body.identifier,
+        scopes=None if body.scopes is None else tuple(_scopes(body.scopes)),
+        token_lifetime=body.token_lifetime,
+        allow_offline_access=body.allow_offline_access,
+    )
+    api = await container(request).apis.update(who.tenant, id, changes, who.actor)
+    return JSONResponse(resource_server_view(api))
+
+
+@router.delete(
+    "/resource-servers/{id:path}",
+    status_code=204,
+    responses=schemas.errors(404),
+    summary="Delete an API and its client grants",
+)
+async def delete_resource_server(request: Request, who: Deleter, id: str) -> Response:
+    """The Management API cannot be deleted (403 operation_not_supported)."""
+    await container(request).apis.remove(who.tenant, id, who.actor)
+    return Response(status_code=204)
