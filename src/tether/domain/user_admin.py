@@ -66,6 +66,18 @@ def check_metadata(value: Any, name: str) -> dict[str, Any]:
     return dict(value)
 
 
+def check_strings(body: dict[str, Any]) -> None:
+    """Top-level strings go to columns as they are: a NUL (PostgreSQL refuses it, a 500 before)
+    or a lone surrogate (no UTF-8 for it) is refused up front. Metadata is stored as JSON text,
+    with both escaped."""
+    for name, value in body.items():
+        if isinstance(value, str) and any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value):
+            raise InvalidInput(
+                f"Payload validation error: '{name}' may not hold a NUL or a lone surrogate.",
+                code="invalid_body",
+            )
+
+
 @dataclass
 class UserChanges:
     """A PATCH body, already type-checked by the web layer. Unset fields are left alone."""
@@ -120,6 +132,7 @@ class UserAdmin:
 
     async def create(self, tenant_id: str, body: dict[str, Any], actor: Actor) -> User:
         """``POST /api/v2/users`` for a database connection (other kinds come with them)."""
+        check_strings(body)
         async with self._uow() as uow:
             tenant = await uow.tenants.get(tenant_id)
             connection = await uow.connections.by_name(tenant_id, str(body.get("connection") or ""))
@@ -170,6 +183,7 @@ class UserAdmin:
         self, tenant_id: str, user_id: str, changes: UserChanges, actor: Actor
     ) -> User:
         """``PATCH /api/v2/users/{id}``."""
+        check_strings(changes.values)
         if changes.has("password") and changes.has("email"):
             raise InvalidInput(
                 "Cannot update password and email simultaneously.", code="invalid_body"

@@ -32,4 +32,30 @@ async def _caller(request: Request, *, allow_id_token: bool) -> Caller:
     request.state.rate_limit = state
     if not state.allowed:
         raise ManagementError(429, "Global limit has been reached", "too_many_requests")
+    _check_request(request)
     return who
+
+
+def unstorable(value: str) -> bool:
+    """Whether ``value`` holds what no stored text can (PostgreSQL refuses NUL outright)."""
+    return any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value)
+
+
+def _check_request(request: Request) -> None:
+    """Ids and parameters are looked up as they are: a NUL or a lone surrogate (``%00``,
+    ``%ED%A0%80`` decoded) can name nothing, and PostgreSQL refuses NUL in a query (it was a
+    500). ``q`` is left to its parser, which says at which column."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and unstorable(value):
+            raise ManagementError(
+                400,
+                f"Path validation error: '{name}' may not hold a NUL or a lone surrogate.",
+                "invalid_uri",
+            )
+    for name, value in request.query_params.multi_items():
+        if name != "q" and unstorable(name + value):
+            raise ManagementError(
+                400,
+                f"Query validation error: '{name}' may not hold a NUL or a lone surrogate.",
+                "invalid_query_string",
+            )

@@ -15,7 +15,7 @@ from tether.web.body import read_params
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
-from tether.web.management.deps import bearer_scheme, caller_or_id_token
+from tether.web.management.deps import bearer_scheme, caller_or_id_token, unstorable
 
 router = APIRouter(dependencies=[Security(bearer_scheme)])
 Who = Annotated[Caller, Depends(caller_or_id_token)]
@@ -37,6 +37,13 @@ def _parse(raw: dict[str, Any]) -> LinkBody:
         raise ManagementError(
             400, "Payload validation error: at least one property is required.", "invalid_body"
         )
+    for name, value in raw.items():
+        if isinstance(value, str) and unstorable(value):
+            raise ManagementError(
+                400,
+                f"Payload validation error: '{name}' may not hold a NUL or a lone surrogate.",
+                "invalid_body",
+            )
     try:
         body = LinkBody.model_validate(raw)
     except ValidationError as exc:
