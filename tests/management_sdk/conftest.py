@@ -6,8 +6,9 @@
   in a row never meet a 429.
 - ``run_sdk``: runs one of the client scripts here under another virtualenv's python (auth0-python
   4.x and 5.x cannot live in .venv beside 6.x; scripts/test makes .venv-sdk4 and .venv-sdk5).
-- ``engine`` and ``reuse_rsa_keys`` from tests/web/conftest.py, for the in-process tests: one
-  PostgreSQL schema per session emptied per test, and a pool of RSA keys.
+- ``engine``, ``reuse_rsa_keys`` and ``serve_with`` from tests/web/conftest.py, for the in-process
+  tests: one PostgreSQL schema per session emptied per test, a pool of RSA keys, and a second
+  app with other settings over the same database.
 """
 
 from __future__ import annotations
@@ -27,15 +28,25 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import make_settings
 from tests.e2e.conftest import DATABASE_CONNECTION, TETHER, tether_env
-from tests.web.conftest import engine, reuse_rsa_keys, web_pg_schema
+from tests.web.conftest import engine, reuse_rsa_keys, serve_with, web_pg_schema
+from tether.config import Settings
 
-__all__ = ["engine", "reuse_rsa_keys", "web_pg_schema"]
+__all__ = ["engine", "reuse_rsa_keys", "serve_with", "web_pg_schema"]
 
 ROOT = Path(__file__).resolve().parents[2]
+#: In process and live: far above what a test sends, so only the rate-limit test meets a 429.
+TEST_RATE_LIMIT = "100000/second"
 HERE = Path(__file__).resolve().parent
 START_TIMEOUT = 30.0
 SDK_TIMEOUT = 120.0
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """tests/conftest.py's settings, with the Management API limit out of the way."""
+    return make_settings(tmp_path, management_rate_limit=TEST_RATE_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,7 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     data_dir = tmp_path_factory.mktemp("mgmt-live")
     with tether_env(data_dir) as env:
-        env.env["TETHER_MANAGEMENT_RATE_LIMIT"] = "100000/second"
+        env.env["TETHER_MANAGEMENT_RATE_LIMIT"] = TEST_RATE_LIMIT
         init = env.json("init")
         assert init["created"] is True, init
         assert init["issuer"] == env.issuer, init

@@ -15,13 +15,17 @@ PostgreSQL the server runs on a fresh database (tests/e2e/conftest.py's ``tether
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+import socket
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.management_sdk.conftest import MAIN_PYTHON, SDK4, SDK5, Live, run_sdk
+from tests.management_sdk.support import BROKEN_IDS
 
 pytestmark = pytest.mark.e2e
 
@@ -322,3 +326,55 @@ def test_fern_client_linking(fern_out: Any) -> None:
     assert f"/api/v2/users/{expected}/identities" in paths, paths
     raw_id = sid.split("|", 1)[1]
     assert f"/api/v2/users/{expected}/identities/auth0/{raw_id}" in paths, paths
+
+
+# -- the real HTTP server: broken percent-encoding as it arrives on the wire ---------------
+
+
+def raw(live: Live, method: str, target: str, token: str) -> tuple[int, bytes]:
+    """Send ``target`` byte for byte (an HTTP client would re-encode it) and read the answer."""
+    request = (
+        f"{method} {target} HTTP/1.1\r\nHost: {live.domain}\r\n"
+        f"Authorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    ).encode("latin-1")
+    with socket.create_connection(("127.0.0.1", live.port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+def test_live_server_answers_broken_ids_without_a_500(live: Live) -> None:
+    machine = live.init["management_client"]
+    response = httpx.post(
+        f"http://127.0.0.1:{live.port}/oauth/token",
+        headers={"host": live.domain},
+        json={
+            "grant_type": "client_credentials",
+            "client_id": machine["client_id"],
+            "client_secret": machine["client_secret"],
+            "audience": live.audience,
+        },
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    problems = []
+    for broken in (*BROKEN_IDS, "auth0%7Zabc", "auth0|abc", "%%7C", "a%0Ab", "%u0041"):
+        for method, target in (
+            ("GET", f"/api/v2/users/{broken}"),
+            ("DELETE", f"/api/v2/users/{broken}"),
+            ("GET", f"/api/v2/users/{broken}/logs"),
+            ("DELETE", f"/api/v2/users/auth0%7Cabc/identities/auth0/{broken}"),
+            ("GET", f"/api/v2/logs/{broken}"),
+            ("GET", f"/api/v2/users-by-email?email={broken}"),
+        ):
+            status, body = raw(live, method, target, token)
+            # Nothing found (an empty list for lookups and log events) or a 4xx; never a 5xx.
+            if status >= 500 or (status < 400 and json.loads(body) != []):
+                problems.append(f"{method} {target[:80]}: {status} {body[:200]!r}")
+            elif status >= 400 and body.startswith(b"{") and "statusCode" not in json.loads(body):
+                problems.append(f"{method} {target[:80]}: not Auth0's body {body[:200]!r}")
+    assert not problems, "\n".join(problems)
