@@ -21,6 +21,9 @@ from tether.domain.ports import UnitOfWorkFactory
 #: Profile attributes an external identity may set on its user.
 SYNCED = ("email", "name", "given_name", "family_name", "nickname", "picture")
 SOCIAL = frozenset({"google-oauth2", "github", "oauth2"})
+#: Whose ``email_verified`` counts unless the connection's ``trust_email_verified`` says
+#: otherwise: off by default for a generic OpenID or OAuth 2 provider (security-checklist 4.2).
+TRUSTED_BY_DEFAULT = frozenset({"email", "google-oauth2", "github"})
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,8 @@ class ExternalSignIn:
                 "The connection is not enabled for this application.", code="unauthorized_client"
             )
         now = self._clock.now()
-        trusted = bool(connection.options.get("trust_email_verified", True))
+        default = connection.strategy in TRUSTED_BY_DEFAULT
+        trusted = connection.options.get("trust_email_verified", default) is True
         verified = external.email_verified is True and trusted
         subject = subject_of(connection, external.subject)
         provider = provider_of(connection)

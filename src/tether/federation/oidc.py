@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from tether.domain.external import ExternalProfile
 from tether.domain.federation import UpstreamConfig, UpstreamFailure
@@ -47,8 +47,15 @@ class OidcUpstream:
             if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
                 doc = cached[1]
             else:
-                async with make_client(allow_private=config.allow_private) as client:
-                    status, body = await client.request("GET", url)
+                try:
+                    async with make_client(allow_private=config.allow_private) as client:
+                        status, body = await client.request("GET", url)
+                except UpstreamHttpError as exc:
+                    # Also on the way out (begin): a refused or slow discovery is the
+                    # provider's failure to report, not a server error.
+                    raise UpstreamFailure(
+                        f"The provider could not be reached ({exc.kind})."
+                    ) from exc
                 if status != 200 or not isinstance(body, dict):
                     raise UpstreamFailure(f"Discovery at {url} answered {status}.")
                 doc = body
@@ -121,7 +128,8 @@ class OidcUpstream:
                         "redirect_uri": redirect_uri,
                         "code_verifier": code_verifier,
                     },
-                    auth=(config.client_id, config.client_secret),
+                    # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic.
+                    auth=(quote(config.client_id, safe=""), quote(config.client_secret, safe="")),
                 )
                 if (
                     status != 200

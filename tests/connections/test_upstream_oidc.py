@@ -1,0 +1,227 @@
+"""Signing in through a real OpenID provider (the npm package oidc-provider) with the ``oidc``
+strategy and with the ``google-oauth2`` preset pointed at it, and through a second Tether tenant
+as an ``oidc`` upstream: plain HTTP (httpx, following redirects and forms). Each sign-in makes an
+identity of the right shape, and the next one finds the same user."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.connections.conftest import (
+    Live,
+    NodeProvider,
+    node_login,
+    node_provider,
+)
+from tests.connections.support import Browser, Page, authorize_url
+from tether.domain.applications import NewApplication
+from tether.domain.connections import DEFAULT_DATABASE
+from tether.domain.models import AppType
+from tether.domain.users import NewDatabaseUser
+from tether.protocol.grants import GrantType
+
+pytestmark = pytest.mark.e2e
+
+#: The second tenant: the same server under another host name, so it is another site.
+EXTRA_TENANTS = {"outside": "http://localhost:{port}"}
+OUTSIDE_EMAIL = "outside-person@example.com"
+OUTSIDE_PASSWORD = "outside tenant password 42"
+
+
+@pytest.fixture(scope="module")
+def op(live: Live) -> Iterator[NodeProvider]:
+    """oidc-provider, behind two connections: ``local-op`` (oidc) and ``google-oauth2``."""
+    with node_provider([live.issuer + "login/callback"]) as provider:
+        live.add_connection("local-op", "oidc", provider.connection_options())
+        live.add_connection(
+            "local-op-trusted", "oidc", provider.connection_options(trust_email_verified=True)
+        )
+        live.add_connection(
+            "google-oauth2",
+            "google-oauth2",
+            {
+                "discovery_url": provider.discovery_url,
+                "issuer": provider.issuer,
+                "client_id": provider.client_id,
+                "client_secret": provider.client_secret,
+            },
+        )
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def outside(live: Live) -> str:
+    """The second tenant as an upstream ``oidc`` connection ``outside-idp`` (as demo.py does),
+    with an account on it; the upstream user's ``sub``."""
+    upstream = live.tenant("outside")
+
+    async def go(c: Any) -> str:
+        rp = await c.applications.create(
+            upstream,
+            NewApplication(
+                name="Tether main tenant",
+                app_type=AppType.REGULAR_WEB,
+                callbacks=(live.issuer + "login/callback",),
+                grant_types=(GrantType.AUTHORIZATION_CODE.value,),
+            ),
+        )
+        await c.connections.enable(upstream, DEFAULT_DATABASE, rp.application.client_id)
+        user = await c.users.create(
+            upstream,
+            None,
+            NewDatabaseUser(
+                email=OUTSIDE_EMAIL,
+                password=OUTSIDE_PASSWORD,
+                email_verified=True,
+                profile={"name": "Outside Person"},
+            ),
+        )
+        await c.connections.create(
+            live.tenant(),
+            "outside-idp",
+            "oidc",
+            {
+                "display_name": "Outside IdP",
+                "discovery_url": upstream.issuer + ".well-known/openid-configuration",
+                "issuer": upstream.issuer,
+                "client_id": rp.application.client_id,
+                "client_secret": rp.client_secret,
+                "scope": "openid profile email",
+                "trust_email_verified": True,
+            },
+            [live.app_client_id],
+        )
+        return str(user.user_id)
+
+    return str(live.admin(go))
+
+
+def identity(user: dict[str, Any]) -> dict[str, Any]:
+    assert len(user["identities"]) == 1, user
+    found: dict[str, Any] = user["identities"][0]
+    return found
+
+
+def test_oidc_sign_in_makes_an_oidc_identity(live: Live, op: NodeProvider) -> None:
+    with Browser() as browser:
+        tokens = live.sign_in(browser, "local-op", node_login("alice"))
+    sub = tokens["claims"]["sub"]
+    assert sub == "oidc|local-op|alice"
+    user = live.user(sub)
+    assert user is not None
+    assert identity(user) == {
+        "provider": "oidc",
+        "connection": "local-op",
+        "user_id": "local-op|alice",
+        "isSocial": False,
+    }
+    assert user["email"] == "alice@example.com"
+    # A generic OIDC provider's email_verified is not trusted unless the connection says so.
+    assert user["email_verified"] is False
+    assert user["name"] == "Alice Upstream"
+    assert user["given_name"] == "Alice" and user["family_name"] == "Upstream"
+    assert user["logins_count"] == 1
+
+    # Again, in a new browser: the same user, found by (connection, subject).
+    with Browser() as browser:
+        again = live.sign_in(browser, "local-op", node_login("alice"))
+    assert again["claims"]["sub"] == sub
+    after = live.user(sub)
+    assert after is not None and after["logins_count"] == 2
+
+
+def test_a_trusted_connection_takes_the_providers_email_verified(
+    live: Live, op: NodeProvider
+) -> None:
+    with Browser() as browser:
+        alice = live.sign_in(browser, "local-op-trusted", node_login("alice"))
+    with Browser() as browser:
+        bob = live.sign_in(browser, "local-op-trusted", node_login("bob"))
+    user = live.user(alice["claims"]["sub"])
+    assert user is not None and user["email_verified"] is True
+    assert user["user_id"] == "oidc|local-op-trusted|alice"
+    # Bob's provider says false: false, however much the connection trusts it.
+    other = live.user(bob["claims"]["sub"])
+    assert other is not None
+    assert (other["email"], other["email_verified"]) == ("bob@example.com", False)
+    # One provider account, two connections: two separate users (never joined by email).
+    first = live.user("oidc|local-op|alice")
+    assert first is not None and first["user_id"] != user["user_id"]
+
+
+def test_google_preset_pointed_at_the_local_provider(live: Live, op: NodeProvider) -> None:
+    with Browser() as browser:
+        tokens = live.sign_in(browser, "google-oauth2", node_login("alice"))
+    sub = tokens["claims"]["sub"]
+    assert sub == "google-oauth2|alice"
+    assert tokens["claims"]["email"] == "alice@example.com"
+    user = live.user(sub)
+    assert user is not None
+    assert identity(user) == {
+        "provider": "google-oauth2",
+        "connection": "google-oauth2",
+        "user_id": "alice",
+        "isSocial": True,
+    }
+    assert user["email_verified"] is True
+    assert user["name"] == "Alice Upstream"
+
+
+def _outside_login(browser: Browser, page: Page) -> Page:
+    """At the second tenant: its own hosted sign-in page."""
+    assert page.status == 200 and page.url.startswith("http://localhost:"), page.url
+    assert "/u/login" in page.url, page.url
+    return browser.submit(page, {"email": OUTSIDE_EMAIL, "password": OUTSIDE_PASSWORD})
+
+
+def test_second_tenant_as_an_oidc_upstream(live: Live, outside: str) -> None:
+    with Browser() as browser:
+        tokens = live.sign_in(browser, "outside-idp", _outside_login)
+        # The two tenants' sessions live on their own hosts.
+        assert browser.cookie("localhost", "tether_session")
+        assert browser.cookie("127.0.0.1", "tether_session")
+    sub = tokens["claims"]["sub"]
+    assert sub == f"oidc|outside-idp|{outside}"
+    user = live.user(sub)
+    assert user is not None
+    assert identity(user) == {
+        "provider": "oidc",
+        "connection": "outside-idp",
+        "user_id": f"outside-idp|{outside}",
+        "isSocial": False,
+    }
+    assert (user["email"], user["email_verified"]) == (OUTSIDE_EMAIL, True)
+    assert user["name"] == "Outside Person"
+
+    # The upstream tenant's session carries the next sign-in: the main tenant asks again
+    # (prompt=login), the upstream one sends the person straight back.
+    with Browser() as browser:
+        first = live.sign_in(browser, "outside-idp", _outside_login)
+        again = live.sign_in(browser, "outside-idp", prompt="login")
+    assert first["claims"]["sub"] == again["claims"]["sub"] == sub
+
+
+def test_the_sign_in_page_shows_the_upstream_connections(live: Live, op: NodeProvider) -> None:
+    with Browser() as browser:
+        url, _ = authorize_url(live.issuer, live.app_client_id)
+        page = browser.go(url)
+    assert page.status == 200
+    for name in ("local-op", "google-oauth2"):
+        assert "/u/login/upstream?state=" in page.link(f"connection={name}")
+    assert "Continue with Google" in page.text
+
+
+def test_cancelling_at_the_provider_changes_nothing(live: Live, op: NodeProvider) -> None:
+    """Cancelling at the provider: the app hears access_denied with its own state."""
+    before = live.user_count()
+
+    def cancel(browser: Browser, page: Page) -> Page:
+        return browser.go(page.link("/abort"))
+
+    with Browser() as browser:
+        params = live.fails(browser, "local-op", cancel)
+    assert params["error"] == "access_denied", params
+    assert live.user_count() == before
