@@ -167,7 +167,9 @@ class FederationService:
         """Take the flow once, check the provider's answer, sign the person in."""
         now = self._clock.now()
         if not state:
-            raise UpstreamFailure("The provider's answer has no state.")
+            message = "The provider's answer has no state."
+            await self.log_failure(tenant, message, request)
+            raise UpstreamFailure(message)
         async with self._uow() as uow:
             flow = await uow.upstream_flows.take(tenant.id, state, now)
             tx = await uow.transactions.get(tenant.id, flow.tx_id) if flow else None
@@ -175,7 +177,10 @@ class FederationService:
             connection = await uow.connections.get(tenant.id, flow.connection_id) if flow else None
             await uow.commit()
         if flow is None or tx is None or app is None or connection is None:
-            raise UpstreamFailure("This sign-in is unknown, expired or was already used.")
+            # A replayed or made-up callback: logged like any other refused sign-in.
+            message = "This sign-in is unknown, expired or was already used."
+            await self.log_failure(tenant, message, request, app=app, connection=connection)
+            raise UpstreamFailure(message)
         try:
             if error:
                 raise UpstreamFailure(f"The provider refused: {error[:100]}", error="access_denied")
@@ -192,22 +197,25 @@ class FederationService:
             user = await self._external.sign_in(tenant, app, connection, profile, request)
         except UpstreamFailure as exc:
             exc.tx_id = tx.id
-            await self._log_failure(tenant, app, connection, exc.message, request)
+            await self.log_failure(tenant, exc.message, request, app=app, connection=connection)
             raise
         except DomainError as exc:
-            await self._log_failure(tenant, app, connection, exc.message, request)
+            await self.log_failure(tenant, exc.message, request, app=app, connection=connection)
             raise UpstreamFailure(exc.message, error="access_denied", tx_id=tx.id) from exc
         return tx, app, user
 
-    async def _log_failure(
+    async def log_failure(
         self,
         tenant: Tenant,
-        app: Application,
-        connection: Connection,
         message: str,
         request: RequestInfo,
+        *,
+        app: Application | None = None,
+        connection: Connection | None = None,
     ) -> None:
-        log.info("upstream sign-in failed on %s: %s", connection.name, message)
+        """A refused upstream sign-in: a log line and a failed-login event (``f``)."""
+        where = connection.name if connection else "an unknown connection"
+        log.info("upstream sign-in failed on %s: %s", where, message)
         async with self._uow() as uow:
             await self._audit.record(
                 uow,

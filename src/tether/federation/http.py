@@ -12,6 +12,9 @@ from urllib.parse import urlsplit
 import httpx
 
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+#: The whole request, body included: a provider that sends a byte now and then never trips the
+#: per-read timeout above.
+DEADLINE = 5.0
 MAX_BODY = 1024 * 1024
 
 
@@ -76,21 +79,22 @@ class UpstreamClient:
 
     async def request(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
         """Send and parse JSON; (status, body). Non-JSON bodies raise ``bad_response``."""
-        await check_destination(url, allow_private=self._allow_private)
         try:
-            async with self._client.stream(method, url, **kwargs) as response:
-                size = int(response.headers.get("content-length") or 0)
-                if size > MAX_BODY:
-                    raise UpstreamHttpError("too_large", url)
-                chunks = []
-                total = 0
-                async for chunk in response.aiter_bytes():
-                    total += len(chunk)
-                    if total > MAX_BODY:
+            async with asyncio.timeout(DEADLINE):
+                await check_destination(url, allow_private=self._allow_private)
+                async with self._client.stream(method, url, **kwargs) as response:
+                    size = int(response.headers.get("content-length") or 0)
+                    if size > MAX_BODY:
                         raise UpstreamHttpError("too_large", url)
-                    chunks.append(chunk)
-                status = response.status_code
-        except httpx.TimeoutException as exc:
+                    chunks = []
+                    total = 0
+                    async for chunk in response.aiter_bytes():
+                        total += len(chunk)
+                        if total > MAX_BODY:
+                            raise UpstreamHttpError("too_large", url)
+                        chunks.append(chunk)
+                    status = response.status_code
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise UpstreamHttpError("timeout", url) from exc
         except httpx.HTTPError as exc:
             raise UpstreamHttpError("network", type(exc).__name__) from exc
@@ -99,7 +103,7 @@ class UpstreamClient:
             import json
 
             return status, json.loads(raw) if raw else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep JSON
             raise UpstreamHttpError(
                 "bad_response", f"{url} answered {status} with non-JSON"
             ) from exc

@@ -65,11 +65,13 @@ async def callback(request: Request) -> Response:
     state = q.get("state") or ""
     cookie = request.cookies.get(FLOW_COOKIE) or ""
     if not state or not hmac.compare_digest(state.encode(), cookie.encode()):
-        return error_page(
-            request,
-            "This sign-in did not start in this browser. Go back to the application and try again.",
-            code="invalid_state",
+        # Login CSRF: a callback made for another browser. The flow is left alone (its own
+        # browser may still finish it); the attempt is logged.
+        message = (
+            "This sign-in did not start in this browser. Go back to the application and try again."
         )
+        await c.federation.log_failure(current, message, request_info(request))
+        return error_page(request, message, code="invalid_state")
     try:
         tx, app, user = await c.federation.finish(
             current, state, q.get("code"), q.get("error"), request_info(request)
