@@ -43,7 +43,8 @@ class Behaviour:
     #: "good" | "none" (alg none) | "rogue" (a key and kid not in the JWKS) |
     #: "rogue_same_kid" (another key under the JWKS key's kid)
     signing: str = "good"
-    #: "ok" | "hang" | "huge" | "not_json"
+    #: "ok" | "hang" (no answer) | "trickle" (a byte now and then) | "huge" | "not_json" |
+    #: "deep" (JSON nested too deep to parse)
     token_endpoint: str = "ok"
     #: An ``error`` sent back instead of a code (e.g. access_denied).
     authorize_error: str | None = None
@@ -148,6 +149,10 @@ class FakeOidcProvider:
             await asyncio.sleep(HANG_SECONDS)
         if behaviour.token_endpoint == "huge":
             return StreamingResponse(_huge(), media_type="application/json")
+        if behaviour.token_endpoint == "trickle":
+            return StreamingResponse(_trickle(), media_type="application/json")
+        if behaviour.token_endpoint == "deep":
+            return Response(b"[" * 200_000 + b"]" * 200_000, media_type="application/json")
         if behaviour.token_endpoint == "not_json":
             return Response("<html>oops</html>", media_type="text/html")
         if not self._client_ok(request):
@@ -209,4 +214,13 @@ async def _huge() -> Any:
     for _ in range(HUGE_BYTES // len(chunk)):
         yield chunk
         await asyncio.sleep(0)
+    yield b'"}'
+
+
+async def _trickle() -> Any:
+    """A byte every half second, never reaching the end within any sane deadline."""
+    yield b'{"access_token": "'
+    for _ in range(int(HANG_SECONDS * 2)):
+        await asyncio.sleep(0.5)
+        yield b"x"
     yield b'"}'

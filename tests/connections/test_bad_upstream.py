@@ -161,7 +161,13 @@ def test_a_hanging_token_endpoint_times_out(live: Live, fake: FakeOidcProvider) 
 
 
 @pytest.mark.parametrize(
-    ("answer", "kind"), [("huge", "(too_large)"), ("not_json", "(bad_response)")]
+    ("answer", "kind"),
+    [
+        ("huge", "(too_large)"),
+        ("trickle", "(timeout)"),
+        ("not_json", "(bad_response)"),
+        ("deep", "(bad_response)"),
+    ],
 )
 def test_a_bad_token_endpoint_body(
     live: Live, fake: FakeOidcProvider, answer: str, kind: str
