@@ -142,12 +142,20 @@ class PasswordlessService:
                 and record.expires_at > now
                 and record.attempts < MAX_TRIES
             ):
-                expected = self._mac(tenant, "otp", record.id, code.strip())
-                ok = hmac.compare_digest(expected, record.code_mac)
-                if ok:
-                    ok = await uow.passwordless.use(record.id, now)
-                else:
-                    await uow.passwordless.fail(record.id)
+                # Count the try before comparing: the update holds the row until commit, so
+                # guesses sent at once take turns and get MAX_TRIES in all, not one each
+                # (PostgreSQL read them all at attempts < MAX_TRIES before any was counted).
+                await uow.passwordless.fail(record.id)
+                counted = await uow.passwordless.latest(tenant.id, connection.id, email)
+                if (
+                    counted is not None
+                    and counted.id == record.id
+                    and counted.attempts <= MAX_TRIES
+                ):
+                    expected = self._mac(tenant, "otp", record.id, code.strip())
+                    ok = hmac.compare_digest(expected, record.code_mac)
+                    if ok:
+                        ok = await uow.passwordless.use(record.id, now)
             if not ok:
                 await self._audit.record(
                     uow,
