@@ -208,6 +208,20 @@ class Live:
         tokens["claims"] = claims_of(tokens["id_token"])
         return tokens
 
+    def password_sign_in(
+        self, browser: Browser, email: str, password: str, **extra: str
+    ) -> dict[str, Any]:
+        """A sign-in with the database connection on the hosted page; the app's tokens."""
+        url, state = authorize_url(self.issuer, self.app_client_id, **extra)
+        page = browser.go(url)
+        assert page.status == 200 and "/u/login" in page.url, (page.url, page.text[:2000])
+        page = browser.submit(page, {"email": email, "password": password})
+        params = callback_params(page)
+        assert params.get("state") == state and "code" in params, params
+        tokens = self.exchange(params["code"])
+        tokens["claims"] = claims_of(tokens["id_token"])
+        return tokens
+
     def fails(
         self,
         browser: Browser,
@@ -369,6 +383,8 @@ NODE_ACCOUNTS = {
         "nickname": "alice",
     },
     "bob": {"email": "bob@example.com", "email_verified": False, "name": "Bob Upstream"},
+    "carol": {"email": "carol@example.com", "email_verified": True, "name": "Carol Upstream"},
+    "dave": {"email": "dave@example.com", "email_verified": True, "name": "Dave Upstream"},
 }
 
 

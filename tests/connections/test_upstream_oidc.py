@@ -16,7 +16,8 @@ from tests.connections.conftest import (
     node_login,
     node_provider,
 )
-from tests.connections.support import Browser, Page, authorize_url
+from tests.connections.fake_github import FakeGitHub, GithubAccount
+from tests.connections.support import Browser, Page, authorize_url, serving
 from tether.domain.applications import NewApplication
 from tether.domain.connections import DEFAULT_DATABASE
 from tether.domain.models import AppType
@@ -225,3 +226,106 @@ def test_cancelling_at_the_provider_changes_nothing(live: Live, op: NodeProvider
         params = live.fails(browser, "local-op", cancel)
     assert params["error"] == "access_denied", params
     assert live.user_count() == before
+
+
+# -- linking these identities through the Management API ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def github(live: Live) -> Iterator[FakeGitHub]:
+    fake = FakeGitHub()
+    with serving(fake.app) as server:
+        fake.url = server.url
+        live.add_connection("github", "github", fake.connection_options())
+        yield fake
+
+
+LINKER_EMAIL = "linker@example.com"
+LINKER_PASSWORD = "linker password 1234"
+USER_SCOPE = "openid read:current_user update:current_user_identities"
+
+
+def test_a_password_user_links_github_and_oidc_then_signs_in_through_each(
+    live: Live, op: NodeProvider, github: FakeGitHub
+) -> None:
+    async def make(c: Any) -> str:
+        user = await c.users.create(
+            live.tenant(),
+            None,
+            NewDatabaseUser(email=LINKER_EMAIL, password=LINKER_PASSWORD, email_verified=True),
+        )
+        return str(user.user_id)
+
+    primary = str(live.admin(make))
+    github.add(
+        GithubAccount(
+            id=9001,
+            login="linker-gh",
+            emails=[{"email": LINKER_EMAIL, "primary": True, "verified": True}],
+        )
+    )
+    github.next_account = 9001
+
+    # The person signs in with each identity: each is a user of its own for now (no joining by
+    # email, even verified).
+    with Browser() as browser:
+        gh = live.sign_in(browser, "github")
+    with Browser() as browser:
+        oidc = live.sign_in(browser, "local-op", node_login("carol"))
+    assert gh["claims"]["sub"] == "github|9001" != primary
+    assert oidc["claims"]["sub"] == "oidc|local-op|carol"
+
+    # Signed in with the password, the person links GitHub with the ID token Tether issued
+    # for the GitHub sign-in (link_with; the user token's azp is the same app).
+    with Browser() as browser:
+        mine = live.password_sign_in(
+            browser,
+            LINKER_EMAIL,
+            LINKER_PASSWORD,
+            audience=live.issuer + "api/v2/",
+            scope=USER_SCOPE,
+        )
+    assert mine["claims"]["sub"] == primary
+    r = live.api(
+        "POST",
+        f"/users/{primary}/identities",
+        json={"link_with": gh["id_token"]},
+        token=mine["access_token"],
+    )
+    assert r.status_code == 201, r.text
+    assert [(i["provider"], i["user_id"]) for i in r.json()] == [
+        ("auth0", primary.split("|", 1)[1]),
+        ("github", "9001"),
+    ]
+    # The OIDC identity server-side, with the machine token (update:users).
+    r = live.api(
+        "POST",
+        f"/users/{primary}/identities",
+        json={"provider": "oidc", "user_id": "local-op|carol"},
+    )
+    assert r.status_code == 201, r.text
+
+    user = live.user(primary)
+    assert user is not None
+    assert [(i["provider"], i["connection"], i["user_id"]) for i in user["identities"]] == [
+        ("auth0", "Username-Password-Authentication", primary.split("|", 1)[1]),
+        ("github", "github", "9001"),
+        ("oidc", "local-op", "local-op|carol"),
+    ]
+    linked = {i["provider"]: i for i in user["identities"]}
+    assert linked["github"]["isSocial"] is True and linked["oidc"]["isSocial"] is False
+    assert linked["github"]["profileData"]["nickname"] == "linker-gh"
+    assert linked["oidc"]["profileData"]["name"] == "Carol Upstream"
+    assert live.user("github|9001") is None and live.user("oidc|local-op|carol") is None
+
+    # Each way in now signs in the same person.
+    with Browser() as browser:
+        assert live.sign_in(browser, "github")["claims"]["sub"] == primary
+    with Browser() as browser:
+        assert live.sign_in(browser, "local-op", node_login("carol"))["claims"]["sub"] == primary
+    with Browser() as browser:
+        again = live.password_sign_in(browser, LINKER_EMAIL, LINKER_PASSWORD)
+    assert again["claims"]["sub"] == primary
+    # A linked secondary's sign-in does not overwrite the primary's profile.
+    after = live.user(primary)
+    assert after is not None and after["email"] == LINKER_EMAIL
