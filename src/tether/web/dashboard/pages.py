@@ -266,6 +266,7 @@ async def _user_page(
         who.tenant.id, LogFilter(user_id=user.user_id), offset=0, limit=20
     )
     metadata = metadata or {}
+    apps = await c.applications.list(who.tenant)
     return _render(
         request,
         who,
@@ -283,6 +284,7 @@ async def _user_page(
         metadata_error=metadata.get("error"),
         events=events,
         events_total=events_total,
+        app_names={a.client_id: a.name for a in apps},
         labels=LOG_LABELS,
         link_value=link_value,
         error=error,
