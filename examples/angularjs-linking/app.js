@@ -28,12 +28,20 @@
     angular.bootstrap(document, ['app'], { strictDi: true });
   }
 
-  fetch('/config.json', { cache: 'no-store' })
+  // Bootstrap only once the other scripts (the service, the component, the run block) have
+  // run too: the config can arrive while the parser still waits for one of them.
+  var parsed = new Promise(function (resolve) {
+    if (document.readyState !== 'loading') { resolve(); return; }
+    document.addEventListener('DOMContentLoaded', function () { resolve(); });
+  });
+  var config = fetch('/config.json', { cache: 'no-store' })
     .then(function (response) {
       if (!response.ok) { throw new Error('/config.json answered ' + response.status); }
       return response.json();
-    })
-    .then(start)
+    });
+
+  Promise.all([config, parsed])
+    .then(function (results) { start(results[0]); })
     .catch(function (error) {
       stop('Cannot start: ' + error.message);
     });

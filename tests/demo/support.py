@@ -78,6 +78,8 @@ class Person:
     context: Any
     page: Any
     problems: list[str] = field(default_factory=list)
+    #: Requests still waiting for an answer, by id (for the evidence after a failure).
+    pending: dict[int, str] = field(default_factory=dict)
 
     # -- the sample -----------------------------------------------------------------------
 
@@ -202,6 +204,7 @@ class Person:
             except Exception as exc:  # a closed popup, a page mid-navigation: keep going
                 (folder / f"tab{i}.txt").write_text(repr(exc))
         (folder / "console.txt").write_text("\n".join(self.problems))
+        (folder / "pending-requests.txt").write_text("\n".join(self.pending.values()))
         print(f"\ndemo evidence (screenshots, HTML, server log) in {folder}")
 
 
@@ -224,4 +227,13 @@ def new_person(browser: Any, demo: Demo) -> Person:
 
     watch(person.page)
     context.on("page", watch)
+    context.on("request", lambda r: person.pending.__setitem__(id(r), f"{r.method} {r.url}"))
+    context.on("requestfinished", lambda r: person.pending.pop(id(r), None))
+    context.on(
+        "requestfailed",
+        lambda r: (
+            person.pending.pop(id(r), None),
+            person.problems.append(f"request failed: {r.method} {r.url} {r.failure}"),
+        ),
+    )
     return person
