@@ -197,6 +197,9 @@ async def test_metadata_that_is_not_a_json_object_is_refused_and_kept_in_the_for
         assert r.status_code == 400
         assert message in alert(r.text)
         assert text.replace('"', "&#34;") in r.text or text in r.text
+    deep = "[" * 5000
+    r = await submit(http, form(page.text, "/dashboard/user/metadata"), user_metadata=deep)
+    assert r.status_code == 400 and "not valid JSON" in alert(r.text)
     big = '{"k": "' + "x" * 17000 + '"}'
     r = await submit(http, form(page.text, "/dashboard/user/metadata"), user_metadata=big)
     assert r.status_code == 400 and "at most" in alert(r.text)

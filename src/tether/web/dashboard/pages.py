@@ -374,7 +374,7 @@ async def user_metadata(request: Request) -> Response:
         for name, text in texts.items():
             try:
                 parsed = json.loads(text or "{}")
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise InvalidInput(
                     f"{name} is not valid JSON: {exc.args[0] if exc.args else exc}"
                 ) from exc
@@ -796,7 +796,7 @@ async def connection_create(request: Request) -> Response:
         options_text = form.get("options", "").strip()
         try:
             options = json.loads(options_text) if options_text else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidInput("options: not valid JSON.") from exc
         if options is not None and not isinstance(options, dict):
             raise InvalidInput("options: must be a JSON object.")
