@@ -13,11 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import World
 from tests.linking.support import (
+    API,
+    ID_SCOPE,
+    bearer,
     check_invariants,
     id_token,
     link,
     new_user,
     owners,
+    password_realm,
+    path_id,
     subject_of,
     unlink,
     user_token,
@@ -111,28 +116,35 @@ async def test_two_users_linking_each_other_at_once(
     await check_invariants(engine)
 
 
-async def test_a_storm_of_links_unlinks_and_deletes(
+async def test_a_storm_of_links_unlinks_deletes_and_sign_ins(
     http: httpx.AsyncClient, world: World, engine: AsyncEngine, admin_token: str
 ) -> None:
-    """Concurrent links, unlinks and user deletions over a small set of users: whatever wins,
-    nothing answers 500 and the invariants hold."""
+    """Concurrent links, unlinks, user deletions and sign-ins (which write sessions, refresh
+    tokens and the user's login count) over a small set of users: whatever wins, nothing
+    answers 500 and the invariants hold."""
     rng = random.Random(5)
     users = [await new_user(world, f"u{i}@example.com") for i in range(12)]
     ids = [u.user_id for u in users]
+    emails = [u.email or "" for u in users]
     for _ in range(3):
         calls = []
         for _ in range(30):
             kind = rng.random()
             x, y = rng.sample(ids, 2)
-            if kind < 0.6:
+            if kind < 0.5:
                 calls.append(link(http, admin_token, x, {"provider": "auth0", "user_id": y}))
-            elif kind < 0.9:
+            elif kind < 0.75:
                 calls.append(unlink(http, admin_token, x, "auth0", y))
+            elif kind < 0.85:
+                calls.append(http.delete(f"{API}/users/{path_id(x)}", headers=bearer(admin_token)))
             else:
                 calls.append(
-                    http.delete(
-                        f"/api/v2/users/{x.replace('|', '%7C')}",
-                        headers={"Authorization": f"Bearer {admin_token}"},
+                    password_realm(
+                        http,
+                        world.app,
+                        rng.choice(emails),
+                        scope=ID_SCOPE + " offline_access",
+                        audience=None,
                     )
                 )
         responses = await asyncio.wait_for(asyncio.gather(*calls), 60)
