@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -123,7 +123,6 @@ class Live:
     # What tests/browser/support.Watch reads: no app of its own here.
     app_url: str = "http://app.invalid/"
     app_origin: str = "http://app.invalid"
-    made: list[str] = field(default_factory=list)
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         r = httpx.request(

@@ -58,7 +58,6 @@ def test_admin_searches_a_user_opens_it_unlinks_an_identity_and_the_list_updates
     assert _identity_rows(page) == 1
 
     # The list shows both users again, one identity each.
-    page.goto(f"{live.url}/dashboard/users?q=" + "email:*annwork* OR email:*ann-*")
     page.goto(
         live.url + "/dashboard/users?q=" + f'email:"{ann["email"]}" OR email:"{work["email"]}"'
     )
