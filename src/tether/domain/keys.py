@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,14 @@ class KeyService:
         self._sealer = sealer
         self._clock = clock
         self._cache: dict[str, tuple[float, KeySet]] = {}
+        # The parsed signing key per tenant: parsing a private PEM runs OpenSSL's RSA key checks,
+        # about 0.1 s of CPU, so it is done once per key, not on every cache reload.
+        self._signers: dict[str, jose.PrivateKey] = {}
+        # One reload at a time per tenant (per event loop, as asyncio locks are bound to one):
+        # when the cache expires under load, every request in flight would reload it at once.
+        self._reloads: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
+        ] = weakref.WeakKeyDictionary()
 
     async def _new_key(self, tenant_id: str, state: KeyState) -> SigningKey:
         pem = await asyncio.to_thread(jose.generate_private_pem)
@@ -97,20 +106,29 @@ class KeyService:
         cached = self._cache.get(tenant.id)
         if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        async with self._uow() as uow:
-            keys = await uow.keys.list(tenant.id)
-        current = next((k for k in keys if k.state is KeyState.CURRENT), None)
-        if current is None:
-            raise NotFound("This tenant has no current signing key.", code="inexistent_key")
-        pem = self._sealer.open(tenant.id, current.encrypted_private_key)
-        order = {KeyState.CURRENT: 0, KeyState.NEXT: 1, KeyState.PREVIOUS: 2}
-        published = sorted((k for k in keys if k.state in order), key=lambda k: order[k.state])
-        value = KeySet(
-            signing=jose.PrivateKey.from_pem(current.kid, pem),
-            public_jwks=[k.public_jwk for k in published],
-        )
-        self._cache[tenant.id] = (time.monotonic(), value)
-        return value
+        locks = self._reloads.setdefault(asyncio.get_running_loop(), {})
+        async with locks.setdefault(tenant.id, asyncio.Lock()):
+            cached = self._cache.get(tenant.id)
+            if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+                return cached[1]  # another request reloaded it while this one waited
+            async with self._uow() as uow:
+                keys = await uow.keys.list(tenant.id)
+            current = next((k for k in keys if k.state is KeyState.CURRENT), None)
+            if current is None:
+                raise NotFound("This tenant has no current signing key.", code="inexistent_key")
+            signing = self._signers.get(tenant.id)
+            if signing is None or signing.kid != current.kid:
+                # The kid is the key's thumbprint: the same kid is the same key.
+                pem = self._sealer.open(tenant.id, current.encrypted_private_key)
+                signing = self._signers[tenant.id] = jose.PrivateKey.from_pem(current.kid, pem)
+            order = {KeyState.CURRENT: 0, KeyState.NEXT: 1, KeyState.PREVIOUS: 2}
+            published = sorted(
+                (k for k in keys if k.state in order), key=lambda k: order[k.state]
+            )
+            value = KeySet(signing=signing, public_jwks=[k.public_jwk for k in published])
+            self._cache[tenant.id] = (time.monotonic(), value)
+            return value
 
     def forget(self, tenant_id: str) -> None:
         self._cache.pop(tenant_id, None)
+        self._signers.pop(tenant_id, None)
