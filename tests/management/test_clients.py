@@ -258,3 +258,12 @@ async def test_delete_removes_grants_and_connection_membership(
     assert event.description == "Delete a client"
     assert event.details["client"]["client_id"] == world.app.client_id
     assert_error(await api.delete(path), 404, "inexistent_client")
+
+
+async def test_the_cli_delete_also_leaves_connections(world: World) -> None:
+    """``tether apps delete`` goes through the same clean-up as DELETE /clients/{id}."""
+    await world.container.applications.delete(world.tenant, world.app.client_id)
+    database = await world.container.connections.by_name(world.tenant, DEFAULT_DATABASE)
+    assert database.enabled_clients == []
+    grants = await world.container.applications.client_grants(world.tenant, world.app.client_id)
+    assert grants == []

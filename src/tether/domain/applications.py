@@ -306,11 +306,28 @@ class ApplicationService:
         return self._sealer.open(app.tenant_id, app.encrypted_secret).decode()
 
     async def delete(self, tenant: Tenant, client_id: str) -> None:
+        """Delete an application (the CLI's ``apps delete``): see ``remove``."""
         async with self._uow() as uow:
-            if not await uow.applications.delete(tenant.id, client_id):
-                raise NotFound("Client not found.", code="inexistent_client")
+            await self._remove(uow, tenant, client_id)
             await uow.commit()
         self.forget_origins(tenant)
+
+    @staticmethod
+    async def _remove(uow: UnitOfWork, tenant: Tenant, client_id: str) -> Application:
+        """The application, its client grants, and its place in every connection's
+        ``enabled_clients``, in ``uow``."""
+        app = await uow.applications.by_client_id(tenant.id, client_id)
+        if app is None:
+            raise NotFound("Client not found.", code="inexistent_client")
+        for connection in await uow.connections.list(tenant.id):
+            if client_id in connection.enabled_clients:
+                await uow.connections.set_enabled_clients(
+                    tenant.id,
+                    connection.id,
+                    [c for c in connection.enabled_clients if c != client_id],
+                )
+        await uow.applications.delete(tenant.id, client_id)
+        return app
 
     # -- the Management API's /clients and /client-grants ----------------------------
 
@@ -369,17 +386,7 @@ class ApplicationService:
         """``DELETE /api/v2/clients/{id}``: the application, its client grants, and its place in
         every connection's ``enabled_clients``."""
         async with self._uow() as uow:
-            app = await uow.applications.by_client_id(tenant.id, client_id)
-            if app is None:
-                raise NotFound("Client not found.", code="inexistent_client")
-            for connection in await uow.connections.list(tenant.id):
-                if client_id in connection.enabled_clients:
-                    await uow.connections.set_enabled_clients(
-                        tenant.id,
-                        connection.id,
-                        [c for c in connection.enabled_clients if c != client_id],
-                    )
-            await uow.applications.delete(tenant.id, client_id)
+            app = await self._remove(uow, tenant, client_id)
             await self._record(uow, tenant, actor, "Delete a client", app, "DELETE")
             await uow.commit()
         self.forget_origins(tenant)
