@@ -53,6 +53,9 @@ async def test_create_and_read_by_id_or_identifier(api: httpx.AsyncClient, world
     by_id = await api.get(f"{API}/resource-servers/{created['id']}")
     by_identifier = await api.get(f"{API}/resource-servers/{quote(THINGS, safe='')}")
     assert by_id.json() == created == by_identifier.json()
+    # auth0-python puts the identifier in the path as it is, slashes and all
+    as_is = await api.get(f"{API}/resource-servers/{THINGS}")
+    assert as_is.json() == created
     listed = (await api.get(f"{API}/resource-servers", params={"include_totals": "true"})).json()
     assert listed["total"] == 2
     assert [s["identifier"] for s in listed["resource_servers"]] == [MANAGEMENT_AUDIENCE, THINGS]
