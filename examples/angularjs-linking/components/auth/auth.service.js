@@ -105,6 +105,15 @@
           return authenticated ? refreshProfile() : null;
         })
         .catch(function (error) {
+          if (error && error.error === 'login_required') {
+            // The session at Tether has ended (logout elsewhere, or an unlink ends it): forget
+            // the tokens kept here, and offer to log in again.
+            state.isAuthenticated = false;
+            $window.localStorage.removeItem('profile');
+            auth0Client.logout({ openUrl: false });
+            state.error = { status: 0, message: 'Your session has ended: log in again.' };
+            return null;
+          }
           state.error = describe(error);
           return null;
         })
