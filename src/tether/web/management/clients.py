@@ -98,7 +98,7 @@ async def list_clients(
     "/clients",
     status_code=201,
     response_model=schemas.Client,
-    responses=schemas.errors(409),
+    responses=schemas.errors(),
     summary="Create an application",
 )
 async def create_client(request: Request, who: Creator, body: schemas.CreateClient) -> Response:
