@@ -8,9 +8,10 @@ fake_github). Tether runs as ``tether serve`` with TETHER_PUBLIC_URL=http://127.
 TETHER_FEDERATION_ALLOW_PRIVATE_NETWORKS=true.
 
 One server per test module: a fresh SQLite file, or with TETHER_TEST_DATABASE_URL a fresh
-PostgreSQL database (``tether db upgrade`` first, dropped after; tests/e2e/conftest.py's
-helpers). What a test needs made beforehand (applications, connections, users) is made in
-process on the same database (``Live.admin``), which is quicker than a CLI call per object.
+PostgreSQL database (tests/e2e/conftest.py's helpers), dropped after. The schema (what ``tether
+db upgrade`` runs) and what a test needs beforehand (applications, connections, users) are made
+in process on the same database (``Live.admin``): a CLI start per step costs seconds on a busy
+machine.
 
 Setup for the oidc-provider tests (scripts/test does it): ``npm ci --prefix tests/connections``.
 Without node or those packages they are skipped (an error when CI=true).
@@ -86,6 +87,14 @@ class Live:
     machine_client_secret: str
     tenants: dict[str, Tenant] = field(default_factory=dict)
     _token: str | None = None
+    _ready: bool = False
+
+    def wait_ready(self) -> None:
+        """Wait (once) until the server answers: it boots while the module's own fixtures
+        start their providers and make their connections."""
+        if not self._ready:
+            _wait_healthy(self.process, f"{self.url}/healthz", self.output)
+            self._ready = True
 
     # in process, on the same database
 
@@ -105,14 +114,18 @@ class Live:
     def tenant(self, name: str = "default") -> Tenant:
         return self.tenants[name]
 
-    def add_connection(
-        self, name: str, strategy: str, options: dict[str, Any], *, tenant: str = "default"
-    ) -> None:
+    def add_connection(self, name: str, strategy: str, options: dict[str, Any]) -> None:
         """A connection enabled for the test app."""
-        t = self.tenant(tenant)
+        self.add_connections({name: (strategy, options)})
+
+    def add_connections(self, specs: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        """Several: name -> (strategy, options)."""
 
         async def go(c: Container) -> None:
-            await c.connections.create(t, name, strategy, options, [self.app_client_id])
+            for name, (strategy, options) in specs.items():
+                await c.connections.create(
+                    self.tenant(), name, strategy, options, [self.app_client_id]
+                )
 
         self.admin(go)
 
@@ -262,7 +275,9 @@ def live(request: pytest.FixtureRequest) -> Iterator[Live]:
     # Not under pytest's basetemp: other pytest runs on this machine prune old ones.
     data_dir = Path(tempfile.mkdtemp(prefix="tether-connections-"))
     try:
-        with tether_env(data_dir) as env:
+        # The schema is made in process below (`tether db upgrade` is the same migration; a CLI
+        # start costs seconds on a busy machine).
+        with tether_env(data_dir, upgrade=False) as env:
             url = f"http://127.0.0.1:{env.port}"
             env.env.setdefault("TETHER_MASTER_SECRET", secrets.token_urlsafe(32))
             env.env.update(
@@ -274,8 +289,7 @@ def live(request: pytest.FixtureRequest) -> Iterator[Live]:
             extra: dict[str, str] = getattr(request.module, EXTRA_TENANTS, {})
 
             async def prepare(c: Container) -> dict[str, Any]:
-                if env.database_url is None:
-                    await c.upgrade_database()  # PostgreSQL: `tether db upgrade` did it
+                await c.upgrade_database()
                 provisioned = await c.provision()
                 assert provisioned.default_app and provisioned.management_client
                 tenant = provisioned.tenant
@@ -325,7 +339,6 @@ def live(request: pytest.FixtureRequest) -> Iterator[Live]:
                     machine_client_secret=made["machine"].client_secret or "",
                     tenants=made["tenants"],
                 )
-                _wait_healthy(process, f"{url}/healthz", server.output)
                 yield server
             finally:
                 code = _stop(process)
@@ -334,6 +347,14 @@ def live(request: pytest.FixtureRequest) -> Iterator[Live]:
             assert code in (0, -15), f"tether serve exited {code}:\n{output}"
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _live_ready(request: pytest.FixtureRequest) -> None:
+    """A test that uses the live server runs once it answers (module fixtures, set up before
+    this one, overlap with its start)."""
+    if "live" in request.fixturenames:
+        request.getfixturevalue("live").wait_ready()
 
 
 async def _with_container(settings: Settings, fn: Callable[[Container], Awaitable[Any]]) -> Any:

@@ -33,29 +33,30 @@ def fake(live: Live) -> Iterator[FakeOidcProvider]:
     provider = FakeOidcProvider()
     with serving(provider.app) as server:
         provider.url = server.url
-        live.add_connection(CONNECTION, "oidc", provider.connection_options())
-        live.add_connection(TRUSTED, "oidc", provider.connection_options(trust_email_verified=True))
-        # Endpoints given one by one, no discovery.
-        live.add_connection(
-            "fake-op-explicit",
-            "oidc",
+        options = provider.connection_options()
+        live.add_connections(
             {
-                "issuer": provider.issuer,
-                "authorization_endpoint": provider.url + "/authorize",
-                "token_endpoint": provider.url + "/token",
-                "jwks_uri": provider.url + "/jwks",
-                "client_id": provider.connection_options()["client_id"],
-                "client_secret": provider.connection_options()["client_secret"],
-                "userinfo": False,
-            },
-        )
-        # A provider that is not there at all (nothing listens on that port).
-        live.add_connection(
-            "gone-op",
-            "oidc",
-            provider.connection_options(
-                discovery_url=f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
-            ),
+                CONNECTION: ("oidc", options),
+                TRUSTED: ("oidc", {**options, "trust_email_verified": True}),
+                # Endpoints given one by one, no discovery, no userinfo.
+                "fake-op-explicit": (
+                    "oidc",
+                    {
+                        "issuer": provider.issuer,
+                        "authorization_endpoint": provider.url + "/authorize",
+                        "token_endpoint": provider.url + "/token",
+                        "jwks_uri": provider.url + "/jwks",
+                        "client_id": options["client_id"],
+                        "client_secret": options["client_secret"],
+                        "userinfo": False,
+                    },
+                ),
+                # A provider that is not there at all (nothing listens on that port).
+                "gone-op": (
+                    "oidc",
+                    {**options, "discovery_url": f"http://127.0.0.1:{free_port()}/.well-known/x"},
+                ),
+            }
         )
         yield provider
 

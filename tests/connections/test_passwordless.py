@@ -7,20 +7,25 @@ from __future__ import annotations
 import asyncio
 import hmac
 import re
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+import pytest_asyncio
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from tests.conftest import FAST_HASH, PUBLIC_URL, World
+from tests.conftest import FAST_HASH, PG_URL, PUBLIC_URL, World
 from tests.connections.support import APP_CALLBACK, claims_of
+from tests.oidc.conftest import _reuse_rsa_keys  # noqa: F401 - RSA keys from a pool (autouse)
 from tether.bootstrap import Container, build_container
 from tether.config import Settings
 from tether.domain import passwordless as passwordless_module
@@ -29,6 +34,8 @@ from tether.domain.clock import SystemClock
 from tether.domain.logs import LogFilter
 from tether.domain.models import AppType
 from tether.protocol.grants import GrantType
+from tether.storage.db import create_engine
+from tether.storage.tables import metadata
 
 OTP = GrantType.PASSWORDLESS_OTP.value
 EMAIL = "pat@example.com"
@@ -48,6 +55,45 @@ class MovableClock:
 @pytest.fixture
 def clock() -> MovableClock:
     return MovableClock()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def pg_schema() -> AsyncIterator[str | None]:
+    """PostgreSQL: one schema for this module, emptied before each test (a schema made per
+    test costs seconds on a busy server). SQLite: None, each test has its own file."""
+    if not PG_URL:
+        yield None
+        return
+    schema = "tc_" + secrets.token_hex(6)
+    admin = create_async_engine(PG_URL)
+    try:
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        setup = create_engine(PG_URL, schema=schema)
+        async with setup.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        await setup.dispose()
+        yield schema
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+async def engine(pg_schema: str | None, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """tests/conftest.py's engine, on this module's PostgreSQL schema."""
+    if pg_schema is None:
+        eng = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'tether.db'}")
+        async with eng.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+    else:
+        eng = create_engine(PG_URL, schema=pg_schema)
+        async with eng.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(table.delete())
+    yield eng
+    await eng.dispose()
 
 
 @pytest.fixture

@@ -1,15 +1,22 @@
 """Signing in through a real OpenID provider (the npm package oidc-provider) with the ``oidc``
 strategy and with the ``google-oauth2`` preset pointed at it, and through a second Tether tenant
 as an ``oidc`` upstream: plain HTTP (httpx, following redirects and forms). Each sign-in makes an
-identity of the right shape, and the next one finds the same user."""
+identity of the right shape, and the next one finds the same user. Then a password user links a
+GitHub and an OIDC identity through the Management API and signs in through each as the same
+``sub``; and one sign-in through oidc-provider in Chromium (Playwright), from the hosted page."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.browser.support import CHROMIUM, CHROMIUM_ARGS
 from tests.connections.conftest import (
     Live,
     NodeProvider,
@@ -17,7 +24,14 @@ from tests.connections.conftest import (
     node_provider,
 )
 from tests.connections.fake_github import FakeGitHub, GithubAccount
-from tests.connections.support import Browser, Page, authorize_url, serving
+from tests.connections.support import (
+    APP_CALLBACK,
+    Browser,
+    Page,
+    authorize_url,
+    claims_of,
+    serving,
+)
 from tether.domain.applications import NewApplication
 from tether.domain.connections import DEFAULT_DATABASE
 from tether.domain.models import AppType
@@ -34,21 +48,22 @@ OUTSIDE_PASSWORD = "outside tenant password 42"
 
 @pytest.fixture(scope="module")
 def op(live: Live) -> Iterator[NodeProvider]:
-    """oidc-provider, behind two connections: ``local-op`` (oidc) and ``google-oauth2``."""
+    """oidc-provider behind three connections: ``local-op`` and ``local-op-trusted`` (oidc, the
+    second trusting its email_verified) and ``google-oauth2`` (the preset)."""
     with node_provider([live.issuer + "login/callback"]) as provider:
-        live.add_connection("local-op", "oidc", provider.connection_options())
-        live.add_connection(
-            "local-op-trusted", "oidc", provider.connection_options(trust_email_verified=True)
-        )
-        live.add_connection(
-            "google-oauth2",
-            "google-oauth2",
+        options = provider.connection_options()
+        live.add_connections(
             {
-                "discovery_url": provider.discovery_url,
-                "issuer": provider.issuer,
-                "client_id": provider.client_id,
-                "client_secret": provider.client_secret,
-            },
+                "local-op": ("oidc", options),
+                "local-op-trusted": ("oidc", {**options, "trust_email_verified": True}),
+                "google-oauth2": (
+                    "google-oauth2",
+                    {
+                        k: options[k]
+                        for k in ("discovery_url", "issuer", "client_id", "client_secret")
+                    },
+                ),
+            }
         )
         yield provider
 
@@ -329,3 +344,80 @@ def test_a_password_user_links_github_and_oidc_then_signs_in_through_each(
     # A linked secondary's sign-in does not overwrite the primary's profile.
     after = live.user(primary)
     assert after is not None and after["email"] == LINKER_EMAIL
+
+
+# -- in a real browser ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, set up as tests/browser does."""
+    if not Path(CHROMIUM).is_file() or importlib.util.find_spec("playwright") is None:
+        _require_browser(f"{CHROMIUM} or the playwright package is missing")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _require_browser(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _loopback_only(route: Any) -> None:
+    """Loopback goes through; the app's callback gets a stub page; anything else (the dev
+    login page's web font) is refused, so nothing leaves the machine."""
+    url = route.request.url
+    if url.startswith(APP_CALLBACK):
+        route.fulfill(status=200, content_type="text/html", body="<title>app</title>back")
+    elif urlsplit(url).hostname in ("127.0.0.1", "localhost"):
+        route.continue_()
+    else:
+        route.abort()
+
+
+@pytest.mark.browser
+def test_chromium_signs_in_through_the_provider_from_the_hosted_page(
+    live: Live, op: NodeProvider, chromium: Any
+) -> None:
+    context = chromium.new_context()
+    context.set_default_timeout(15_000)
+    context.set_default_navigation_timeout(20_000)
+    problems: list[str] = []
+    try:
+        context.route("**/*", _loopback_only)
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+        url, state = authorize_url(live.issuer, live.app_client_id)
+        page.goto(url)
+        page.wait_for_url(lambda u: u.startswith(live.url + "/u/login"))
+        # The hosted page's button for the connection (an exact href: local-op-trusted exists too).
+        page.click('a[href$="connection=local-op"]')
+        page.wait_for_url(lambda u: u.startswith(op.issuer + "/interaction/"))
+        page.fill("input[name=login]", "dave")
+        page.fill("input[name=password]", "any password")
+        page.click("button[type=submit]")
+        page.wait_for_selector("input[name=prompt][value=consent]", state="attached")
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda u: u.startswith(APP_CALLBACK))
+        query = parse_qs(urlsplit(page.url).query)
+        cookies = {c["name"] for c in context.cookies(live.url + "/login/callback")}
+    finally:
+        context.close()
+    assert query["state"] == [state], query
+    tokens = live.exchange(query["code"][0])
+    sub = claims_of(tokens["id_token"])["sub"]
+    assert sub == "oidc|local-op|dave"
+    user = live.user(sub)
+    assert user is not None and identity(user)["connection"] == "local-op"
+    assert "tether_session" in cookies and "tether_upstream" not in cookies
+    assert not problems, problems
