@@ -27,7 +27,8 @@ from tether.domain.models import (
 )
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.tokens import TokenService
-from tether.protocol import authorize as authz, redirect_uris
+from tether.protocol import authorize as authz
+from tether.protocol import redirect_uris
 from tether.protocol.errors import InvalidRequest, InvalidScope, UnauthorizedClient
 from tether.protocol.grants import GrantType
 
@@ -74,7 +75,9 @@ class AuthorizationService:
         redirect_uri = params.get("redirect_uri")
         if not redirect_uri:
             raise BadAuthorizeRequest("Missing required parameter: redirect_uri")
-        if not redirect_uris.matches(app.callbacks, redirect_uri, native=app.app_type is AppType.NATIVE):
+        if not redirect_uris.matches(
+            app.callbacks, redirect_uri, native=app.app_type is AppType.NATIVE
+        ):
             raise BadAuthorizeRequest(
                 "The redirect_uri is not one of the application's allowed callback URLs."
             )
@@ -143,11 +146,15 @@ class AuthorizationService:
             return None
         return NeedsConsent(req.scope)
 
-    async def grant_consent(self, tenant: Tenant, app: Application, user_pk: str, scopes: list[str]) -> None:
+    async def grant_consent(
+        self, tenant: Tenant, app: Application, user_pk: str, scopes: list[str]
+    ) -> None:
         async with self._uow() as uow:
             existing = await uow.consents.get(tenant.id, user_pk, app.client_id)
             merged = sorted(set(scopes) | set(existing.scope if existing else []))
-            await uow.consents.save(Consent(tenant.id, user_pk, app.client_id, merged, self._clock.now()))
+            await uow.consents.save(
+                Consent(tenant.id, user_pk, app.client_id, merged, self._clock.now())
+            )
             await uow.commit()
 
     # -- transactions ------------------------------------------------------------------
@@ -167,21 +174,33 @@ class AuthorizationService:
             await uow.commit()
         return tx.id
 
-    async def transaction(self, tenant: Tenant, tx_id: str | None) -> tuple[LoginTransaction, Application]:
+    async def transaction(
+        self, tenant: Tenant, tx_id: str | None
+    ) -> tuple[LoginTransaction, Application]:
         """A parked request that is still open, with its application."""
         if not tx_id:
-            raise InvalidInput("This sign-in link is incomplete. Go back to the application and try again.", code="invalid_state")
+            raise InvalidInput(
+                "This sign-in link is incomplete. Go back to the application and try again.",
+                code="invalid_state",
+            )
         async with self._uow() as uow:
             tx = await uow.transactions.get(tenant.id, tx_id)
             app = await uow.applications.by_client_id(tenant.id, tx.client_id) if tx else None
-        if tx is None or app is None or tx.completed_at is not None or tx.expires_at < self._clock.now():
+        if (
+            tx is None
+            or app is None
+            or tx.completed_at is not None
+            or tx.expires_at < self._clock.now()
+        ):
             raise NotFound(
                 "This sign-in has expired or was already used. Go back to the application and try again.",
                 code="invalid_state",
             )
         return tx, app
 
-    async def record_login(self, tenant: Tenant, tx: LoginTransaction, user: User, session: Session) -> None:
+    async def record_login(
+        self, tenant: Tenant, tx: LoginTransaction, user: User, session: Session
+    ) -> None:
         """The person signed in for this transaction."""
         tx.user_pk, tx.auth_time, tx.session_id = user.pk, session.auth_time, session.id
         async with self._uow() as uow:

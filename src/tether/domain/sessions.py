@@ -22,7 +22,9 @@ TOUCH_EVERY = timedelta(minutes=1)
 
 
 def lifetimes(tenant: Tenant) -> tuple[timedelta, timedelta]:
-    absolute = int(tenant.settings.get("session_absolute_seconds") or DEFAULT_ABSOLUTE.total_seconds())
+    absolute = int(
+        tenant.settings.get("session_absolute_seconds") or DEFAULT_ABSOLUTE.total_seconds()
+    )
     idle = int(tenant.settings.get("session_idle_seconds") or DEFAULT_IDLE.total_seconds())
     return timedelta(seconds=absolute), timedelta(seconds=idle)
 
@@ -39,7 +41,12 @@ class SessionService:
         self._clock = clock
 
     async def start(
-        self, uow: UnitOfWork, tenant: Tenant, user: User, amr: list[str], replaces: str | None = None
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        user: User,
+        amr: list[str],
+        replaces: str | None = None,
     ) -> StartedSession:
         """A new session in ``uow`` (the caller commits). ``replaces``: the cookie of a session
         this browser had, which ends now (no session fixation)."""

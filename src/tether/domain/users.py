@@ -154,7 +154,9 @@ class DatabaseUsers:
             # An administrator may choose the id (Auth0's POST /users user_id), without prefix.
             subject = str(subject).removeprefix("auth0|")
             if not subject or len(subject) > 255 or "|" in subject or not subject.isprintable():
-                raise InvalidInput("Payload validation error: 'user_id' is not a valid id.", code="invalid_body")
+                raise InvalidInput(
+                    "Payload validation error: 'user_id' is not a valid id.", code="invalid_body"
+                )
             if await uow.users.user_id_taken(tenant.id, f"auth0|{subject}"):
                 raise Conflict("The user already exists.", code="user_exists")
         profile = {k: v for k, v in spec.profile.items() if k in PROFILE_FIELDS and v}

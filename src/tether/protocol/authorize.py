@@ -150,7 +150,9 @@ def parse(params: Mapping[str, str], *, redirect_uri: str) -> AuthorizationReque
         if not raw.isdigit():
             raise InvalidRequest("max_age must be a non-negative integer.")
         max_age = int(raw)
-    challenge = pkce.check_challenge(params.get("code_challenge"), params.get("code_challenge_method"))
+    challenge = pkce.check_challenge(
+        params.get("code_challenge"), params.get("code_challenge_method")
+    )
     if response_type != "code" and not params.get("nonce"):
         raise InvalidRequest("The implicit flow requires a nonce.")
     return AuthorizationRequest(
@@ -173,7 +175,9 @@ def parse(params: Mapping[str, str], *, redirect_uri: str) -> AuthorizationReque
     )
 
 
-def response_params(values: Mapping[str, str | None], *, issuer: str, state: str | None) -> dict[str, str]:
+def response_params(
+    values: Mapping[str, str | None], *, issuer: str, state: str | None
+) -> dict[str, str]:
     """The parameters of an authorization response, with RFC 9207 ``iss`` and ``state``."""
     out = {k: v for k, v in values.items() if v is not None}
     if state is not None:

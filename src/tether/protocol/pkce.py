@@ -36,7 +36,9 @@ def verify(challenge: str | None, verifier: str | None) -> None:
     """RFC 7636 §4.6, and RFC 9700 §4.8.2: a verifier without a challenge is refused too."""
     if challenge is None:
         if verifier is not None:
-            raise InvalidGrant("code_verifier was sent but the authorization request had no code_challenge.")
+            raise InvalidGrant(
+                "code_verifier was sent but the authorization request had no code_challenge."
+            )
         return
     if verifier is None:
         raise InvalidGrant("Missing code_verifier.")
