@@ -47,14 +47,39 @@ async def test_running_it_twice_reuses_everything(tmp_path: Path, engine: AsyncE
     assert first.upstream.issuer == "http://localhost/"
 
 
-async def test_another_sample_port_later_is_a_warning(tmp_path: Path, engine: AsyncEngine) -> None:
+async def test_another_sample_port_later_moves_the_sample(
+    tmp_path: Path, engine: AsyncEngine
+) -> None:
+    c = build_container(
+        make_settings(tmp_path, demo=True), engine=engine, hash_parameters=FAST_HASH
+    )
+    first = await _provision(c)
+    moved = await _provision(c, "http://localhost:3001")
+    assert moved.warnings == ()
+    assert moved.sample_client_id == first.sample_client_id
+    sample = await c.applications.get(moved.tenant, moved.sample_client_id)
+    assert list(sample.web_origins) == ["http://localhost:3001"]
+    assert set(sample.callbacks) == {"http://localhost:3001", "http://localhost:3001/"}
+    assert set(sample.allowed_logout_urls) == {"http://localhost:3001", "http://localhost:3001/"}
+    enabled = {x.name for x in await c.connections.enabled_for(moved.tenant, sample.client_id)}
+    assert {demo.EMAIL_CONNECTION, demo.UPSTREAM_CONNECTION} <= enabled
+
+
+async def test_another_port_later_is_a_warning(tmp_path: Path, engine: AsyncEngine) -> None:
+    """The outside IdP is a tenant on the first run's port: it cannot follow (yet)."""
     c = build_container(
         make_settings(tmp_path, demo=True), engine=engine, hash_parameters=FAST_HASH
     )
     await _provision(c)
-    moved = await _provision(c, "http://localhost:3001")
+    c2 = build_container(
+        make_settings(tmp_path, demo=True, public_url="http://localhost:9000"),
+        engine=engine,
+        hash_parameters=FAST_HASH,
+    )
+    moved = await _provision(c2)
+    assert moved.tenant.issuer == "http://localhost:9000/"
     assert len(moved.warnings) == 1
-    assert "http://localhost:3000" in moved.warnings[0]
+    assert "http://localhost/" in moved.warnings[0]
 
 
 async def test_the_mailbox_is_only_in_demo_mode(tmp_path: Path, engine: AsyncEngine) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tether.domain.applications import ApplicationService, NewApplication
+from tether.domain.applications import ApplicationChanges, ApplicationService, NewApplication
 from tether.domain.connections import DEFAULT_DATABASE, ConnectionService
 from tether.domain.errors import NotFound
 from tether.domain.models import AppType, Tenant
 from tether.domain.tenants import TenantService
+from tether.domain.user_admin import Actor
 from tether.domain.users import DatabaseUsers, NewDatabaseUser
 from tether.protocol.grants import GrantType
 
@@ -60,10 +61,16 @@ async def provision_demo(
     existing = {a.name: a for a in await applications.list(tenant)}
     sample = existing.get(SAMPLE_APP)
     if sample is not None and sample_origin not in sample.web_origins:
-        warnings.append(
-            f"The sample app was registered for {', '.join(sample.web_origins)}, not "
-            f"{sample_origin}: sign-in from the sample will be refused. Use the sample port of "
-            "the first run, or a fresh data folder."
+        # Another --sample-port than last time: the sample moves with it.
+        sample = await applications.update(
+            tenant,
+            sample.client_id,
+            ApplicationChanges(
+                callbacks=(sample_origin, sample_origin + "/"),
+                web_origins=(sample_origin,),
+                allowed_logout_urls=(sample_origin, sample_origin + "/"),
+            ),
+            Actor(client_id=None),
         )
     if sample is None:
         created = await applications.create(
