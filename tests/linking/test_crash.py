@@ -259,7 +259,8 @@ def test_acknowledged_links_survive_sigkill(env: TetherEnv) -> None:
 
         token, groups, in_flight = asyncio.run(before())
         assert first.process.returncode == -9
-        assert sum(g.acked for g in groups) == KILL_AFTER
+        # A response read just before the kill may be counted just after it: >=.
+        assert sum(g.acked for g in groups) >= KILL_AFTER
     finally:
         if first.process.poll() is None:
             first.process.kill()
