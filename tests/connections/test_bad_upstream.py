@@ -43,7 +43,8 @@ def fake(live: Live) -> Iterator[FakeOidcProvider]:
                     "oidc",
                     {
                         "issuer": provider.issuer,
-                        "authorization_endpoint": provider.url + "/authorize",
+                        # A query of its own, with a parameter whose name ends in "state".
+                        "authorization_endpoint": provider.url + "/authorize?ui_state=1",
                         "token_endpoint": provider.url + "/token",
                         "jwks_uri": provider.url + "/jwks",
                         "client_id": options["client_id"],

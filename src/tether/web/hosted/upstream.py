@@ -8,7 +8,7 @@ callback URL made for someone else's browser cannot sign this browser in (login 
 from __future__ import annotations
 
 import hmac
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -43,7 +43,9 @@ async def begin(request: Request) -> Response:
         url = await c.federation.begin(current, tx, connection)
     except DomainError as exc:
         return error_page(request, exc.message, code=exc.code)
-    state = url.split("state=", 1)[1].split("&", 1)[0] if "state=" in url else ""
+    # The adapter appends its parameters to the endpoint's own query: ours is the last state
+    # (an endpoint with e.g. ?ui_state=1 must not become the cookie).
+    state = (parse_qs(urlsplit(url).query).get("state") or [""])[-1]
     response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
     response.set_cookie(
         FLOW_COOKIE,
