@@ -18,8 +18,13 @@ from tests.browser.support import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "angularjs-linking"
-#: Where each step's screenshot goes (docs/screenshots/demo-*.png, shown in the README).
-SCREENSHOTS = Path(os.environ.get("TETHER_DEMO_SCREENSHOTS") or REPO / "docs" / "screenshots")
+#: Where each step's screenshot goes. TETHER_DEMO_SCREENSHOTS=docs/screenshots refreshes the
+#: committed ones (shown in the README); a normal run writes to a temporary folder, so running
+#: the suite never changes the checkout.
+SCREENSHOTS = Path(
+    os.environ.get("TETHER_DEMO_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / f"tether-demo-screenshots-{os.getpid()}"
+)
 PASSWORD = "correct horse battery staple"
 OUTSIDE_EMAIL = "outside@example.com"
 OUTSIDE_PASSWORD = "outside demo password"
