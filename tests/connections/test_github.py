@@ -118,3 +118,53 @@ def test_another_account_with_the_old_login_is_another_user(live: Live, github: 
         with Browser() as browser:
             subs.append(live.sign_in(browser, "github")["claims"]["sub"])
     assert subs == ["github|777", "github|778"]
+
+
+# -- the generic OAuth 2 strategy, on the same stand-in -------------------------------------
+
+
+def _oauth2_options(github: FakeGitHub) -> dict[str, object]:
+    return {
+        "client_id": github.connection_options()["client_id"],
+        "client_secret": github.connection_options()["client_secret"],
+        "authorization_endpoint": github.url + "/login/oauth/authorize",
+        "token_endpoint": github.url + "/login/oauth/access_token",
+        "profile_endpoint": github.url + "/user",
+        "scope": "read:user",
+        "mapping": {"subject": "id", "nickname": "login", "name": "name", "email": "email"},
+    }
+
+
+def test_generic_oauth2_connections_keep_their_subjects_apart(
+    live: Live, github: FakeGitHub
+) -> None:
+    """Two ``oauth2`` connections (two providers) may both have a subject 123: Auth0 names
+    such users ``oauth2|<connection>|<id>``, so they stay two users."""
+    live.add_connections(
+        {
+            "partner-a": ("oauth2", _oauth2_options(github)),
+            "partner-b": ("oauth2", _oauth2_options(github)),
+        }
+    )
+    github.add(
+        GithubAccount(id=123, login="same-id", name="Same Id", public_email="same@example.com")
+    )
+    github.next_account = 123
+    subs = []
+    for connection in ("partner-a", "partner-b"):
+        with Browser() as browser:
+            subs.append(live.sign_in(browser, connection)["claims"]["sub"])
+    assert subs == ["oauth2|partner-a|123", "oauth2|partner-b|123"]
+    user = live.user("oauth2|partner-a|123")
+    assert user is not None
+    assert user["identities"] == [
+        {
+            "provider": "oauth2",
+            "connection": "partner-a",
+            "user_id": "partner-a|123",
+            "isSocial": True,
+        }
+    ]
+    # A mapped email, with no mapped verification: not verified.
+    assert (user["email"], user["email_verified"]) == ("same@example.com", False)
+    assert user["nickname"] == "same-id"

@@ -40,9 +40,15 @@ def provider_of(connection: Connection) -> str:
     return connection.strategy
 
 
+#: Strategies that stand for any provider: their ``user_id`` names the connection too
+#: (Auth0's ``oauth2|<connection>|<id>``), so two providers' subject 123 are two users.
+GENERIC = frozenset({"oidc", "oauth2"})
+
+
 def subject_of(connection: Connection, upstream_subject: str) -> str:
-    """The identity's ``user_id`` part: ``oidc|<connection>|<sub>`` keeps OIDC providers apart."""
-    if connection.strategy == "oidc":
+    """The identity's ``user_id`` part: ``oidc|<connection>|<sub>`` and
+    ``oauth2|<connection>|<id>`` keep generic providers apart."""
+    if connection.strategy in GENERIC:
         return f"{connection.name}|{upstream_subject}"
     return upstream_subject
 
