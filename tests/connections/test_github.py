@@ -168,3 +168,19 @@ def test_generic_oauth2_connections_keep_their_subjects_apart(
     # A mapped email, with no mapped verification: not verified.
     assert (user["email"], user["email_verified"]) == ("same@example.com", False)
     assert user["nickname"] == "same-id"
+
+
+def test_a_blocked_user_cannot_sign_in_with_github(live: Live, github: FakeGitHub) -> None:
+    github.add(GithubAccount(id=31337, login="blocked-one", emails=[]))
+    github.next_account = 31337
+    with Browser() as browser:
+        live.sign_in(browser, "github")
+    r = live.api("PATCH", "/users/github|31337", json={"blocked": True})
+    assert r.status_code == 200, r.text
+    with Browser() as browser:
+        params = live.fails(browser, "github")
+        assert browser.cookie("127.0.0.1", "tether_session") is None
+    assert params["error"] == "access_denied", params
+    assert params["error_description"] == "user is blocked"
+    user = live.user("github|31337")
+    assert user is not None and user["logins_count"] == 1
