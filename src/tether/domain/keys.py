@@ -122,9 +122,7 @@ class KeyService:
                 pem = self._sealer.open(tenant.id, current.encrypted_private_key)
                 signing = self._signers[tenant.id] = jose.PrivateKey.from_pem(current.kid, pem)
             order = {KeyState.CURRENT: 0, KeyState.NEXT: 1, KeyState.PREVIOUS: 2}
-            published = sorted(
-                (k for k in keys if k.state in order), key=lambda k: order[k.state]
-            )
+            published = sorted((k for k in keys if k.state in order), key=lambda k: order[k.state])
             value = KeySet(signing=signing, public_jwks=[k.public_jwk for k in published])
             self._cache[tenant.id] = (time.monotonic(), value)
             return value
