@@ -111,7 +111,7 @@ class KeyService:
             cached = self._cache.get(tenant.id)
             if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
                 return cached[1]  # another request reloaded it while this one waited
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 keys = await uow.keys.list(tenant.id)
             current = next((k for k in keys if k.state is KeyState.CURRENT), None)
             if current is None:

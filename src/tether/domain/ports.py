@@ -318,7 +318,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work. ``read_only`` promises it will only read (no write, no commit): on
+        SQLite it then neither waits for nor takes the database's one write lock."""
+        ...
 
 
 class MailTransport(Protocol):

@@ -158,7 +158,7 @@ class TenantService:
         now = time.monotonic()
         if self._cache and now - self._cache[0] < CACHE_SECONDS:
             return self._cache[1]
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             tenants = await uow.tenants.list()
         self._cache = (now, tenants)
         return tenants

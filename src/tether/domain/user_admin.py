@@ -99,14 +99,14 @@ class UserAdmin:
         self._clock = clock
 
     async def get(self, tenant_id: str, user_id: str) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(tenant_id, user_id)
         if user is None:
             raise NotFound("The user does not exist.", code="inexistent_user")
         return user
 
     async def by_email(self, tenant_id: str, email: str) -> list[User]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.users.by_email(tenant_id, email.strip().lower())
 
     async def search(
@@ -125,7 +125,7 @@ class UserAdmin:
                 "See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation.",
                 code="invalid_paging",
             )
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.users.search(
                 tenant_id, query, sort=sort, offset=page * per_page, limit=per_page
             )

@@ -35,6 +35,9 @@ def create_engine(
     )
 
 
+#: The execution option a read-only unit of work sets on its connection (storage/uow.py).
+READ_ONLY = "tether_read_only"
+
 #: SQLite engines made here, with their busy timeout in seconds (see ``sqlite_busy_timeout``).
 _SQLITE_ENGINES: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
@@ -61,5 +64,7 @@ def _sqlite_setup(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that later upgrades to
-        # a writer can fail at once with "database is locked" instead of waiting its turn.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a writer can fail at once with "database is locked" instead of waiting its turn. A
+        # read-only unit of work never upgrades: a deferred BEGIN reads a snapshot, no lock.
+        read_only = conn.get_execution_options().get(READ_ONLY)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

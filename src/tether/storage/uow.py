@@ -9,6 +9,11 @@ one write lock every transaction takes (BEGIN IMMEDIATE), the units of work of o
 turns on an asyncio lock first: a waiter then waits for its turn instead of polling the database
 lock in SQLite's busy handler, which sleeps up to 100 ms a try while the lock sits free. The wait
 is bounded by the engine's busy timeout and ends in Unavailable, as a busy database does.
+
+A read-only unit of work (``uows(read_only=True)``) skips both on SQLite: it begins a deferred
+transaction, a WAL snapshot that neither waits for the writer nor blocks it, so reads run beside
+writes and beside each other in every worker. It must not write (SQLite would have to upgrade it
+to a writer, which may fail at once with "database is locked"); on PostgreSQL it changes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tether.domain.errors import Conflict, Unavailable
 from tether.storage import repositories as repos
-from tether.storage.db import sqlite_busy_timeout
+from tether.storage.db import READ_ONLY, sqlite_busy_timeout
 
 
 def translate(exc: BaseException) -> Exception | None:
@@ -60,9 +65,12 @@ class SqlUnitOfWork:
     admins: repos.Admins
     account_flows: repos.AccountFlows
 
-    def __init__(self, engine: AsyncEngine, turns: _Turns | None = None):
+    def __init__(
+        self, engine: AsyncEngine, turns: _Turns | None = None, *, read_only: bool = False
+    ):
         self._engine = engine
-        self._turns = turns if turns is not None else _turns_for(engine)
+        self._read_only = read_only
+        self._turns = None if read_only else turns if turns is not None else _turns_for(engine)
         self._lock: asyncio.Lock | None = None
         self._conn: AsyncConnection | None = None
 
@@ -71,6 +79,8 @@ class SqlUnitOfWork:
             self._lock = await self._turns.take()
         try:
             conn = await self._engine.connect()
+            if self._read_only:
+                await conn.execution_options(**{READ_ONLY: True})
         except BaseException as exc:
             self._release()
             mapped = translate(exc)
@@ -178,5 +188,5 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self._turns = _turns_for(engine)
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._turns)
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._turns, read_only=read_only)
