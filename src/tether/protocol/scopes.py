@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from tether.protocol.errors import InvalidScope
@@ -34,6 +35,9 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 
 OIDC_SCOPES = frozenset({OPENID, OFFLINE_ACCESS, *SCOPE_CLAIMS})
 
+#: A character outside RFC 6749 §3.3's scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
+_NOT_SCOPE_TOKEN = re.compile(r"[^\x21\x23-\x5B\x5D-\x7E]")
+
 
 def parse_scope(value: str | None) -> list[str]:
     """Split a scope string into unique tokens, order kept.
@@ -46,7 +50,7 @@ def parse_scope(value: str | None) -> list[str]:
     for token in value.split(" "):
         if not token:
             continue
-        if any(ch in '"\\' or not 0x21 <= ord(ch) <= 0x7E for ch in token):
+        if _NOT_SCOPE_TOKEN.search(token):
             raise InvalidScope("The scope parameter has characters that are not allowed.")
         seen.setdefault(token, None)
     return list(seen)

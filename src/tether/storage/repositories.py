@@ -413,8 +413,12 @@ class Identities(_Repo):
 
 def _user_with_identities_query() -> sa.Select[Any]:
     """One user's row joined with its identities (one row each, ``idn_``-labelled), in the
-    order ``_with_identities`` gives them: one statement instead of two for a single user."""
-    return (
+    order ``_with_identities`` gives them: one statement instead of two for a single user.
+    Built once (statements are immutable; ``where`` makes a new one)."""
+    global _USER_WITH_IDENTITIES
+    if _USER_WITH_IDENTITIES is not None:
+        return _USER_WITH_IDENTITIES
+    _USER_WITH_IDENTITIES = (
         sa.select(
             t.users,
             *(c.label(f"idn_{c.name}") for c in t.identities.c),
@@ -427,8 +431,10 @@ def _user_with_identities_query() -> sa.Select[Any]:
         )
         .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
     )
+    return _USER_WITH_IDENTITIES
 
 
+_USER_WITH_IDENTITIES: sa.Select[Any] | None = None
 _IDENTITY_FIELDS = [f.name for f in fields(Identity)]
 
 
