@@ -9,6 +9,7 @@ not, never joins the account that has the same address.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 
 from tests.connections.conftest import Live
 from tests.connections.fake_oidc_provider import Behaviour, FakeOidcProvider
-from tests.connections.support import Browser, Page, callback_params, free_port, serving
+from tests.connections.support import Browser, Page, callback_params, serving
 from tether.domain.users import NewDatabaseUser
 
 pytestmark = pytest.mark.e2e
@@ -26,12 +27,16 @@ CONNECTION = "fake-op"
 TRUSTED = "fake-op-trusted"
 #: Tether's federation client gives up on a request after 5 s (federation/http.py).
 HANG_LIMIT_S = 5.0
+#: What a busy machine may add to it (the provider double hangs for 30 s).
+SLACK_S = 4.0
 
 
 @pytest.fixture(scope="module")
 def fake(live: Live) -> Iterator[FakeOidcProvider]:
     provider = FakeOidcProvider()
-    with serving(provider.app) as server:
+    with serving(provider.app) as server, socket.socket() as gone:
+        gone.bind(("127.0.0.1", 0))
+        gone_port = gone.getsockname()[1]
         provider.url = server.url
         options = provider.connection_options()
         live.add_connections(
@@ -52,10 +57,11 @@ def fake(live: Live) -> Iterator[FakeOidcProvider]:
                         "userinfo": False,
                     },
                 ),
-                # A provider that is not there at all (nothing listens on that port).
+                # A provider that is not there at all: a port held bound but not listening
+                # (connections are refused, and no other process can take it meanwhile).
                 "gone-op": (
                     "oidc",
-                    {**options, "discovery_url": f"http://127.0.0.1:{free_port()}/.well-known/x"},
+                    {**options, "discovery_url": f"http://127.0.0.1:{gone_port}/.well-known/x"},
                 ),
             }
         )
@@ -154,7 +160,7 @@ def test_a_hanging_token_endpoint_times_out(live: Live, fake: FakeOidcProvider) 
         started = time.monotonic()
         answer = browser.go(callback)  # Tether waits for the token endpoint, then gives up
         elapsed = time.monotonic() - started
-    assert HANG_LIMIT_S - 0.5 <= elapsed < HANG_LIMIT_S + 3.0, elapsed
+    assert HANG_LIMIT_S - 0.5 <= elapsed < HANG_LIMIT_S + SLACK_S, elapsed
     params = _callback_answer(answer, state)
     assert params["error"] == "server_error", params
     assert "(timeout)" in params["error_description"]
@@ -179,7 +185,7 @@ def test_a_bad_token_endpoint_body(
     started = time.monotonic()
     with Browser() as browser:
         params = live.fails(browser, CONNECTION)
-    assert time.monotonic() - started < HANG_LIMIT_S + 3.0
+    assert time.monotonic() - started < HANG_LIMIT_S + SLACK_S
     assert params["error"] == "server_error", params
     assert kind in params["error_description"], params
     refused(live, mark, contains=kind)
