@@ -51,6 +51,7 @@ from bench.management import (
     BenchUser,
     Deployment,
     add_common_arguments,
+    count_database_cpu,
     deployment,
     main_with,
     server_description,
@@ -289,6 +290,7 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         with running_server(dep.data_dir, dep.env, dep.port, args.workers) as server:
+            count_database_cpu(server, dep)
             print(
                 f"tokens: {2 * args.pairs} password-realm logins,"
                 f" {args.login_concurrency} at a time ...",
