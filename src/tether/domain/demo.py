@@ -129,6 +129,8 @@ async def provision_demo(
                 "client_secret": rp.client_secret,
                 "scope": "openid profile email",
                 "allow_private_network": True,
+                # The outside IdP is our own second tenant: its email_verified can be trusted.
+                "trust_email_verified": True,
             },
             [sample.client_id],
         )
