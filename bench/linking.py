@@ -36,12 +36,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
 import sys
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,8 +178,6 @@ async def drive(
             result.error(f"{what} {r.status}", body.decode(errors="replace"))
             return False
         if n % 64 == 0:  # now and then, the body too: the identities the call left
-            import json
-
             got = [i.get("user_id") for i in json.loads(body)]
             if len(got) != (2 if what == "link" else 1):
                 result.error(f"{what} body", body.decode(errors="replace"))
@@ -236,9 +237,6 @@ def measured(server: Server, name: str, pairs: list[Pair], args: argparse.Namesp
 
 def sanity_check(server: Server, pair: Pair) -> None:
     """One pair by hand: the link answers 201 with both identities, the unlink 200 with one."""
-    import json
-    import urllib.error
-    import urllib.request
 
     def call(method: str, path: str, body: dict[str, Any] | None) -> tuple[int, Any]:
         request = urllib.request.Request(  # noqa: S310 (loopback URL we built)
