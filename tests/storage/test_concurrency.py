@@ -25,7 +25,9 @@ from tether.storage import tables as t
 from tether.storage.db import create_engine
 from tether.storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 
-sqlite_only = pytest.mark.skipif(backend() != "sqlite", reason="SQLite locking")
+#: About SQLite's single write lock: not collected on PostgreSQL (tests/conftest.py), whose
+#: locking the other tests here cover.
+sqlite_only = pytest.mark.sqlite_only
 
 
 def _outcomes(results: list[object]) -> tuple[int, int]:
