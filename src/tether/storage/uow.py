@@ -30,9 +30,26 @@ from tether.domain.errors import Conflict, Unavailable
 from tether.storage import repositories as repos
 from tether.storage.db import READ_ONLY, sqlite_busy_timeout
 
+#: PostgreSQL's deadlock_detected and serialization_failure: two transactions collided and one
+#: was rolled back whole. The client may simply try again, so it is a 409, not a 500.
+_COLLISIONS = frozenset({"40P01", "40001"})
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    orig = getattr(exc, "orig", None)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
 
 def translate(exc: BaseException) -> Exception | None:
     """The domain error an exception from the database stands for, if any."""
+    if isinstance(exc, DBAPIError) and _sqlstate(exc) in _COLLISIONS:
+        return Conflict(
+            "The change collided with another made at the same time; try again.", code="conflict"
+        )
     if isinstance(exc, IntegrityError):
         return Conflict("The change conflicts with existing data.", code="conflict")
     if isinstance(exc, OperationalError | PoolTimeout | ConnectionError | OSError):
