@@ -161,6 +161,19 @@ async def _open_tx(request: Request) -> tuple[Tenant, LoginTransaction, Applicat
     return current, tx, app
 
 
+async def _open_post(
+    request: Request, purpose: str
+) -> tuple[Tenant, LoginTransaction, Application, dict[str, Any]] | Response:
+    """A form POST on a parked request: the request still open, the form read, its CSRF token
+    checked (a bad token raises before anything else runs)."""
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    form = await read_params(request)
+    csrf.check(request, purpose, form.get("csrf"))
+    return (*opened, form)
+
+
 # -- sign in -----------------------------------------------------------------------
 
 
@@ -176,12 +189,10 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/u/login")
 async def login_submit(request: Request) -> Response:
-    opened = await _open_tx(request)
+    opened = await _open_post(request, "login")
     if isinstance(opened, Response):
         return opened
-    current, tx, app = opened
-    form = await read_params(request)
-    csrf.check(request, "login", form.get("csrf"))
+    current, tx, app, form = opened
     ctx = await _context(request, current, tx, app)
     connection = str(form.get("connection") or "")
     other = next((o for o in ctx["others"] if o["name"] == connection), None)
@@ -259,12 +270,10 @@ async def signup_form(request: Request) -> Response:
 
 @router.post("/u/signup")
 async def signup_submit(request: Request) -> Response:
-    opened = await _open_tx(request)
+    opened = await _open_post(request, "signup")
     if isinstance(opened, Response):
         return opened
-    current, tx, app = opened
-    form = await read_params(request)
-    csrf.check(request, "signup", form.get("csrf"))
+    current, tx, app, form = opened
     ctx = await _context(request, current, tx, app)
     if not ctx["signup_url"]:
         return error_page(
@@ -446,12 +455,10 @@ async def consent_form(request: Request) -> Response:
 
 @router.post("/u/consent")
 async def consent_submit(request: Request) -> Response:
-    opened = await _open_tx(request)
+    opened = await _open_post(request, "consent")
     if isinstance(opened, Response):
         return opened
-    current, tx, app = opened
-    form = await read_params(request)
-    csrf.check(request, "consent", form.get("csrf"))
+    current, tx, app, form = opened
     req = authz.AuthorizationRequest.from_dict(tx.request)
     c = container(request)
     session = await c.sessions.current(current, cookies.session_value(request))
