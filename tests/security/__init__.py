@@ -1,0 +1,1 @@
+"""Regression tests for the trust boundary: one module per rule (see docs/security.md)."""
