@@ -63,8 +63,11 @@ class AuthorizationService:
 
     # -- phase one: client and callback -------------------------------------------
 
-    async def client_for(self, tenant: Tenant, params: Mapping[str, str]) -> Application:
-        """RFC 6749 §4.1.2.1: until this passes, errors are never redirected."""
+    async def client_for(
+        self, tenant: Tenant, params: Mapping[str, str]
+    ) -> tuple[Application, str]:
+        """RFC 6749 §4.1.2.1: until this passes, errors are never redirected. Returns the app and
+        the redirect URI to use from now on: the one the matcher rendered (RFC 8252 §7.3)."""
         client_id = params.get("client_id")
         if not client_id:
             raise BadAuthorizeRequest("Missing required parameter: client_id")
@@ -75,13 +78,14 @@ class AuthorizationService:
         redirect_uri = params.get("redirect_uri")
         if not redirect_uri:
             raise BadAuthorizeRequest("Missing required parameter: redirect_uri")
-        if not redirect_uris.matches(
+        matched = redirect_uris.match(
             app.callbacks, redirect_uri, native=app.app_type is AppType.NATIVE
-        ):
+        )
+        if matched is None:
             raise BadAuthorizeRequest(
                 "The redirect_uri is not one of the application's allowed callback URLs."
             )
-        return app
+        return app, matched
 
     # -- phase two: the rest of the request ------------------------------------------
 

@@ -68,7 +68,9 @@ async def authorize(request: Request) -> Response:
                 raise BadAuthorizeRequest("A parameter was sent more than once.")
             raw = dict(request.query_params)
         params = normalise(raw)
-        app = await c.authorization.client_for(current, params)
+        app, matched_uri = await c.authorization.client_for(current, params)
+        # From here on only the URI the matcher rendered is used (RFC 8252 §7.3).
+        params = {**params, "redirect_uri": matched_uri}
     except (BadAuthorizeRequest, OAuth2Error) as exc:
         message = exc.message if isinstance(exc, DomainError) else exc.description
         return error_page(request, message, code="invalid_request", status=400)

@@ -70,7 +70,8 @@ async def _link(request: Request, current: Any, client_id: str, auth_params: Any
         }
     )
     try:
-        app = await c.authorization.client_for(current, params)
+        app, matched_uri = await c.authorization.client_for(current, params)
+        params = {**params, "redirect_uri": matched_uri}
         req = await c.authorization.validate(current, app, params)
     except DomainError as exc:
         raise InvalidRequest(exc.message) from exc
