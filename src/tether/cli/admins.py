@@ -23,11 +23,16 @@ def register(app: typer.Typer) -> None:
 
 @admins.command("add")
 def admins_add(
-    who: str = typer.Argument(..., help="The user's email address, or its user_id."),
+    who: str = typer.Argument(
+        ..., help="An email address exactly one user has verified, or the user's user_id."
+    ),
     tenant: str = TenantOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Let a user into the dashboard of the tenant."""
+    """Let a user into the dashboard of the tenant.
+
+    By email only a user who verified the address counts (anyone can sign up with any address);
+    name an unverified account by its user_id if you are sure it is the right person's."""
 
     async def work(c: Container) -> dict[str, Any]:
         t = await pick_tenant(c, tenant)
@@ -35,6 +40,7 @@ def admins_add(
         return {
             "user_id": user.user_id,
             "email": user.email,
+            "email_verified": user.email_verified,
             "tenant": t.name,
             "dashboard": f"{t.issuer}dashboard",
         }
@@ -46,6 +52,8 @@ def admins_add(
         console.print(
             f"{result['email'] or result['user_id']} is now an admin: sign in at {result['dashboard']}"
         )
+        if not result["email_verified"]:
+            console.print("Note: this user's email is not verified.")
 
 
 @admins.command("list")
@@ -58,12 +66,13 @@ def admins_list(tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
             {
                 "user_id": a.user.user_id,
                 "email": a.user.email,
+                "email_verified": a.user.email_verified,
                 "since": iso8601(a.admin.created_at),
             }
             for a in await c.admins.list(t)
         ]
 
-    emit(run(work), as_json, ["user_id", "email", "since"])
+    emit(run(work), as_json, ["user_id", "email", "email_verified", "since"])
 
 
 @admins.command("remove")

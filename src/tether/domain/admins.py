@@ -39,12 +39,12 @@ class AdminService:
         if not who:
             raise InvalidInput("Name a user by email address or user_id.")
         async with self._uow() as uow:
-            if "@" in who and "|" not in who:
+            if _is_email(who):
                 found = await uow.users.by_email(tenant.id, who.lower())
                 if len(found) > 1:
-                    ids = ", ".join(u.user_id for u in found)
                     raise InvalidInput(
-                        f"Several users have the email {who} ({ids}): name one by its user_id."
+                        f"Several users have the email {who} ({_ids(found)}): "
+                        "name one by its user_id."
                     )
                 user = found[0] if found else None
             else:
@@ -53,8 +53,38 @@ class AdminService:
             raise NotFound(f"No user {who} in tenant {tenant.name}.", code="inexistent_user")
         return user
 
+    async def find_candidate(self, tenant: Tenant, who: str) -> User:
+        """The user who may be made an admin: named by user_id (the operator's explicit
+        choice), or by an email address that exactly one user has *verified*.
+
+        Anyone can sign up with any address, so an unverified address proves nothing about who
+        holds the account (pre-account takeover, Sudhodanan & Paverd 2022): by email, unverified
+        users never count, and an address two verified users share names nobody.
+        """
+        who = who.strip()
+        if not _is_email(who):
+            return await self.find_user(tenant, who)
+        async with self._uow() as uow:
+            found = await uow.users.by_email(tenant.id, who.lower())
+        verified = [u for u in found if u.email_verified]
+        if len(verified) == 1:
+            return verified[0]
+        if len(verified) > 1:
+            raise InvalidInput(
+                f"Several users have verified the email {who} ({_ids(verified)}): "
+                "name one by its user_id."
+            )
+        if found:
+            raise InvalidInput(
+                f"No user has verified the email {who} (unverified: {_ids(found)}). "
+                "Have the person verify their email first, or name the user by its user_id "
+                "if you are sure it is theirs."
+            )
+        raise NotFound(f"No user {who} in tenant {tenant.name}.", code="inexistent_user")
+
     async def add(self, tenant: Tenant, who: str, actor: Actor) -> User:
-        user = await self.find_user(tenant, who)
+        """Make a user an admin; the one way an admin is made (CLI, tests, any later surface)."""
+        user = await self.find_candidate(tenant, who)
         async with self._uow() as uow:
             if await uow.admins.get(tenant.id, user.pk) is not None:
                 raise Conflict(f"{user.email or user.user_id} is an admin already.")
@@ -67,7 +97,12 @@ class AdminService:
                 description="Add a dashboard admin",
                 client_id=actor.client_id,
                 user=user,
-                details={"event": "admin_added", "actor": actor.user_id or actor.client_id},
+                details={
+                    "event": "admin_added",
+                    "actor": actor.user_id or actor.client_id,
+                    "named_by": "email" if _is_email(who.strip()) else "user_id",
+                    "email_verified": user.email_verified,
+                },
             )
             await uow.commit()
         return user
@@ -124,3 +159,11 @@ class AdminService:
                 details={**details, "actor": actor.user_id or actor.client_id},
             )
             await uow.commit()
+
+
+def _is_email(who: str) -> bool:
+    return "@" in who and "|" not in who
+
+
+def _ids(users: builtins.list[User]) -> str:
+    return ", ".join(u.user_id for u in users)
