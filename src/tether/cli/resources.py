@@ -12,6 +12,7 @@ from tether.cli.common import JsonOption, TenantOption, emit, pick_tenant, run, 
 from tether.cli.views import api_view, app_view, connection_view, key_view, tenant_view
 from tether.domain.applications import NewApi, NewApplication
 from tether.domain.models import AppType, iso8601
+from tether.protocol import json_text
 
 tenants = typer.Typer(no_args_is_help=True, help="Tenants served by this process.")
 apps = typer.Typer(no_args_is_help=True, help="Applications (OAuth clients).")
@@ -229,7 +230,7 @@ def connections_create(
 ) -> None:
     """Create a connection (a way to sign in) and enable it for applications."""
     try:
-        parsed = json.loads(options)
+        parsed = json_text.loads(options)
     except ValueError as exc:
         raise typer.BadParameter("--options must be a JSON object") from exc
     if not isinstance(parsed, dict):

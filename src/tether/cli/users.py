@@ -17,6 +17,7 @@ from tether.domain.models import iso8601
 from tether.domain.user_admin import Actor, UserChanges
 from tether.domain.users import NewDatabaseUser
 from tether.domain.views import user_view
+from tether.protocol import json_text
 
 users = typer.Typer(
     no_args_is_help=True, help="Users: list, search, show, create, update, block, delete."
@@ -137,7 +138,7 @@ def users_update(
     for key, raw in (("user_metadata", user_metadata), ("app_metadata", app_metadata)):
         if raw is not None:
             try:
-                values[key] = json.loads(raw)
+                values[key] = json_text.loads(raw)
             except ValueError as exc:
                 raise typer.BadParameter(f"--{key.replace('_', '-')} must be JSON") from exc
     if password:

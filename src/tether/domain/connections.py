@@ -17,6 +17,7 @@ from tether.domain.ids import new_id
 from tether.domain.models import Connection, Tenant
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer, seal_upstream_secret
+from tether.protocol import json_text
 
 if TYPE_CHECKING:
     from tether.domain.user_admin import Actor
@@ -83,6 +84,8 @@ def check_options(strategy: str, options: dict[str, Any] | None) -> dict[str, An
     Auth0's defaults for those left out; any other kind's kept as given (size-limited)."""
     given = dict(options or {})
     _check_json_text(given, "options")
+    if json_text.has_non_finite(given):
+        raise InvalidInput(f"options: {json_text.MESSAGE}")
     size = len(json.dumps(given, separators=(",", ":"), default=str).encode())
     if size > MAX_OPTIONS_BYTES:
         raise InvalidInput(f"options: {size} bytes; at most {MAX_OPTIONS_BYTES}.")

@@ -19,6 +19,7 @@ from tether.domain.models import User
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.user_search import Query, Sort
 from tether.domain.users import PROFILE_FIELDS, DatabaseUsers, NewDatabaseUser, normalise_email
+from tether.protocol import json_text
 
 METADATA_MAX_BYTES = 16 * 1024
 MAX_SEARCH_WINDOW = 1000
@@ -56,6 +57,10 @@ def check_metadata(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput(
             f"Payload validation error: '{name}' must be an object.", code="invalid_body"
+        )
+    if json_text.has_non_finite(value):
+        raise InvalidInput(
+            f"Payload validation error: '{name}': {json_text.MESSAGE}", code="invalid_body"
         )
     size = len(json.dumps(value, separators=(",", ":")).encode())
     if size > METADATA_MAX_BYTES:

@@ -5,9 +5,13 @@ The CLI, the Management API and /userinfo all show users this one way.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from tether.domain.models import Identity, User, iso8601
+from tether.protocol import json_text
+
+log = logging.getLogger("tether.views")
 
 
 def identity_view(identity: Identity, *, with_profile: bool) -> dict[str, Any]:
@@ -46,4 +50,9 @@ def user_view(user: User) -> dict[str, Any]:
     }
     if user.blocked:
         view["blocked"] = True
+    if json_text.has_non_finite(view):
+        # Refused on the way in, but a row written some other way (an old version, a direct SQL
+        # edit) must not make every list holding it fail to render: show it with nulls instead.
+        log.warning("user %s holds a non-finite number; shown as null", user.user_id)
+        view = json_text.finite_or_null(view)
     return {k: v for k, v in view.items() if v is not None}

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl
 
+from fastapi.routing import APIRoute
 from starlette.requests import Request
+from starlette.responses import Response
 
+from tether.protocol import json_text
 from tether.web.errors import BodyError
 
 MAX_FIELDS = 100
@@ -27,7 +31,9 @@ async def read_params(request: Request, *, allow_empty: bool = False) -> dict[st
         raise BodyError(400, "The request body is not valid UTF-8.") from exc
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
-            value = json.loads(text)
+            value = json_text.loads(text)
+        except json_text.NonFiniteNumber as exc:
+            raise BodyError(400, json_text.MESSAGE) from exc
         except (ValueError, RecursionError) as exc:
             # RecursionError: 64 KiB of "[" nests deeper than the parser's stack.
             raise BodyError(400, "The request body is not valid JSON.") from exc
@@ -61,3 +67,25 @@ def _has_lone_surrogate(value: Any) -> bool:
     except (UnicodeEncodeError, RecursionError):
         return True
     return False
+
+
+class StrictJsonRequest(Request):
+    """A request whose ``json()`` refuses NaN, Infinity and 1e999 (RFC 8259 §6)."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = json_text.loads(await self.body())
+        return self._json
+
+
+class StrictJsonRoute(APIRoute):
+    """FastAPI reads JSON bodies through ``request.json()``: this route hands it a
+    StrictJsonRequest, so a non-finite number is a JSONDecodeError (a 400), never a value."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            return await handler(StrictJsonRequest(request.scope, request.receive))
+
+        return strict

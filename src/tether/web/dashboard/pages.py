@@ -28,6 +28,7 @@ from tether.domain.logs import LogFilter
 from tether.domain.models import AppType, User
 from tether.domain.user_admin import Actor, UserChanges
 from tether.domain.views import user_view
+from tether.protocol import json_text
 from tether.web.account import gate
 from tether.web.body import read_params
 from tether.web.context import container, request_info
@@ -278,9 +279,9 @@ async def _user_page(
         rows=rows,
         raw=json.dumps(user_view(user), indent=2, ensure_ascii=False),
         user_metadata=metadata.get("user_metadata")
-        or json.dumps(user.user_metadata, indent=2, ensure_ascii=False),
+        or json.dumps(json_text.finite_or_null(user.user_metadata), indent=2, ensure_ascii=False),
         app_metadata=metadata.get("app_metadata")
-        or json.dumps(user.app_metadata, indent=2, ensure_ascii=False),
+        or json.dumps(json_text.finite_or_null(user.app_metadata), indent=2, ensure_ascii=False),
         metadata_error=metadata.get("error"),
         events=events,
         events_total=events_total,
@@ -373,7 +374,9 @@ async def user_metadata(request: Request) -> Response:
         values: dict[str, Any] = {}
         for name, text in texts.items():
             try:
-                parsed = json.loads(text or "{}")
+                parsed = json_text.loads(text or "{}")
+            except json_text.NonFiniteNumber as exc:
+                raise InvalidInput(f"{name}: {json_text.MESSAGE}") from exc
             except (ValueError, RecursionError) as exc:
                 raise InvalidInput(
                     f"{name} is not valid JSON: {exc.args[0] if exc.args else exc}"
@@ -795,7 +798,9 @@ async def connection_create(request: Request) -> Response:
     try:
         options_text = form.get("options", "").strip()
         try:
-            options = json.loads(options_text) if options_text else None
+            options = json_text.loads(options_text) if options_text else None
+        except json_text.NonFiniteNumber as exc:
+            raise InvalidInput(f"options: {json_text.MESSAGE}") from exc
         except (ValueError, RecursionError) as exc:
             raise InvalidInput("options: not valid JSON.") from exc
         if options is not None and not isinstance(options, dict):

@@ -38,6 +38,10 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
     parts = []
     body = False
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            # The decoder's own reason (a non-finite number, a syntax error) says what to fix.
+            reason = str((err.get("ctx") or {}).get("error") or "not valid JSON")
+            return f"Payload validation error: {reason}", "invalid_body"
         loc = [str(p) for p in err.get("loc", ())]
         body = body or (loc[:1] == ["body"])
         where = ".".join(loc[1:]) or loc[0] if loc else "request"

@@ -9,13 +9,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tether.domain.models import ClientGrant
+from tether.web.body import StrictJsonRoute
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme
 from tether.web.management.shared import Paging, scoped
 
-router = APIRouter(dependencies=[Security(bearer_scheme)], tags=["client-grants"])
+router = APIRouter(
+    dependencies=[Security(bearer_scheme)], tags=["client-grants"], route_class=StrictJsonRoute
+)
 Reader = Annotated[Caller, scoped("read:client_grants")]
 Creator = Annotated[Caller, scoped("create:client_grants")]
 Updater = Annotated[Caller, scoped("update:client_grants")]

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from tether.domain.applications import ApplicationChanges, NewApplication
 from tether.domain.models import Application, AppType, Tenant
+from tether.web.body import StrictJsonRoute
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
@@ -18,7 +19,9 @@ from tether.web.management.deps import bearer_scheme
 from tether.web.management.shared import Paging, scoped
 from tether.web.management.views import pick_fields
 
-router = APIRouter(dependencies=[Security(bearer_scheme)], tags=["clients"])
+router = APIRouter(
+    dependencies=[Security(bearer_scheme)], tags=["clients"], route_class=StrictJsonRoute
+)
 READ_KEYS = "read:client_keys"
 Reader = Annotated[Caller, scoped("read:clients", READ_KEYS)]
 Creator = Annotated[Caller, scoped("create:clients")]

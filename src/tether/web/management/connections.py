@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from tether.domain.connections import ConnectionChanges
 from tether.domain.models import Connection
+from tether.web.body import StrictJsonRoute
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
@@ -17,7 +18,9 @@ from tether.web.management.deps import bearer_scheme
 from tether.web.management.shared import Paging, scoped
 from tether.web.management.views import pick_fields
 
-router = APIRouter(dependencies=[Security(bearer_scheme)], tags=["connections"])
+router = APIRouter(
+    dependencies=[Security(bearer_scheme)], tags=["connections"], route_class=StrictJsonRoute
+)
 Reader = Annotated[Caller, scoped("read:connections")]
 Creator = Annotated[Caller, scoped("create:connections")]
 Updater = Annotated[Caller, scoped("update:connections")]

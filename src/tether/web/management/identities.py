@@ -11,13 +11,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tether.domain.linking import LinkIdentity, LinkWith
-from tether.web.body import read_params
+from tether.web.body import StrictJsonRoute, read_params
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.deps import bearer_scheme, caller_or_id_token, unstorable
 
-router = APIRouter(dependencies=[Security(bearer_scheme)])
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
 Who = Annotated[Caller, Depends(caller_or_id_token)]
 SCOPES = (["update:users"], ["update:current_user_identities"])
 

@@ -11,13 +11,14 @@ from starlette.responses import JSONResponse, Response
 
 from tether.domain.logs import LogFilter
 from tether.protocol import lucene
+from tether.web.body import StrictJsonRoute
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.deps import bearer_scheme, caller
 from tether.web.management.views import envelope, log_view, pick_fields
 
-router = APIRouter(dependencies=[Security(bearer_scheme)])
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
 Who = Annotated[Caller, Depends(caller)]
 
 #: Fields ``q`` may filter on, as ``field:value`` terms joined by AND (dates as a range).

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from tether.domain.applications import ApiChanges, NewApi
 from tether.domain.models import Api
+from tether.web.body import StrictJsonRoute
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
@@ -18,7 +19,9 @@ from tether.web.management.deps import bearer_scheme
 from tether.web.management.shared import Paging, scoped
 from tether.web.management.views import pick_fields
 
-router = APIRouter(dependencies=[Security(bearer_scheme)], tags=["resource-servers"])
+router = APIRouter(
+    dependencies=[Security(bearer_scheme)], tags=["resource-servers"], route_class=StrictJsonRoute
+)
 Reader = Annotated[Caller, scoped("read:resource_servers")]
 Creator = Annotated[Caller, scoped("create:resource_servers")]
 Updater = Annotated[Caller, scoped("update:resource_servers")]

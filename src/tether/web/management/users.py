@@ -13,13 +13,14 @@ from tether.domain.errors import InvalidInput
 from tether.domain.logs import LogFilter
 from tether.domain.user_admin import UserChanges
 from tether.domain.views import user_view
+from tether.web.body import StrictJsonRoute
 from tether.web.context import container
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.deps import bearer_scheme, caller, caller_or_id_token
 from tether.web.management.views import envelope, log_view, pick_fields
 
-router = APIRouter(dependencies=[Security(bearer_scheme)])
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
 Who = Annotated[Caller, Depends(caller)]
 WhoOrIdToken = Annotated[Caller, Depends(caller_or_id_token)]
 SORT_PATTERN = r"^[a-zA-Z0-9_.]+:(1|-1)$"
