@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from tether.bootstrap import build_container
 from tether.config import load_settings
+from tether.web import access_log
 from tether.web.app import create_app
 
 
@@ -20,4 +21,5 @@ def create() -> FastAPI:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    access_log.install()  # no ticket, code or state from a query string in the access log
     return create_app(build_container(settings))
