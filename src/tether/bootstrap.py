@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tether.adapters.ratelimit import LimitsRateLimiter
 from tether.adapters.smtp import SmtpTransport
 from tether.config import Settings
+from tether.domain.access import TokenCutoffs, UserAccess
 from tether.domain.account import AccountService, HostedApps
 from tether.domain.admins import AdminService
 from tether.domain.applications import ApiService, ApplicationService
@@ -68,6 +69,7 @@ class Container:
     admins: AdminService
     hosted_apps: HostedApps
     account: AccountService
+    access: UserAccess
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
@@ -130,6 +132,7 @@ def build_container(
     applications = ApplicationService(uow, sealer, clock)
     tenants = TenantService(uow, keys, apis, connections, clock)
     mail = MailService(uow, clock, transport, settings.mail_from)
+    access = UserAccess(TokenCutoffs(uow, clock), audit, mail, clock)
     users = DatabaseUsers(
         uow,
         PasswordHasher(hash_parameters or HashParameters()),
@@ -138,6 +141,7 @@ def build_container(
         mail,
         limiter,
         clock,
+        access,
     )
     tokens = TokenService(uow, keys, users, audit, clock)
     external = ExternalSignIn(uow, audit, clock)
@@ -161,7 +165,7 @@ def build_container(
         mail=mail,
         sessions=sessions,
         authorization=AuthorizationService(uow, tokens, clock),
-        user_admin=UserAdmin(uow, users, audit, clock),
+        user_admin=UserAdmin(uow, users, audit, clock, access),
         logs=logs,
         linking=linking,
         external=external,
@@ -178,4 +182,5 @@ def build_container(
         admins=AdminService(uow, audit, clock),
         hosted_apps=HostedApps(uow, applications, tokens, keys, clock),
         account=AccountService(uow, linking, sessions, mail, logs, clock),
+        access=access,
     )

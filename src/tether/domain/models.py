@@ -170,6 +170,8 @@ class User:
     last_login: datetime | None = None
     logins_count: int = 0
     last_ip: str | None = None
+    #: User tokens issued (``iat``) before this instant are refused (domain/access.py).
+    tokens_valid_after: datetime | None = None
     identities: list[Identity] = field(default_factory=list)
 
     def profile_claims(self) -> JSON:

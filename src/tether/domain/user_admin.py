@@ -2,7 +2,7 @@
 
 Auth0's semantics (auth0-wire.md §2.4): create answers the full user; PATCH merges
 ``user_metadata`` / ``app_metadata`` at the first level and a ``null`` deletes a key; a new
-password revokes the user's refresh tokens and sessions; delete removes the user with every
+password ends every way in (``UserAccess.credential_changed``); delete removes the user with every
 identity linked to it, and its ``user_id`` is never issued again.
 """
 
@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tether.domain.access import UserAccess
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
@@ -97,11 +98,19 @@ class UserChanges:
 
 
 class UserAdmin:
-    def __init__(self, uow: UnitOfWorkFactory, db_users: DatabaseUsers, audit: Audit, clock: Clock):
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        db_users: DatabaseUsers,
+        audit: Audit,
+        clock: Clock,
+        access: UserAccess,
+    ):
         self._uow = uow
         self._db = db_users
         self._audit = audit
         self._clock = clock
+        self._access = access
 
     async def get(self, tenant_id: str, user_id: str) -> User:
         async with self._uow(read_only=True) as uow:
@@ -218,8 +227,18 @@ class UserAdmin:
                         "This user has no password to change.", code="operation_not_supported"
                     )
                 await uow.credentials.set_hash(credential.identity_id, new_hash, now)
-                await uow.refresh_tokens.revoke_for_user(tenant_id, user.pk, now)
-                await uow.sessions.revoke_for_user(tenant_id, user.pk, now)
+                tenant = await uow.tenants.get(tenant_id)
+                if tenant is None:
+                    raise NotFound("No such tenant.", code="inexistent_tenant")
+                await self._access.credential_changed(
+                    uow,
+                    tenant,
+                    user,
+                    how="set by an administrator" if actor.user_id is None else "set by the user",
+                    request=actor.request,
+                    client_id=actor.client_id,
+                    at=now,
+                )
                 changed.append("password")
             if changes.has("email"):
                 email = normalise_email(changes.get("email"))

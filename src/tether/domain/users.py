@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from tether.domain.access import UserAccess
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.connections import DEFAULT_DATABASE
@@ -96,6 +97,7 @@ class DatabaseUsers:
         mail: MailService,
         limiter: RateLimiter,
         clock: Clock,
+        access: UserAccess,
     ):
         self._uow = uow
         self._hasher = hasher
@@ -104,6 +106,7 @@ class DatabaseUsers:
         self._mail = mail
         self._limiter = limiter
         self._clock = clock
+        self._access = access
 
     # -- connections ------------------------------------------------------
 
@@ -454,7 +457,7 @@ class DatabaseUsers:
     async def reset_password(
         self, tenant: Tenant, ticket: str, new_password: str, request: RequestInfo = NO_REQUEST
     ) -> User:
-        """Use a reset ticket once: set the password and revoke the user's refresh tokens."""
+        """Use a reset ticket once: set the password; every way in ends (``credential_changed``)."""
         now = self._clock.now()
         spent = InvalidInput("This link has expired or was already used.", code="invalid_ticket")
         async with self._uow() as uow:
@@ -468,9 +471,8 @@ class DatabaseUsers:
             if not await uow.password_tickets.mark_used(record.id, now):
                 raise spent
             await uow.credentials.set_hash(record.identity_id, new_hash, now)
-            await uow.refresh_tokens.revoke_for_user(tenant.id, user.pk, now)
-            await self._audit.record(
-                uow, tenant.id, LogType.SUCCESS_CHANGE_PASSWORD, request, user=user
+            await self._access.credential_changed(
+                uow, tenant, user, how="reset ticket", request=request, at=now
             )
             await uow.commit()
         return user

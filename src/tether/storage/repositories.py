@@ -496,9 +496,34 @@ class Users(_Repo):
         return int(value or 0)
 
     async def update(self, user: User) -> None:
+        values = _values(user, t.users)
+        # Only set_tokens_valid_after moves the instant: a concurrent update that read the user
+        # before a block or a password change must not write the older instant back.
+        values.pop("tokens_valid_after", None)
+        await self._c.execute(t.users.update().where(t.users.c.pk == user.pk).values(values))
+
+    async def set_tokens_valid_after(self, tenant_id: str, pk: str, at: datetime) -> None:
         await self._c.execute(
-            t.users.update().where(t.users.c.pk == user.pk).values(_values(user, t.users))
+            t.users.update()
+            .where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+            .values(tokens_valid_after=at)
         )
+
+    async def token_cutoffs_since(
+        self, since: datetime
+    ) -> builtins.list[tuple[str, str, datetime]]:
+        """(tenant_id, user_id, instant) of every user whose instant is ``since`` or later, and
+        of every user id retired since then (a retired id's tokens all end), in every tenant."""
+        moved = sa.select(
+            t.users.c.tenant_id, t.users.c.user_id, t.users.c.tokens_valid_after
+        ).where(t.users.c.tokens_valid_after >= since)
+        retired = sa.select(
+            t.retired_user_ids.c.tenant_id,
+            t.retired_user_ids.c.user_id,
+            t.retired_user_ids.c.retired_at,
+        ).where(t.retired_user_ids.c.retired_at >= since)
+        rows = (await self._c.execute(moved.union_all(retired))).all()
+        return [(r[0], r[1], r[2]) for r in rows]
 
     async def record_login(self, tenant_id: str, pk: str, at: datetime, ip: str | None) -> None:
         await self._c.execute(
@@ -745,6 +770,19 @@ class PasswordTickets(_Repo):
             .values(used_at=at)
         )
         return result.rowcount == 1
+
+    async def spend_for_user(self, tenant_id: str, user_pk: str, at: datetime) -> int:
+        """Mark every outstanding ticket of the user used: none outlives a credential change."""
+        result = await self._c.execute(
+            t.password_tickets.update()
+            .where(
+                t.password_tickets.c.tenant_id == tenant_id,
+                t.password_tickets.c.user_pk == user_pk,
+                t.password_tickets.c.used_at.is_(None),
+            )
+            .values(used_at=at)
+        )
+        return int(result.rowcount)
 
 
 class Logs(_Repo):

@@ -139,11 +139,16 @@ users = sa.Table(
     sa.Column("last_login", sa.DateTime),
     sa.Column("logins_count", sa.Integer, nullable=False, default=0),
     sa.Column("last_ip", sa.String(64)),
+    # Every user token Tether receives with an ``iat`` before this instant is refused
+    # (domain/access.py); moved by a credential change, block, unlink, delete and detach.
+    sa.Column("tokens_valid_after", sa.DateTime),
     sa.UniqueConstraint("tenant_id", "user_id"),
 )
 sa.Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)
 # User search (storage/search.py) and users-by-email compare emails case-insensitively.
 sa.Index("ix_users_tenant_email_lower", users.c.tenant_id, sa.func.lower(users.c.email))
+# Each process polls the instants moved since its last look (domain/access.py).
+sa.Index("ix_users_tokens_valid_after", users.c.tokens_valid_after)
 
 identities = sa.Table(
     "identities",
@@ -195,6 +200,8 @@ retired_user_ids = sa.Table(
     sa.Column("retired_at", sa.DateTime, nullable=False),
     sa.PrimaryKeyConstraint("tenant_id", "user_id"),
 )
+# A retired id's tokens end when it is retired; processes poll these too (domain/access.py).
+sa.Index("ix_retired_user_ids_retired_at", retired_user_ids.c.retired_at)
 
 refresh_tokens = sa.Table(
     "refresh_tokens",

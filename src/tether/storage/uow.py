@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -90,6 +91,7 @@ class SqlUnitOfWork:
         self._turns = None if read_only else turns if turns is not None else _turns_for(engine)
         self._lock: asyncio.Lock | None = None
         self._conn: AsyncConnection | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> SqlUnitOfWork:
         if self._turns is not None:
@@ -135,6 +137,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
+        self._after_commit.clear()
         if conn is None:
             return
         try:
@@ -153,10 +156,17 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._conn is not None  # noqa: S101
         await self._conn.commit()  # the next statement, if any, begins the next transaction
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     async def rollback(self) -> None:
         assert self._conn is not None  # noqa: S101
+        self._after_commit.clear()
         await self._conn.rollback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
 
     def _release(self) -> None:
         lock, self._lock = self._lock, None
