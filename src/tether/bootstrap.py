@@ -177,7 +177,7 @@ def build_container(
             sealer,
             audit,
             clock,
-            allow_private=settings.federation_allow_private_networks,
+            private_networks=tuple(settings.federation_private_networks),
         ),
         admins=AdminService(uow, audit, clock),
         hosted_apps=HostedApps(uow, applications, tokens, keys, clock),

@@ -7,6 +7,8 @@ environment variables and, optionally, a ``tether.toml`` file; tests build
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,9 @@ from pydantic_settings import (
 )
 
 MASTER_SECRET_FILE = "tether.secret"
+_HOST_NAME = re.compile(
+    r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
 
 
 class Settings(BaseSettings):
@@ -67,12 +72,32 @@ class Settings(BaseSettings):
     )
     passwordless_rate_limit_email: str = Field("5/10minutes", description="Codes sent per address.")
     passwordless_rate_limit_ip: str = Field("30/10minutes", description="Codes sent per client IP.")
-    federation_allow_private_networks: bool = Field(
-        False,
-        description="Let upstream providers live on private or loopback addresses (development, tests).",
+    federation_private_networks: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Private destinations upstream providers may live on (development, tests, an IdP on "
+            "the internal network): CIDRs like 10.0.0.0/8 or host names. Nothing else private is "
+            "ever fetched, and no API or dashboard setting can widen this."
+        ),
     )
     demo: bool = Field(False, description="Demo mode: the /demo/mailbox page. Never in production.")
     db_busy_timeout_ms: int = 5000
+
+    @field_validator("federation_private_networks")
+    @classmethod
+    def _networks_or_hosts(cls, value: list[str]) -> list[str]:
+        checked = []
+        for entry in value:
+            text = entry.strip().lower()
+            try:
+                checked.append(str(ipaddress.ip_network(text, strict=False)))
+                continue
+            except ValueError:
+                pass
+            if not _HOST_NAME.fullmatch(text):
+                raise ValueError(f"{entry!r} is neither a CIDR nor a host name")
+            checked.append(text)
+        return checked
 
     @field_validator("public_url")
     @classmethod

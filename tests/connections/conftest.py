@@ -4,8 +4,8 @@ Tether's federation client makes real HTTP requests to the provider, so the prov
 for real on loopback: the npm package oidc-provider (a node process, oidc_provider.mjs), a
 second tenant of the same Tether server, and two test doubles in threads (fake_oidc_provider,
 fake_github). Tether runs as ``tether serve`` with TETHER_PUBLIC_URL=http://127.0.0.1:<port>
-(plain http on an IP, so its cookies are not Secure) and
-TETHER_FEDERATION_ALLOW_PRIVATE_NETWORKS=true.
+(plain http on an IP, so its cookies are not Secure) and TETHER_FEDERATION_PRIVATE_NETWORKS
+naming loopback (the providers' home), the operator's setting for private destinations.
 
 One server per test module: a fresh SQLite file, or with TETHER_TEST_DATABASE_URL a fresh
 PostgreSQL database (tests/e2e/conftest.py's helpers), dropped after. The schema (what ``tether
@@ -255,13 +255,17 @@ class Live:
         return self.log.read_text(errors="replace")
 
 
+#: The providers run on loopback: the operator's allowance for them (and nothing else private).
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+
+
 def _settings(data_dir: Path, env: dict[str, str], url: str) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=env.get("TETHER_DATABASE_URL", ""),
         public_url=url,
         master_secret=env["TETHER_MASTER_SECRET"],  # type: ignore[arg-type]
-        federation_allow_private_networks=True,
+        federation_private_networks=LOOPBACK,
     )
 
 
@@ -282,7 +286,7 @@ def live(request: pytest.FixtureRequest) -> Iterator[Live]:
             env.env.setdefault("TETHER_MASTER_SECRET", secrets.token_urlsafe(32))
             env.env.update(
                 TETHER_PUBLIC_URL=url,
-                TETHER_FEDERATION_ALLOW_PRIVATE_NETWORKS="true",
+                TETHER_FEDERATION_PRIVATE_NETWORKS=json.dumps(LOOPBACK),
                 TETHER_TOKEN_RATE_LIMIT="10000/minute",
             )
             settings = _settings(data_dir, env.env, url)

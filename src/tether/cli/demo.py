@@ -9,6 +9,7 @@ from pathlib import Path
 from tether.bootstrap import build_container
 from tether.cli.common import console, settings
 from tether.domain import demo
+from tether.web import access_log
 from tether.web.app import create_app
 from tether.web.demo import create_sample_app
 
@@ -20,7 +21,9 @@ def sample_folder() -> Path:
 
 def serve_demo(host: str, port: int, sample_port: int) -> None:
     os.environ["TETHER_DEMO"] = "true"
-    os.environ["TETHER_FEDERATION_ALLOW_PRIVATE_NETWORKS"] = "true"
+    # The outside IdP is this server's second tenant, on loopback: the operator's allowance for
+    # it, and nothing else private.
+    os.environ["TETHER_FEDERATION_PRIVATE_NETWORKS"] = '["127.0.0.0/8", "::1/128", "localhost"]'
     s = settings()
     s.ensure_master_secret()
     folder = sample_folder()
@@ -107,6 +110,7 @@ def serve_demo(host: str, port: int, sample_port: int) -> None:
             )
         else:
             console.print(f"[yellow]No sample at {folder}; serving Tether only.[/yellow]")
+        access_log.install()  # after uvicorn.Config set its loggers up
         await asyncio.gather(*(server.serve() for server in servers))
 
     asyncio.run(main())

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from tether.domain.user_admin import Actor
 
 DEFAULT_DATABASE = "Username-Password-Authentication"
+OPERATOR_ONLY_OPTION = "allow_private_network"
 #: Auth0's strategy names Tether knows.
 STRATEGIES = frozenset({"auth0", "email", "oidc", "google-oauth2", "github", "oauth2"})
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,126}[A-Za-z0-9])?$")
@@ -84,6 +85,13 @@ def check_options(strategy: str, options: dict[str, Any] | None) -> dict[str, An
     Auth0's defaults for those left out; any other kind's kept as given (size-limited)."""
     given = dict(options or {})
     _check_json_text(given, "options")
+    if OPERATOR_ONLY_OPTION in given:
+        # OWASP ASVS 1.3.6: which private networks Tether may reach is the operator's choice
+        # (TETHER_FEDERATION_PRIVATE_NETWORKS), never a tenant's through the API or dashboard.
+        raise InvalidInput(
+            f"options.{OPERATOR_ONLY_OPTION} is not accepted: private destinations are allowed "
+            "only by the operator's TETHER_FEDERATION_PRIVATE_NETWORKS setting."
+        )
     if json_text.has_non_finite(given):
         raise InvalidInput(f"options: {json_text.MESSAGE}")
     size = len(json.dumps(given, separators=(",", ":"), default=str).encode())

@@ -128,7 +128,6 @@ async def provision_demo(
                 "client_id": rp.application.client_id,
                 "client_secret": rp.client_secret,
                 "scope": "openid profile email",
-                "allow_private_network": True,
                 # The outside IdP is our own second tenant: its email_verified can be trusted.
                 "trust_email_verified": True,
             },

@@ -56,10 +56,8 @@ class UpstreamConfig:
     client_id: str
     client_secret: str
     options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def allow_private(self) -> bool:
-        return bool(self.options.get("allow_private_network"))
+    #: The operator's TETHER_FEDERATION_PRIVATE_NETWORKS, never anything from the options.
+    private_networks: tuple[str, ...] = ()
 
 
 class Upstream(Protocol):
@@ -94,6 +92,10 @@ def _challenge(verifier: str) -> str:
 
 
 SEALED_OPTION = "client_secret_sealed"
+UPSTREAM_FAILED = (
+    "The identity provider could not complete the sign-in. Try again later, "
+    "or choose another way to sign in."
+)
 
 
 class FederationService:
@@ -106,9 +108,9 @@ class FederationService:
         audit: Audit,
         clock: Clock,
         *,
-        allow_private: bool = False,
+        private_networks: tuple[str, ...] = (),
     ):
-        self._allow_private = allow_private
+        self._private_networks = private_networks
         self._uow = uow
         self._upstreams = upstreams
         self._external = external
@@ -123,9 +125,7 @@ class FederationService:
         if isinstance(sealed, str) and sealed:
             secret = self._sealer.open(connection.tenant_id, base64.b64decode(sealed)).decode()
         client_id = str(options.get("client_id") or "")
-        if self._allow_private:
-            options["allow_private_network"] = True
-        return UpstreamConfig(connection, client_id, secret, options)
+        return UpstreamConfig(connection, client_id, secret, options, self._private_networks)
 
     async def begin(self, tenant: Tenant, tx: LoginTransaction, connection: Connection) -> str:
         """Park the flow (state, nonce, PKCE verifier) and give the provider's URL."""
@@ -148,13 +148,19 @@ class FederationService:
             await uow.upstream_flows.add(flow)
             await uow.commit()
         upstream = self._upstreams.for_strategy(connection.strategy)
-        return await upstream.authorization_url(
-            self.config(connection),
-            redirect_uri=tenant.issuer + "login/callback",
-            state=flow.id,
-            nonce=flow.nonce,
-            code_challenge=_challenge(flow.code_verifier),
-        )
+        try:
+            return await upstream.authorization_url(
+                self.config(connection),
+                redirect_uri=tenant.issuer + "login/callback",
+                state=flow.id,
+                nonce=flow.nonce,
+                code_challenge=_challenge(flow.code_verifier),
+            )
+        except UpstreamFailure as exc:
+            # The detail (refused as private, DNS, timeout, the status it answered) would tell
+            # whoever set the URL what lies behind it: it goes to the server log only.
+            log.warning("upstream sign-in could not start on %s: %s", connection.name, exc.message)
+            raise UpstreamFailure(UPSTREAM_FAILED, tx_id=tx.id) from exc
 
     async def finish(
         self,
@@ -196,9 +202,13 @@ class FederationService:
             )
             user = await self._external.sign_in(tenant, app, connection, profile, request)
         except UpstreamFailure as exc:
-            exc.tx_id = tx.id
             await self.log_failure(tenant, exc.message, request, app=app, connection=connection)
-            raise
+            if exc.error == "access_denied":
+                exc.tx_id = tx.id  # the provider's own refusal, passed on as it said it
+                raise
+            # One message for every failure talking to the provider (no reachability oracle):
+            # the detail is in the log line and the tenant's failed-login event.
+            raise UpstreamFailure(UPSTREAM_FAILED, tx_id=tx.id) from exc
         except DomainError as exc:
             await self.log_failure(tenant, exc.message, request, app=app, connection=connection)
             raise UpstreamFailure(exc.message, error="access_denied", tx_id=tx.id) from exc
@@ -215,7 +225,7 @@ class FederationService:
     ) -> None:
         """A refused upstream sign-in: a log line and a failed-login event (``f``)."""
         where = connection.name if connection else "an unknown connection"
-        log.info("upstream sign-in failed on %s: %s", where, message)
+        log.warning("upstream sign-in failed on %s: %s", where, message)
         async with self._uow() as uow:
             await self._audit.record(
                 uow,

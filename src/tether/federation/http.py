@@ -1,11 +1,14 @@
 """The one factory for outbound HTTP clients: timeouts, a size cap on bodies, few redirects, and
-no requests to private, loopback or link-local addresses unless allowed (SSRF guard)."""
+no requests to private, loopback or link-local addresses unless the operator allowed them
+(SSRF guard, OWASP ASVS 1.3.6)."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,8 +30,9 @@ class UpstreamHttpError(Exception):
         super().__init__(f"{kind}: {detail}" if detail else kind)
 
 
-def _is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
+def _is_private(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
     return (
         ip.is_private
         or ip.is_loopback
@@ -39,31 +43,69 @@ def _is_private(address: str) -> bool:
     )
 
 
-async def check_destination(url: str, *, allow_private: bool) -> None:
+@dataclass(frozen=True)
+class PrivateNetworks:
+    """The operator's TETHER_FEDERATION_PRIVATE_NETWORKS: the only private destinations an
+    upstream request may reach. Empty by default; nothing a tenant sends can add to it."""
+
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    hosts: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> PrivateNetworks:
+        networks = []
+        hosts = set()
+        for entry in entries:
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                hosts.add(entry.lower())
+        return cls(tuple(networks), frozenset(hosts))
+
+    def allows(self, host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        if host.lower() in self.hosts:
+            return True
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address.version == net.version and address in net for net in self.networks)
+
+
+NO_PRIVATE_NETWORKS = PrivateNetworks()
+
+
+async def check_destination(url: str, private: PrivateNetworks = NO_PRIVATE_NETWORKS) -> None:
+    """OWASP ASVS 1.3.6 (SSRF): every address the host name resolves to must be public, or a
+    private one the operator allowed; plain http only to such an allowed private destination."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UpstreamHttpError("bad_url", url)
-    if parts.scheme == "http" and not allow_private:
-        raise UpstreamHttpError("insecure_url", "upstream URLs must be https")
-    if allow_private:
-        return
     host = parts.hostname
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or 443, type=socket.SOCK_STREAM
+            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
         )
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise UpstreamHttpError("dns", host) from exc
-    for info in infos:
-        if _is_private(str(info[4][0])):
-            raise UpstreamHttpError("private_address", host)
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise UpstreamHttpError("dns", host)
+    allowed_private = True
+    for address in addresses:
+        if not _is_private(address):
+            allowed_private = False
+        elif not private.allows(host, address):
+            raise UpstreamHttpError("private_address", f"{host} -> {address}")
+    if parts.scheme == "http" and not allowed_private:
+        raise UpstreamHttpError("insecure_url", "upstream URLs must be https")
 
 
 class UpstreamClient:
     """A thin wrapper: every request checks its destination and caps the body it reads."""
 
-    def __init__(self, *, allow_private: bool, transport: httpx.AsyncBaseTransport | None = None):
-        self._allow_private = allow_private
+    def __init__(
+        self, *, private: PrivateNetworks, transport: httpx.AsyncBaseTransport | None = None
+    ):
+        self._private = private
         self._client = httpx.AsyncClient(
             timeout=TIMEOUT,
             follow_redirects=False,
@@ -81,7 +123,7 @@ class UpstreamClient:
         """Send and parse JSON; (status, body). Non-JSON bodies raise ``bad_response``."""
         try:
             async with asyncio.timeout(DEADLINE):
-                await check_destination(url, allow_private=self._allow_private)
+                await check_destination(url, self._private)
                 async with self._client.stream(method, url, **kwargs) as response:
                     size = int(response.headers.get("content-length") or 0)
                     if size > MAX_BODY:
@@ -110,6 +152,6 @@ class UpstreamClient:
 
 
 def make_client(
-    *, allow_private: bool, transport: httpx.AsyncBaseTransport | None = None
+    *, private: PrivateNetworks, transport: httpx.AsyncBaseTransport | None = None
 ) -> UpstreamClient:
-    return UpstreamClient(allow_private=allow_private, transport=transport)
+    return UpstreamClient(private=private, transport=transport)

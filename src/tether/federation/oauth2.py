@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from tether.domain.external import ExternalProfile
 from tether.domain.federation import UpstreamConfig, UpstreamFailure
-from tether.federation.http import UpstreamClient, UpstreamHttpError, make_client
+from tether.federation.http import PrivateNetworks, UpstreamClient, UpstreamHttpError, make_client
 
 
 def _pick(data: Any, path: str) -> Any:
@@ -111,7 +111,9 @@ class GithubUpstream:
     ) -> ExternalProfile:
         api = str(config.options.get("api_base") or self.API).rstrip("/")
         try:
-            async with make_client(allow_private=config.allow_private) as client:
+            async with make_client(
+                private=PrivateNetworks.parse(config.private_networks)
+            ) as client:
                 token = await _token(
                     client,
                     config,
@@ -196,7 +198,9 @@ class OAuth2Upstream:
         raw_mapping = options.get("mapping")
         mapping: dict[str, Any] = raw_mapping if isinstance(raw_mapping, dict) else {}
         try:
-            async with make_client(allow_private=config.allow_private) as client:
+            async with make_client(
+                private=PrivateNetworks.parse(config.private_networks)
+            ) as client:
                 token = await _token(
                     client,
                     config,

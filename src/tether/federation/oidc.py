@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from tether.domain.external import ExternalProfile
 from tether.domain.federation import UpstreamConfig, UpstreamFailure
-from tether.federation.http import UpstreamHttpError, make_client
+from tether.federation.http import PrivateNetworks, UpstreamHttpError, make_client
 from tether.protocol import jose
 
 CACHE_SECONDS = 600.0
@@ -48,7 +48,9 @@ class OidcUpstream:
                 doc = cached[1]
             else:
                 try:
-                    async with make_client(allow_private=config.allow_private) as client:
+                    async with make_client(
+                        private=PrivateNetworks.parse(config.private_networks)
+                    ) as client:
                         status, body = await client.request("GET", url)
                 except UpstreamHttpError as exc:
                     # Also on the way out (begin): a refused or slow discovery is the
@@ -99,7 +101,7 @@ class OidcUpstream:
         cached = self._jwks.get(uri)
         if cached and not fresh and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        async with make_client(allow_private=config.allow_private) as client:
+        async with make_client(private=PrivateNetworks.parse(config.private_networks)) as client:
             status, body = await client.request("GET", uri)
         keys = body.get("keys") if isinstance(body, dict) else None
         if status != 200 or not isinstance(keys, list):
@@ -118,7 +120,9 @@ class OidcUpstream:
     ) -> ExternalProfile:
         meta = await self.metadata(config)
         try:
-            async with make_client(allow_private=config.allow_private) as client:
+            async with make_client(
+                private=PrivateNetworks.parse(config.private_networks)
+            ) as client:
                 status, body = await client.request(
                     "POST",
                     meta["token_endpoint"],
