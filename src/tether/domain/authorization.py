@@ -16,6 +16,7 @@ from tether.domain.clock import Clock, epoch
 from tether.domain.errors import DomainError, InvalidInput, NotFound
 from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.models import (
+    JSON,
     Application,
     AppType,
     AuthorizationCode,
@@ -163,13 +164,17 @@ class AuthorizationService:
 
     # -- transactions ------------------------------------------------------------------
 
-    async def park(self, tenant: Tenant, req: authz.AuthorizationRequest) -> str:
+    async def park(
+        self, tenant: Tenant, req: authz.AuthorizationRequest, *, extra: JSON | None = None
+    ) -> str:
+        """Park a request for the hosted pages; ``extra`` keeps values beside it (a magic
+        link's browser binding), which ``AuthorizationRequest.from_dict`` ignores."""
         now = self._clock.now()
         tx = LoginTransaction(
             id=new_secret(24),
             tenant_id=tenant.id,
             client_id=req.client_id,
-            request=req.to_dict(),
+            request={**req.to_dict(), **(extra or {})},
             created_at=now,
             expires_at=now + TRANSACTION_LIFETIME,
         )

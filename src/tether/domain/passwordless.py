@@ -7,6 +7,7 @@ keyed MAC of the address: stable for the same address, revealing nothing about i
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from datetime import timedelta
@@ -26,6 +27,28 @@ CODE_LIFETIME = timedelta(minutes=5)
 MAX_TRIES = 3
 RULE_EMAIL = "passwordless_email"
 RULE_IP = "passwordless_ip"
+#: Where a parked magic-link request keeps the hash of its browser binding.
+BINDING_KEY = "browser_binding"
+
+
+def new_browser_binding() -> tuple[str, str]:
+    """A secret for the requesting browser's HttpOnly cookie, and its SHA-256 to keep with the
+    parked request: a magic link then completes on its own only in the browser that asked for
+    it (login CSRF; RFC 9700 §4.7 binds a flow to its user agent the same way)."""
+    secret = secrets.token_urlsafe(32)
+    return secret, _binding_hash(secret)
+
+
+def binding_matches(parked_request: dict[str, object], cookie: str | None) -> bool:
+    """Whether ``cookie`` is the secret this parked request was bound to (constant time)."""
+    stored = parked_request.get(BINDING_KEY)
+    if not isinstance(stored, str) or not stored or not cookie:
+        return False
+    return hmac.compare_digest(stored.encode(), _binding_hash(cookie).encode())
+
+
+def _binding_hash(secret: str) -> str:
+    return hashlib.sha256(b"tether-magic-link\x00" + secret.encode()).hexdigest()
 
 
 class PasswordlessService:

@@ -29,7 +29,7 @@ from tether.web.auth_api import (
 )
 from tether.web.cors import Cors
 from tether.web.dashboard import pages as dashboard_pages
-from tether.web.hosted import pages, upstream
+from tether.web.hosted import magic_link, pages, upstream
 from tether.web.management.app import create_management_app
 from tether.web.middleware import RequestLimits
 
@@ -110,6 +110,7 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         authorize,
         logout,
         pages,
+        magic_link,
         upstream,
         account_pages,
         dashboard_pages,

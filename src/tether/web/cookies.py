@@ -16,6 +16,8 @@ from starlette.responses import Response
 from tether.domain.models import Tenant
 
 SESSION = "tether_session"
+#: The requesting browser's secret for a passwordless magic link (issue 11, finding 7).
+MAGIC_LINK = "tether_magic_link"
 
 
 def host_only(request: Request, name: str) -> str:

@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tether.domain.errors import DomainError
+from tether.domain.passwordless import BINDING_KEY, CODE_LIFETIME, new_browser_binding
 from tether.protocol.errors import InvalidClient, InvalidRequest
 from tether.protocol.params import normalise, require
+from tether.web import cookies
 from tether.web.body import read_params
 from tether.web.context import container, request_info, tenant
 
@@ -40,23 +42,43 @@ async def start(request: Request) -> Response:
                 uow, current, app.client_id, params.get("client_secret"), "client_secret_post"
             )
     connection = await c.passwordless.connection(current, params["connection"], app)
-    link = None
+    link = binding = None
     if send == "link":
-        link = await _link(request, current, app.client_id, auth_params)
+        binding, binding_hash = new_browser_binding()
+        link = await _link(
+            request, current, app.client_id, auth_params, {BINDING_KEY: binding_hash}
+        )
         link += "&" + urlencode({"email": params["email"].strip().lower()})
     email = await c.passwordless.start(
         current, app, connection, params["email"], request_info(request), link=link
     )
-    return JSONResponse(
+    response = JSONResponse(
         {
             "_id": c.passwordless.subject_for(current, connection, email),
             "email": email,
             "email_verified": False,
         }
     )
+    if binding is not None:
+        # The browser that asked holds the secret; the link completes on its own only there
+        # (web/hosted/magic_link.py). A cross-site XHR without credentials drops the cookie:
+        # the link then asks before it signs in, which is the safe way round.
+        name = cookies.host_only(request, cookies.MAGIC_LINK)
+        response.set_cookie(
+            name,
+            binding,
+            max_age=int(CODE_LIFETIME.total_seconds()),
+            httponly=True,
+            secure=cookies.is_secure(request) or name.startswith("__Host-"),
+            samesite="lax",
+            path="/",
+        )
+    return response
 
 
-async def _link(request: Request, current: Any, client_id: str, auth_params: Any) -> str:
+async def _link(
+    request: Request, current: Any, client_id: str, auth_params: Any, extra: dict[str, object]
+) -> str:
     """A magic link parks an /authorize request (from ``authParams``) that the code completes."""
     if not isinstance(auth_params, dict):
         raise InvalidRequest(
@@ -75,5 +97,5 @@ async def _link(request: Request, current: Any, client_id: str, auth_params: Any
         req = await c.authorization.validate(current, app, params)
     except DomainError as exc:
         raise InvalidRequest(exc.message) from exc
-    tx_id = await c.authorization.park(current, req)
+    tx_id = await c.authorization.park(current, req, extra=extra)
     return f"{current.issuer}u/passwordless/link?{urlencode({'state': tx_id})}"

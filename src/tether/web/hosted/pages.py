@@ -595,29 +595,3 @@ async def passwordless_submit(request: Request) -> Response:
             error=exc.message,
         )
     return await _signed_in(request, current, tx, user, ["otp"])
-
-
-@router.get("/u/passwordless/link")
-async def passwordless_link(request: Request) -> Response:
-    """The magic link from the mail: the code and address ride in the URL."""
-    opened = await _passwordless_ctx(request)
-    if isinstance(opened, Response):
-        return opened
-    current, tx, app, connection, _ = opened
-    q = request.query_params
-    try:
-        user = await container(request).passwordless.verify(
-            current,
-            app,
-            connection,
-            q.get("email") or "",
-            q.get("code") or "",
-            request_info(request),
-        )
-    except (InvalidCredentials, InvalidInput, Forbidden):
-        return error_page(
-            request,
-            "This sign-in link is wrong, used or expired. Ask for a new one.",
-            code="invalid_code",
-        )
-    return await _signed_in(request, current, tx, user, ["otp"])
