@@ -24,6 +24,7 @@ from tether.domain.keys import KeyService
 from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
 from tether.domain.mail import MailService
+from tether.domain.mailbox import MailboxProof
 from tether.domain.passwordless import RULE_EMAIL, RULE_IP, PasswordlessService
 from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPolicy
 from tether.domain.ports import RateLimiter, UnitOfWorkFactory
@@ -133,6 +134,7 @@ def build_container(
     tenants = TenantService(uow, keys, apis, connections, clock)
     mail = MailService(uow, clock, transport, settings.mail_from)
     access = UserAccess(TokenCutoffs(uow, clock), audit, mail, clock)
+    proof = MailboxProof(audit, mail, clock, access)
     users = DatabaseUsers(
         uow,
         PasswordHasher(hash_parameters or HashParameters()),
@@ -142,12 +144,13 @@ def build_container(
         limiter,
         clock,
         access,
+        proof,
     )
     tokens = TokenService(uow, keys, users, audit, clock)
-    external = ExternalSignIn(uow, audit, clock)
+    external = ExternalSignIn(uow, audit, clock, proof)
     sessions = SessionService(uow, clock)
     logs = LogService(uow)
-    linking = LinkingService(uow, keys, audit, clock)
+    linking = LinkingService(uow, keys, audit, mail, clock)
     return Container(
         settings=settings,
         engine=engine,

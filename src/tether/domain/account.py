@@ -403,16 +403,6 @@ class AccountService:
             # unlink ended every session of the user; this browser goes on with a new one that
             # keeps the old sign-in time, so the re-authentication window does not grow.
             started = await self._continue(uow, tenant, after, session)
-            await self._notify(
-                uow,
-                tenant,
-                [after.email, target.identity.profile_data.get("email")],
-                "An account was unlinked from your sign-in",
-                f"{_label(target.identity)} was unlinked from your account "
-                f"{after.email or after.user_id} on {_when(self._clock.now())}.\n\n"
-                "It is now a separate account. If this wasn't you, sign in, review your linked "
-                "accounts, and change your password.",
-            )
             await uow.commit()
         return after, started, target.identity
 
@@ -500,27 +490,8 @@ class AccountService:
             started = await self._sessions.start(
                 uow, tenant, after, list(browser_session.amr) or ["pwd"]
             )
-            await self._notify(
-                uow,
-                tenant,
-                [after.email, secondary.email],
-                "An account was linked to your sign-in",
-                f"{secondary.email or secondary.user_id} was linked to your account "
-                f"{after.email or after.user_id} on {_when(self._clock.now())}.\n\n"
-                "Signing in with either now signs you in to the same account. If this wasn't "
-                "you, sign in, unlink it on your Linked accounts page, and change your password.",
-            )
             await uow.commit()
         return Linked(after, started, secondary.user_id)
-
-    async def _notify(
-        self, uow: UnitOfWork, tenant: Tenant, to: builtins.list[Any], subject: str, body: str
-    ) -> None:
-        sent: set[str] = set()
-        for address in to:
-            if isinstance(address, str) and "@" in address and address.lower() not in sent:
-                sent.add(address.lower())
-                await self._mail.enqueue(uow, tenant, address, subject, body)
 
     # -- security events --------------------------------------------------------------
 
@@ -540,15 +511,6 @@ class AccountService:
             if e.type != "sapi" or (e.details or {}).get("event") in _SECURITY_API_EVENTS
         ]
         return out[:limit]
-
-
-def _label(identity: Identity) -> str:
-    email = identity.profile_data.get("email")
-    return f"{identity.connection_name} ({email})" if email else identity.user_id
-
-
-def _when(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 SECURITY_LABELS = {

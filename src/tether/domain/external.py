@@ -15,6 +15,7 @@ from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.errors import Forbidden
 from tether.domain.ids import new_id
+from tether.domain.mailbox import MailboxProof
 from tether.domain.models import Application, Connection, Identity, Tenant, User
 from tether.domain.ports import UnitOfWorkFactory
 
@@ -24,6 +25,8 @@ SOCIAL = frozenset({"google-oauth2", "github", "oauth2"})
 #: Whose ``email_verified`` counts unless the connection's ``trust_email_verified`` says
 #: otherwise: off by default for a generic OpenID or OAuth 2 provider (security-checklist 4.2).
 TRUSTED_BY_DEFAULT = frozenset({"email", "google-oauth2", "github"})
+#: Strategies whose sign-in is itself a proof of the mailbox (the code was mailed there).
+PROVES_MAILBOX = frozenset({"email"})
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,11 @@ def subject_of(connection: Connection, upstream_subject: str) -> str:
 
 
 class ExternalSignIn:
-    def __init__(self, uow: UnitOfWorkFactory, audit: Audit, clock: Clock):
+    def __init__(self, uow: UnitOfWorkFactory, audit: Audit, clock: Clock, proof: MailboxProof):
         self._uow = uow
         self._audit = audit
         self._clock = clock
+        self._proof = proof
 
     async def sign_in(
         self,
@@ -103,6 +107,13 @@ class ExternalSignIn:
                     raise Forbidden("user is blocked", code="user_blocked")
                 identity.profile_data = {**identity.profile_data, **profile_data}
                 await uow.identities.update(identity)
+                if connection.strategy in PROVES_MAILBOX and external.email:
+                    # A used email code proves the mailbox: settle what an unverified address
+                    # let in before the profile sync below marks it verified.
+                    await self._proof.mailbox_proven(
+                        uow, tenant, user, external.email, how="passwordless_code", request=request
+                    )
+                    user = await uow.users.by_pk(tenant.id, user.pk) or user
                 if identity.is_primary and connection.options.get("sync_user_profile", True):
                     for key in SYNCED:
                         value = profile_data.get(key)

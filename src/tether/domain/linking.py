@@ -12,54 +12,31 @@ and given back when it is unlinked; every link records who did it, how, and with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from tether.domain.audit import Audit, LogType
-from tether.domain.clock import Clock, epoch
-from tether.domain.errors import Conflict, DomainError, InvalidInput, NotFound
-from tether.domain.ids import new_id
+from tether.domain.clock import Clock
+from tether.domain.detach import PROFILE_FIELDS, label, restore, tell, when
+from tether.domain.errors import Conflict, NotFound
 from tether.domain.keys import KeyService
+from tether.domain.link_with import LinkError, LinkUnavailable, LinkWith, verify_link_with
+from tether.domain.mail import MailService
 from tether.domain.models import Identity, Tenant, User, iso8601
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.user_admin import Actor
 from tether.domain.views import identity_view
-from tether.protocol import jose
 
-#: Root fields of a user that travel with its identity when it is linked, and come back.
-PROFILE_FIELDS = (
-    "email",
-    "email_verified",
-    "username",
-    "name",
-    "given_name",
-    "family_name",
-    "nickname",
-    "picture",
-)
+__all__ = [
+    "PROFILE_FIELDS",
+    "LinkError",
+    "LinkIdentity",
+    "LinkUnavailable",
+    "LinkWith",
+    "LinkingService",
+    "merge_metadata",
+]
 MERGE_DISCARD = "discard"
 MERGE_MERGE = "merge"
-
-
-class LinkError(InvalidInput):
-    """A 400 with Auth0's message for the linking endpoints."""
-
-    code = "invalid_body"
-
-
-class LinkUnavailable(DomainError):
-    """Linking needs a user the caller cannot see (another tenant, or gone)."""
-
-    code = "inexistent_user"
-
-
-@dataclass(frozen=True)
-class LinkWith:
-    """User-initiated: the secondary account's ID token. ``caller_azp`` is the calling token's
-    ``azp``; None for a machine token with ``update:users`` (which may name any application)."""
-
-    id_token: str
-    caller_azp: str | None
 
 
 @dataclass(frozen=True)
@@ -90,60 +67,21 @@ def _snapshot(user: User) -> list[str]:
 
 
 class LinkingService:
-    def __init__(self, uow: UnitOfWorkFactory, keys: KeyService, audit: Audit, clock: Clock):
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        keys: KeyService,
+        audit: Audit,
+        mail: MailService,
+        clock: Clock,
+    ):
         self._uow = uow
         self._keys = keys
         self._audit = audit
+        self._mail = mail
         self._clock = clock
 
     # -- resolving the secondary ----------------------------------------------------
-
-    async def _verify_link_with(self, tenant: Tenant, spec: LinkWith) -> tuple[str, dict[str, Any]]:
-        """Auth0's checks of ``link_with``, each with its own message (auth0-wire.md §1.1)."""
-        keyset = await self._keys.keyset(tenant)
-        try:
-            header = jose.unverified_header(spec.id_token)
-        except jose.TokenRejected as exc:
-            raise LinkError("Invalid token (link_with).") from exc
-        if header.get("alg") != jose.ALGORITHM:
-            raise LinkError("JWT (link_with) must have an alg of RS256.")
-        try:
-            claims = jose.verify(
-                spec.id_token,
-                keyset.public_jwks,
-                issuer=tenant.issuer,
-                audience=None,
-                now=epoch(self._clock.now()),
-            )
-        except jose.TokenRejected as exc:
-            if exc.reason == "iss":
-                raise LinkError(
-                    "JWT (link_with) must have the same issuer as the calling user."
-                ) from exc
-            raise LinkError("Invalid token (link_with).") from exc
-        sub = claims.get("sub")
-        if "sub" not in claims:
-            raise LinkError("JWT (link_with) must contains sub claim.")
-        if not isinstance(sub, str) or "|" not in sub:
-            raise LinkError("JWT (link_with) contains an invalid sub claim.")
-        aud = claims.get("aud")
-        audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
-        if not audiences or not all(isinstance(a, str) for a in audiences):
-            raise LinkError("JWT (link_with) contains an invalid aud claim.")
-        if len(audiences) > 1 and claims.get("azp") not in audiences:
-            raise LinkError("JWT (link_with) contains an invalid aud claim.")
-        if spec.caller_azp is not None and spec.caller_azp not in audiences:
-            raise LinkError(
-                "JWT (link_with) must have an aud claim that matches that of the calling token's azp."
-            )
-        if (
-            len(audiences) > 1
-            and spec.caller_azp is not None
-            and claims.get("azp") != spec.caller_azp
-        ):
-            # OIDC Core §3.1.3.7: with several audiences, azp names the party it was issued to.
-            raise LinkError("JWT (link_with) contains an invalid aud claim.")
-        return sub, claims
 
     async def _identity_owner(
         self, uow: UnitOfWork, tenant: Tenant, spec: LinkIdentity
@@ -188,7 +126,7 @@ class LinkingService:
         existing. Returns the primary's identities, Auth0's 201 body."""
         proof: dict[str, Any]
         if isinstance(spec, LinkWith):
-            secondary_id, claims = await self._verify_link_with(tenant, spec)
+            secondary_id, claims = await verify_link_with(self._keys, self._clock, tenant, spec)
             method = "link_with"
             proof = {
                 "id_token": {
@@ -230,10 +168,17 @@ class LinkingService:
             secondary = await uow.users.by_pk(tenant.id, secondary.pk)
             if primary is None or secondary is None:
                 raise Conflict("Specified identity already exists.", code="identity_conflict")
+            if isinstance(spec, LinkWith) and spec.caller_azp is not None:
+                _check_verified(tenant, primary)
             before = _snapshot(primary)
+            # Recorded on each moved identity: if the mailbox owner later proves an address
+            # nobody had verified, what was linked meanwhile is detached (pre-account takeover,
+            # "trojan identifier"; docs/security.md).
+            unverified = not primary.email_verified
             reason = {
                 "at": iso8601(now),
                 "method": method,
+                "primary_email_verified": not unverified,
                 "actor": {
                     "client_id": actor.client_id,
                     "user_id": actor.user_id,
@@ -265,6 +210,7 @@ class LinkingService:
                 identity.user_pk = primary.pk
                 identity.linked_at = now
                 identity.link_reason = reason
+                identity.linked_unverified = unverified
                 if identity.is_primary:
                     identity.is_primary = False
                     identity.profile_data = {**identity.profile_data, **kept_profile}
@@ -294,12 +240,24 @@ class LinkingService:
                 details={
                     "event": "identity_linked",
                     "method": method,
+                    "primary_email_verified": not unverified,
                     "actor": reason["actor"],
                     "proof": proof,
                     "secondary_user_id": secondary.user_id,
                     "before": before,
                     "after": [i.user_id for i in after],
                 },
+            )
+            await tell(
+                self._mail,
+                uow,
+                tenant,
+                [primary.email, secondary.email],
+                "An account was linked to your sign-in",
+                f"{secondary.email or secondary.user_id} was linked to your account "
+                f"{primary.email or primary.user_id} on {when(now)} {_by(actor, primary)}.\n\n"
+                "Signing in with either now signs you in to the same account. If this wasn't "
+                "you, sign in, unlink it on your Linked accounts page, and change your password.",
             )
             await uow.commit()
         return [identity_view(i, with_profile=not i.is_primary) for i in after]
@@ -343,49 +301,22 @@ class LinkingService:
             if target.is_primary:
                 raise LinkError("Main identity cannot be removed.")
             before = _snapshot(primary)
-            kept = target.detached or {}
-            profile = dict(kept.get("profile") or {})
-            for key in PROFILE_FIELDS:
-                if key not in profile and target.profile_data.get(key) is not None:
-                    profile[key] = target.profile_data[key]
-            restored = User(
-                pk=new_id("usr_"),
-                tenant_id=tenant.id,
-                user_id=target.user_id,
-                email=_str_or_none(profile.get("email")),
-                email_verified=bool(profile.get("email_verified", False)),
-                created_at=_parse(kept.get("created_at")) or now,
-                updated_at=now,
-                username=_str_or_none(profile.get("username")),
-                name=_str_or_none(profile.get("name")),
-                given_name=_str_or_none(profile.get("given_name")),
-                family_name=_str_or_none(profile.get("family_name")),
-                nickname=_str_or_none(profile.get("nickname")),
-                picture=_str_or_none(profile.get("picture")),
-                user_metadata=dict(kept.get("user_metadata") or {}),
-                app_metadata=dict(kept.get("app_metadata") or {}),
-                logins_count=int(kept.get("logins_count") or 0),
-                last_login=_parse(kept.get("last_login")),
-                last_ip=_str_or_none(kept.get("last_ip")),
-            )
-            if await uow.users.get(tenant.id, restored.user_id) is not None:
-                raise Conflict("A user with this identity's id exists already.", code="user_exists")
-            await uow.users.add(restored)
-            target.user_pk = restored.pk
-            target.is_primary = True
-            target.linked_at = now
-            target.link_reason = {
-                "at": iso8601(now),
-                "method": "unlink",
-                "actor": {
-                    "client_id": actor.client_id,
-                    "user_id": actor.user_id,
-                    "ip": actor.request.ip,
+            restored = await restore(
+                uow,
+                tenant,
+                target,
+                now,
+                {
+                    "at": iso8601(now),
+                    "method": "unlink",
+                    "actor": {
+                        "client_id": actor.client_id,
+                        "user_id": actor.user_id,
+                        "ip": actor.request.ip,
+                    },
+                    "unlinked_from": primary.user_id,
                 },
-                "unlinked_from": primary.user_id,
-            }
-            target.detached = None
-            await uow.identities.update(target)
+            )
             # Whatever was obtained through the primary may have come through this identity:
             # end it all rather than leave a way in through an identity that has left.
             await uow.refresh_tokens.revoke_for_user(tenant.id, primary.pk, now)
@@ -411,18 +342,40 @@ class LinkingService:
                     "after": [i.user_id for i in after],
                 },
             )
+            await tell(
+                self._mail,
+                uow,
+                tenant,
+                [primary.email, restored.email],
+                "An account was unlinked from your sign-in",
+                f"{label(target)} was unlinked from your account "
+                f"{primary.email or primary.user_id} on {when(now)} {_by(actor, primary)}.\n\n"
+                "It is now a separate account. If this wasn't you, sign in, review your linked "
+                "accounts, and change your password.",
+            )
             await uow.commit()
         return [identity_view(i, with_profile=not i.is_primary) for i in after]
 
 
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _by(actor: Actor, primary: User) -> str:
+    if actor.user_id == primary.user_id:
+        return "by you (someone signed in to your account)"
+    if actor.user_id is not None:
+        return f"by an administrator ({actor.user_id})"
+    return f"by an administrator (application {actor.client_id})"
 
 
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError:
-        return None
+def require_verified_email(tenant: Tenant) -> bool:
+    """Tenant setting ``linking.require_verified_email`` (default false, Auth0's behaviour)."""
+    return tenant.settings.get("linking", {}).get("require_verified_email") is True
+
+
+def _check_verified(tenant: Tenant, primary: User) -> None:
+    """A person (not an administrator) may link into an account whose email nobody has proven
+    only when the tenant allows it: the account may be an attacker's pre-registration."""
+    if require_verified_email(tenant) and not primary.email_verified:
+        raise LinkError(
+            "The account's email address is not verified: verify it before linking another "
+            "account to it (tenant setting linking.require_verified_email).",
+            code="unverified_email",
+        )

@@ -143,6 +143,9 @@ class Identity:
     link_reason: JSON | None = None
     #: While linked as a secondary: the user it was (profile, metadata), to give back on unlink.
     detached: JSON | None = None
+    #: Linked while its user's email was unverified: detached when the mailbox owner proves
+    #: that address (``MailboxProof``). Always false on a primary identity.
+    linked_unverified: bool = False
 
     @property
     def user_id(self) -> str:

@@ -44,6 +44,7 @@ SETTINGS: dict[str, Callable[[object], bool]] = {
     "default_directory": lambda v: isinstance(v, str),
     "legacy_id_token_bearer": lambda v: isinstance(v, bool),
     "linking.metadata_merge": lambda v: v in ("discard", "merge"),
+    "linking.require_verified_email": lambda v: isinstance(v, bool),
 }
 
 
@@ -142,12 +143,15 @@ class TenantService:
                 raise NotFound("No such tenant.", code="inexistent_tenant")
             settings = dict(current.settings)
             for key, value in changes.items():
+                # "group.name" keys live in a nested object, as tenant.settings["linking"].
+                group, dot, name = key.partition(".")
+                target = dict(settings.get(group, {})) if dot else settings
                 if value is None:
-                    settings.pop(key, None)
-                elif key == "linking.metadata_merge":
-                    settings["linking"] = {**settings.get("linking", {}), "metadata_merge": value}
+                    target.pop(name if dot else key, None)
                 else:
-                    settings[key] = value
+                    target[name if dot else key] = value
+                if dot:
+                    settings[group] = target
             current.settings = settings
             await uow.tenants.update(current)
             await uow.commit()

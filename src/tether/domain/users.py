@@ -26,6 +26,7 @@ from tether.domain.errors import (
 )
 from tether.domain.ids import hash_token, new_database_subject, new_id, new_secret
 from tether.domain.mail import MailService
+from tether.domain.mailbox import MailboxProof
 from tether.domain.models import (
     Application,
     Connection,
@@ -98,6 +99,7 @@ class DatabaseUsers:
         limiter: RateLimiter,
         clock: Clock,
         access: UserAccess,
+        proof: MailboxProof,
     ):
         self._uow = uow
         self._hasher = hasher
@@ -107,6 +109,7 @@ class DatabaseUsers:
         self._limiter = limiter
         self._clock = clock
         self._access = access
+        self._proof = proof
 
     # -- connections ------------------------------------------------------
 
@@ -474,6 +477,12 @@ class DatabaseUsers:
             await self._access.credential_changed(
                 uow, tenant, user, how="reset ticket", request=request, at=now
             )
+            # The ticket went to the credential's address: using it proves that mailbox.
+            credential = await uow.credentials.for_identity(record.identity_id)
+            if credential is not None:
+                await self._proof.mailbox_proven(
+                    uow, tenant, user, credential.email, how="reset_ticket", request=request
+                )
             await uow.commit()
         return user
 

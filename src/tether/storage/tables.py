@@ -165,6 +165,7 @@ identities = sa.Table(
     sa.Column("linked_at", sa.DateTime),
     sa.Column("link_reason", sa.JSON),
     sa.Column("detached", sa.JSON),
+    sa.Column("linked_unverified", sa.Boolean, nullable=False, server_default=sa.false()),
     # Invariant 2: (tenant, connection, subject) is one identity.
     sa.UniqueConstraint("tenant_id", "connection_id", "subject"),
 )
