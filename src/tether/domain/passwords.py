@@ -19,6 +19,7 @@ from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from tether.domain import legacy_hashes
 from tether.domain.errors import PasswordRejected
 
 
@@ -64,6 +65,9 @@ class PasswordHasher:
                 ok = bcrypt.checkpw(password.encode("utf-8")[:72], stored.encode("ascii"))
             except ValueError:  # a malformed imported hash
                 return Verification(False)
+            return Verification(ok, self._argon.hash(password) if ok else None)
+        if legacy_hashes.is_legacy(stored):  # imported with a custom_password_hash
+            ok = legacy_hashes.verify(stored, password)
             return Verification(ok, self._argon.hash(password) if ok else None)
         try:
             self._argon.verify(stored, password)
