@@ -20,6 +20,7 @@ from tether.domain.clock import Clock, SystemClock
 from tether.domain.connections import ConnectionService
 from tether.domain.external import ExternalSignIn
 from tether.domain.federation import FederationService
+from tether.domain.jobs.service import JobService
 from tether.domain.keys import KeyService
 from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
@@ -71,6 +72,7 @@ class Container:
     hosted_apps: HostedApps
     account: AccountService
     access: UserAccess
+    jobs: JobService
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
@@ -186,4 +188,5 @@ def build_container(
         hosted_apps=HostedApps(uow, applications, tokens, keys, clock),
         account=AccountService(uow, linking, sessions, mail, logs, clock),
         access=access,
+        jobs=JobService(uow, audit, clock, sealer),
     )

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Protocol
 
 from tether.domain.account_records import AccountFlow, Admin
+from tether.domain.jobs.ports import BulkUserRepo, JobRepo
 from tether.domain.logs import LogFilter
 from tether.domain.models import (
     Api,
@@ -313,6 +314,10 @@ class UnitOfWork(Protocol):
     def admins(self) -> AdminRepo: ...
     @property
     def account_flows(self) -> AccountFlowRepo: ...
+    @property
+    def jobs(self) -> JobRepo: ...
+    @property
+    def bulk_users(self) -> BulkUserRepo: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

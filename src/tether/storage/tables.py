@@ -414,3 +414,59 @@ account_flows = sa.Table(
     sa.Column("expires_at", sa.DateTime, nullable=False),
     sa.Column("used_at", sa.DateTime),
 )
+
+# Bulk import and export jobs (Auth0's /api/v2/jobs). ``input`` holds an uploaded users file until
+# the job ends; ``cursor`` is how many of its rows are done, committed with those rows, so a
+# restart resumes where the last transaction ended. ``location_hash`` is the SHA-256 of an
+# export's download token (the link itself is never stored).
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("type", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("connection_id", ID),
+    sa.Column("external_id", sa.String(255)),
+    sa.Column("upsert", sa.Boolean, nullable=False, default=False),
+    sa.Column("send_completion_email", sa.Boolean, nullable=False, default=False),
+    sa.Column("format", sa.String(8)),
+    sa.Column("limit", sa.Integer),
+    sa.Column("fields", sa.JSON),
+    sa.Column("input", sa.LargeBinary),
+    sa.Column("total", sa.Integer, nullable=False, default=0),
+    sa.Column("cursor", sa.Integer, nullable=False, default=0),
+    sa.Column("inserted", sa.Integer, nullable=False, default=0),
+    sa.Column("updated", sa.Integer, nullable=False, default=0),
+    sa.Column("failed", sa.Integer, nullable=False, default=0),
+    sa.Column("status_details", sa.String(1000)),
+    sa.Column("location_hash", sa.String(64)),
+    sa.Column("location_expires_at", sa.DateTime),
+    sa.Column("lease_until", sa.DateTime),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_jobs_tenant_status", jobs.c.tenant_id, jobs.c.status)
+sa.Index("ix_jobs_status", jobs.c.status)
+
+# The rows of an import that failed, as sent (hash values redacted), with Auth0's error codes.
+job_errors = sa.Table(
+    "job_errors",
+    metadata,
+    sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("user", sa.JSON, nullable=False),
+    sa.Column("errors", sa.JSON, nullable=False),
+    sa.PrimaryKeyConstraint("job_id", "position"),
+)
+
+# An export's file (gzip), in chunks of at most 1 MiB: every process behind the load balancer
+# can serve the download, and neither writing nor reading holds the whole file in memory.
+job_files = sa.Table(
+    "job_files",
+    metadata,
+    sa.Column("job_id", ID, sa.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.PrimaryKeyConstraint("job_id", "seq"),
+)

@@ -28,6 +28,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tether.domain.errors import Conflict, Unavailable
+from tether.storage import jobs as job_repos
 from tether.storage import repositories as repos
 from tether.storage.db import READ_ONLY, sqlite_busy_timeout
 
@@ -82,6 +83,8 @@ class SqlUnitOfWork:
     upstream_flows: repos.UpstreamFlows
     admins: repos.Admins
     account_flows: repos.AccountFlows
+    jobs: job_repos.Jobs
+    bulk_users: job_repos.BulkUsers
 
     def __init__(
         self, engine: AsyncEngine, turns: _Turns | None = None, *, read_only: bool = False
@@ -128,6 +131,8 @@ class SqlUnitOfWork:
         self.upstream_flows = repos.UpstreamFlows(conn)
         self.admins = repos.Admins(conn)
         self.account_flows = repos.AccountFlows(conn)
+        self.jobs = job_repos.Jobs(conn)
+        self.bulk_users = job_repos.BulkUsers(conn)
         return self
 
     async def __aexit__(

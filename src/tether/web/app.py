@@ -30,6 +30,7 @@ from tether.web.auth_api import (
 from tether.web.cors import Cors
 from tether.web.dashboard import pages as dashboard_pages
 from tether.web.hosted import magic_link, pages, upstream
+from tether.web.management import jobs
 from tether.web.management.app import create_management_app
 from tether.web.middleware import RequestLimits
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tether.web")
 OUTBOX_INTERVAL = 2.0
+JOBS_INTERVAL = 0.5
 
 
 async def _deliver_mail_forever(container: Container) -> None:
@@ -51,17 +53,32 @@ async def _deliver_mail_forever(container: Container) -> None:
         await asyncio.sleep(OUTBOX_INTERVAL)
 
 
+async def _run_jobs_forever(container: Container) -> None:
+    """Bulk import/export jobs (domain/jobs): one at a time in this process, polled."""
+    while True:
+        try:
+            if await container.jobs.run_next():
+                continue
+        except DomainError as exc:
+            log.warning("jobs paused: %s", exc.code)
+        except Exception:
+            log.exception("a job failed")
+        await asyncio.sleep(JOBS_INTERVAL)
+
+
 def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_deliver_mail_forever(container)) if deliver_mail else None
+        job_task = asyncio.create_task(_run_jobs_forever(container)) if deliver_mail else None
         try:
             yield
         finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            for running in (task, job_task):
+                if running is not None:
+                    running.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await running
             await container.close()
 
     app = FastAPI(
@@ -125,5 +142,9 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
     app.mount("/api/v2", create_management_app(container))
 
     app.add_middleware(Cors)
-    app.add_middleware(RequestLimits, max_body=container.settings.max_body_bytes)
+    app.add_middleware(
+        RequestLimits,
+        max_body=container.settings.max_body_bytes,
+        larger={jobs.IMPORT_PATH: jobs.IMPORT_MAX_BODY},
+    )
     return app

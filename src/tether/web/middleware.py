@@ -15,9 +15,10 @@ class RequestLimits:
     slip past the cap.
     """
 
-    def __init__(self, app: ASGIApp, max_body: int):
+    def __init__(self, app: ASGIApp, max_body: int, larger: dict[str, int] | None = None):
         self.app = app
         self.max_body = max_body
+        self.larger = larger or {}  # path -> its own cap (a users file upload, say)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -27,7 +28,8 @@ class RequestLimits:
         scope.setdefault("state", {})["request_id"] = request_id
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+        max_body = self.larger.get(scope.get("path", ""), self.max_body)
+        if length is not None and (not length.isdigit() or int(length) > max_body):
             await _too_large(scope, send, request_id)
             return
         received = 0
@@ -38,7 +40,7 @@ class RequestLimits:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     raise _TooLarge
             return message
 

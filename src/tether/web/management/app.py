@@ -21,6 +21,7 @@ from tether.web.management import (
     clients,
     connections,
     identities,
+    jobs,
     logs,
     resource_servers,
     users,
@@ -131,6 +132,8 @@ def create_management_app(container: Container) -> FastAPI:
     app.include_router(users.router)
     app.include_router(identities.router)
     app.include_router(logs.router)
+    app.include_router(jobs.router)
+    app.include_router(jobs.files)
     for module in (clients, connections, resource_servers, client_grants):
         app.include_router(module.router)
     app.add_middleware(RateLimitHeaders)
