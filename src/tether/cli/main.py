@@ -7,7 +7,7 @@ import os
 import typer
 
 from tether.bootstrap import Container
-from tether.cli import admins, resources, users
+from tether.cli import admins, resources, users, users_io
 from tether.cli.common import JsonOption, console, emit, err_console, run, settings
 from tether.domain.provisioning import Provisioned
 
@@ -18,6 +18,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 resources.register(app)
 users.register(app)
+users_io.register(users.users)
 admins.register(app)
 
 

@@ -294,6 +294,7 @@ class JobService:
 
     async def import_rows(self, job: Job, connection: Connection, rows: builtins.list[Any]) -> None:
         """Write rows for a job the caller runs itself (the CLI, which streams its file)."""
+        job.total = job.cursor + len(rows)  # a streamed file's total grows as it is read
         for start in range(0, len(rows), BATCH_SIZE):
             await self._importer.run_batch(
                 job, connection, rows[start : start + BATCH_SIZE], lease_seconds=LEASE_SECONDS
@@ -338,6 +339,10 @@ class JobService:
             after = users[-1].pk
             if left is not None:
                 left -= len(users)
+
+    async def count_users(self, tenant_id: str, connection_id: str | None) -> int:
+        async with self._uow(read_only=True) as uow:
+            return await uow.bulk_users.count(tenant_id, connection_id)
 
     async def _store_chunk(self, job: Job, seq: int, data: bytes) -> None:
         async with self._uow() as uow:
