@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from tether.domain.errors import InvalidInput
-from tether.domain.models import User
-from tether.domain.views import user_view
+from tether.domain.models import User, iso8601
+from tether.domain.views import identity_view
+from tether.protocol import json_text
 
 FORMATS = ("json", "csv")
 DEFAULT_FIELDS = (
@@ -81,13 +82,52 @@ def pick(view: dict[str, Any], path: str) -> Any:
     return value
 
 
+def export_view(user: User) -> dict[str, Any]:
+    """``views.user_view``'s fields, without its walk for non-finite numbers (60% of an export's
+    time): ``_dumps`` refuses them (``allow_nan=False``) and only then falls back to the view,
+    which shows them as null."""
+    primary_first = sorted(user.identities, key=lambda i: not i.is_primary)
+    view: dict[str, Any] = {
+        "user_id": user.user_id,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "username": user.username,
+        "name": user.name or user.email,
+        "given_name": user.given_name,
+        "family_name": user.family_name,
+        "nickname": user.nickname or (user.email.split("@")[0] if user.email else None),
+        "picture": user.picture,
+        "created_at": iso8601(user.created_at),
+        "updated_at": iso8601(user.updated_at),
+        "identities": [identity_view(i, with_profile=not i.is_primary) for i in primary_first],
+        "user_metadata": user.user_metadata,
+        "app_metadata": user.app_metadata,
+        "last_login": iso8601(user.last_login),
+        "last_ip": user.last_ip,
+        "logins_count": user.logins_count,
+        "blocked": True if user.blocked else None,
+    }
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def _dumps(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # a non-finite number stored some other way: null, as user_view shows it
+        return json.dumps(
+            json_text.finite_or_null(value), ensure_ascii=False, separators=(",", ":")
+        )
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, dict | list):
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = _dumps(value)
+    elif isinstance(value, float):
+        text = _dumps(json_text.finite_or_null(value))
     else:
         text = str(value)
     return "'" + text if text.startswith(_FORMULA) else text
@@ -114,14 +154,14 @@ class Writer:
             if not self._started:
                 out.writerow([_cell(c["export_as"]) for c in columns])
             for user in users:
-                view = user_view(user)
+                view = export_view(user)
                 out.writerow([_cell(pick(view, c["name"])) for c in columns])
             self._started = True
             return buffer.getvalue().encode("utf-8")
         self._started = True
         lines = []
         for user in users:
-            view = user_view(user)
+            view = export_view(user)
             if self.fields:
                 record = {}
                 for c in self.fields:
@@ -130,7 +170,7 @@ class Writer:
                         record[c["export_as"]] = value
             else:
                 record = view
-            lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+            lines.append(_dumps(record))
         return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
     def compress(self, users: Sequence[User]) -> bytes:
