@@ -285,6 +285,8 @@ async def test_bad_input_answers_in_auth0s_error_shape(
     assert_error(
         await post_import(api, database.id, {"email": "x@example.com"}), 400, "invalid_body"
     )
+    nan = b'[{"email": "n@example.com", "user_metadata": {"x": NaN}}]'
+    assert_error(await post_import(api, database.id, None, raw=nan), 400, "invalid_body")
     assert_error(await post_import(api, "", []), 400, "invalid_body")
     assert_error(await post_import(api, "con_doesnotexist", []), 400, "invalid_body")
     no_file = await api.post(

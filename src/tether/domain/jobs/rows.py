@@ -181,7 +181,7 @@ def _metadata_problem(name: str, value: Any) -> RowError | None:
     if not isinstance(value, dict):
         return _type_error(name, "object")
     try:
-        size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
     except (ValueError, UnicodeEncodeError, RecursionError):
         return RowError("INVALID_FORMAT", f"{name} is not valid JSON text", name)
     if size > METADATA_BYTES:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import builtins
 import hmac
-import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -27,6 +26,7 @@ from tether.domain.jobs.models import Job, JobError, JobStatus, JobType
 from tether.domain.models import Connection, Tenant
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.sealing import Sealer
+from tether.protocol import json_text
 
 MAX_ACTIVE_IMPORTS = 2
 LEASE_SECONDS = 30
@@ -38,7 +38,7 @@ EXPORT_PAGE = 1000
 def parse_users_file(data: bytes) -> builtins.list[Any]:
     """The users file: a JSON array (Auth0: "The users file must have an array")."""
     try:
-        users = json.loads(data)
+        users = json_text.loads(data)  # RFC 8259: no NaN or Infinity
     except (ValueError, RecursionError) as exc:
         raise InvalidInput("Users file must be valid JSON.", code="invalid_body") from exc
     if not isinstance(users, list):
