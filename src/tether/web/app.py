@@ -28,6 +28,7 @@ from tether.web.auth_api import (
     userinfo,
 )
 from tether.web.cors import Cors
+from tether.web.dashboard import jobs as dashboard_jobs
 from tether.web.dashboard import pages as dashboard_pages
 from tether.web.hosted import magic_link, pages, upstream
 from tether.web.management import jobs
@@ -131,6 +132,7 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         upstream,
         account_pages,
         dashboard_pages,
+        dashboard_jobs,
     ):
         app.include_router(module.router)
     if container.settings.demo:

@@ -76,6 +76,7 @@ SECTIONS = [
     ("apis", "APIs"),
     ("connections", "Connections"),
     ("keys", "Keys"),
+    ("jobs", "Jobs"),
 ]
 
 

@@ -1,0 +1,35 @@
+"""``/dashboard/jobs``: the tenant's bulk import and export jobs, newest first, with progress
+(the same jobs as ``GET /api/v2/jobs/{id}``; see domain/jobs)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tether.web.context import container
+from tether.web.dashboard.pages import _admin, _render
+
+router = APIRouter()
+SHOWN = 50
+
+
+@router.get("/dashboard/jobs")
+async def jobs(request: Request) -> Response:
+    who = await _admin(request)
+    if isinstance(who, Response):
+        return who
+    listed = await container(request).jobs.list(who.tenant, SHOWN)
+    rows = [
+        {
+            "job": job,
+            "percent": min(100, int(job.cursor * 100 / job.total)) if job.total else 0,
+        }
+        for job in listed
+    ]
+    # A page with work under way refreshes itself, so the bars move without a script.
+    busy = any(job.status in ("pending", "processing") for job in listed)
+    response = _render(request, who, "dashboard/jobs.html", "jobs", title="Jobs", rows=rows)
+    if busy:
+        response.headers["Refresh"] = "5"
+    return response
