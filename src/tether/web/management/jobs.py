@@ -159,14 +159,18 @@ def _location(request: Request, who: Caller, job: Job) -> str | None:
     return f"{who.tenant.issuer}api/v2/jobs/{job.id}/file/{token}" if token else None
 
 
-@router.get("/jobs/{job_id}", responses=schemas.ERRORS, summary="Get a job")
+@router.get("/jobs/{job_id}", responses=schemas.errors(404), summary="Get a job")
 async def get_job(request: Request, job_id: str, who: Who) -> Response:
     who.require(READ)
     job = await container(request).jobs.get(who.tenant, job_id)
     return JSONResponse(job_view(job, _location(request, who, job)))
 
 
-@router.get("/jobs/{job_id}/errors", responses=schemas.ERRORS, summary="Get a job's failed rows")
+@router.get(
+    "/jobs/{job_id}/errors",
+    responses={**schemas.errors(404), 204: {"description": "The job has no failed rows"}},
+    summary="Get a job's failed rows",
+)
 async def job_errors(request: Request, job_id: str, who: Who) -> Response:
     """The failed rows (Auth0: ``[{"user", "errors": [{"code", "message", "path"}]}]``); a job
     that failed as a whole answers itself with ``status_details``; no failures, 204."""
