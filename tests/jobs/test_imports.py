@@ -342,3 +342,23 @@ async def test_a_third_active_import_is_refused_with_429(
     third = await post_import(api, database.id, [])
     body = assert_error(third, 429, "too_many_requests")
     assert "2 active import users jobs" in body["message"]
+
+
+async def test_an_upsert_that_blocks_ends_the_users_access(
+    api: httpx.AsyncClient, world: World, database: Connection
+) -> None:
+    """DESIGN.md, "Trust": a block ends the user's sessions and refresh tokens and moves its
+    tokens-valid-after instant, whichever surface blocks; a bulk upsert is one of them."""
+    row = {"email": "bo@example.com", "custom_password_hash": custom_hashes()["sha256"]}
+    await import_and_run(api, world, database.id, [row])
+    [bo] = (await api.get("/api/v2/users-by-email", params={"email": "bo@example.com"})).json()
+    async with world.container.uow() as uow:
+        before = await uow.users.get(world.tenant.id, bo["user_id"])
+    assert before is not None and before.tokens_valid_after is None
+    job = await import_and_run(api, world, database.id, [{**row, "blocked": True}], upsert=True)
+    assert job["summary"]["updated"] == 1
+    async with world.container.uow() as uow:
+        after = await uow.users.get(world.tenant.id, bo["user_id"])
+    assert after is not None and after.blocked and after.tokens_valid_after is not None
+    with pytest.raises(InvalidCredentials):
+        await sign_in(world, "bo@example.com")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from tether.domain.access import UserAccess
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict
 from tether.domain.ids import new_database_subject, new_id
@@ -36,9 +37,10 @@ UPSERT_FIELDS = (*PROFILE, "email_verified", "blocked", "user_metadata", "app_me
 class BatchImporter:
     """Writes rows of a users file for one job; the caller supplies rows from ``job.cursor``."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock):
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, access: UserAccess):
         self._uow = uow
         self._clock = clock
+        self._access = access
 
     async def run_batch(
         self, job: Job, connection: Connection, batch: Sequence[Any], *, lease_seconds: int
@@ -187,9 +189,11 @@ class BatchImporter:
             await uow.bulk_users.update(job.tenant_id, updates, now)
             for update in updates:
                 if update.blocks:
-                    # A block ends the user's sessions and refresh tokens at once (DESIGN.md).
-                    await uow.sessions.revoke_for_user(job.tenant_id, update.user_pk, now)
-                    await uow.refresh_tokens.revoke_for_user(job.tenant_id, update.user_pk, now)
+                    # A block ends the user's sessions, refresh tokens and older tokens at once
+                    # (DESIGN.md, "Trust"), in this batch's transaction.
+                    blocked = await uow.users.by_pk(job.tenant_id, update.user_pk)
+                    if blocked is not None:
+                        await self._access.end_user_access(uow, job.tenant_id, blocked, at=now)
         if errors:
             await uow.jobs.add_errors(job.id, errors)
         job.inserted += inserted

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+from tether.domain.access import UserAccess
 from tether.domain.audit import Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.errors import InvalidInput, NotFound, RateLimited, Unavailable
@@ -47,12 +48,19 @@ def parse_users_file(data: bytes) -> builtins.list[Any]:
 
 
 class JobService:
-    def __init__(self, uow: UnitOfWorkFactory, audit: Audit, clock: Clock, sealer: Sealer):
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        audit: Audit,
+        clock: Clock,
+        sealer: Sealer,
+        access: UserAccess,
+    ):
         self._uow = uow
         self._audit = audit
         self._clock = clock
         self._sealer = sealer
-        self._importer = BatchImporter(uow, clock)
+        self._importer = BatchImporter(uow, clock, access)
 
     # -- creating ------------------------------------------------------------------------------
 
