@@ -246,6 +246,10 @@ class JobService:
     async def run_next(self) -> bool:
         """Claim one pending (or abandoned) job and run it to its end; False if none waits."""
         now = self._clock.now()
+        # Look first without the write lock (SQLite has one): an idle server polls for nothing.
+        async with self._uow(read_only=True) as uow:
+            if not await uow.jobs.claimable(now, 1):
+                return False
         async with self._uow() as uow:
             candidates = await uow.jobs.claimable(now, 5)
             claimed = None
