@@ -103,12 +103,15 @@ async def import_users(request: Request, who: Who) -> Response:
         form = await request.form(max_files=1, max_fields=10)
     except Exception as exc:  # python-multipart's parse errors carry no common base
         raise ManagementError(400, "The multipart form could not be read.", "invalid_body") from exc
-    users = form.get("users")
-    if not isinstance(users, UploadFile):
-        raise ManagementError(
-            400, "Payload validation error: 'Missing required property: users'.", "invalid_body"
-        )
-    data = await users.read(MAX_USERS_FILE + 1)
+    try:
+        users = form.get("users")
+        if not isinstance(users, UploadFile):
+            raise ManagementError(
+                400, "Payload validation error: 'Missing required property: users'.", "invalid_body"
+            )
+        data = await users.read(MAX_USERS_FILE + 1)
+    finally:
+        await form.close()  # the upload's spooled temporary file
     if len(data) > MAX_USERS_FILE:
         raise ManagementError(
             413, "The users file is larger than the 500 KB a job takes.", "payload_too_large"
