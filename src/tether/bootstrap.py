@@ -152,7 +152,7 @@ def build_container(
     external = ExternalSignIn(uow, audit, clock, proof)
     sessions = SessionService(uow, clock)
     logs = LogService(uow)
-    linking = LinkingService(uow, keys, audit, mail, clock)
+    linking = LinkingService(uow, keys, audit, mail, clock, access)
     return Container(
         settings=settings,
         engine=engine,

@@ -50,6 +50,7 @@ from tests.linking.support import (
     unlink,
 )
 from tether.bootstrap import build_container
+from tether.domain.access import issued_at_after
 from tether.domain.errors import DomainError
 from tether.domain.linking import LinkIdentity
 from tether.domain.user_admin import Actor
@@ -131,8 +132,11 @@ class Linking(RuleBasedStateMachine):
 
     async def user_token(self, user_id: str) -> str:
         """What the password-realm grant gives ``user_id`` (made directly: same key, same
-        claims), with ``update:current_user_identities``."""
-        now = int(time.time())
+        claims), with ``update:current_user_identities``. Its ``iat`` is what the grant stamps:
+        after the user's tokens-valid-after instant (an unlink moves it; domain/access.py)."""
+        async with self.world.container.uow(read_only=True) as uow:
+            user = await uow.users.get(self.world.tenant.id, user_id)
+        now = issued_at_after(int(time.time()), user.tokens_valid_after if user else None)
         return await sign(
             self.world,
             {

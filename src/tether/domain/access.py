@@ -42,10 +42,20 @@ POLL_OVERLAP = timedelta(seconds=60)
 
 def accepts_iat(iat: int, valid_after: datetime | None) -> bool:
     """``iat`` has whole seconds; the instant has microseconds. A token is accepted only when it
-    was issued in a later second than the instant: tokens of that very second may have been
-    issued before the change, so they are all refused (a token minted in the same second just
-    after the change is refused too: at most one second of them, on the safe side)."""
+    was issued in a later second than the instant: a token of that very second may have been
+    issued before the change, so every token whose ``iat`` is that second is refused."""
     return valid_after is None or iat > epoch(valid_after)
+
+
+def issued_at_after(now: int, valid_after: datetime | None) -> int:
+    """The ``iat`` of a user token issued at ``now`` (epoch seconds). Issued in the very second
+    of the user's instant, after it (the issuer read the moved instant), it is stamped with the
+    next second, so ``accepts_iat`` tells it from the tokens that the change ended. ``iat`` is
+    then at most one second ahead of the clock (RFC 7519 §4.1.6 sets no bound; verifiers
+    allow clock skew)."""
+    if valid_after is None:
+        return now
+    return max(now, epoch(valid_after) + 1)
 
 
 class TokenCutoffs:
@@ -133,9 +143,15 @@ class UserAccess:
         await uow.refresh_tokens.revoke_for_user(tenant_id, user.pk, now)
         await uow.users.set_tokens_valid_after(tenant_id, user.pk, now)
         user.tokens_valid_after = now
-        user_id = user.user_id
-        uow.after_commit(lambda: self._cutoffs.note(tenant_id, user_id, now))
+        self.note_after_commit(uow, tenant_id, user.user_id, now)
         return now
+
+    def note_after_commit(
+        self, uow: UnitOfWork, tenant_id: str, user_id: str, at: datetime
+    ) -> None:
+        """For a row written with ``tokens_valid_after`` already set (a user restored by
+        unlink): this process applies the instant once ``uow`` commits."""
+        uow.after_commit(lambda: self._cutoffs.note(tenant_id, user_id, at))
 
     async def credential_changed(
         self,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tether.domain.access import UserAccess
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.detach import PROFILE_FIELDS, label, restore, tell, when
@@ -74,12 +75,14 @@ class LinkingService:
         audit: Audit,
         mail: MailService,
         clock: Clock,
+        access: UserAccess,
     ):
         self._uow = uow
         self._keys = keys
         self._audit = audit
         self._mail = mail
         self._clock = clock
+        self._access = access
 
     # -- resolving the secondary ----------------------------------------------------
 
@@ -318,9 +321,11 @@ class LinkingService:
                 },
             )
             # Whatever was obtained through the primary may have come through this identity:
-            # end it all rather than leave a way in through an identity that has left.
-            await uow.refresh_tokens.revoke_for_user(tenant.id, primary.pk, now)
-            await uow.sessions.revoke_for_user(tenant.id, primary.pk, now)
+            # end it all (sessions, refresh tokens, older tokens) rather than leave a way in
+            # through an identity that has left. The restored user's tokens from before its
+            # link (same sub) end too: its row was made with tokens_valid_after = now.
+            await self._access.end_user_access(uow, tenant.id, primary, at=now)
+            self._access.note_after_commit(uow, tenant.id, restored.user_id, now)
             primary.updated_at = now
             await uow.users.update(primary)
             after = await uow.identities.for_user(tenant.id, primary.pk)

@@ -76,6 +76,8 @@ class MailboxProof:
                 },
             )
             restored.append(back.user_id)
+            # The restored row carries tokens_valid_after = now: this process applies it at once.
+            self._access.note_after_commit(uow, tenant.id, back.user_id, now)
         was_verified = current.email_verified
         current.email_verified = True
         current.updated_at = now

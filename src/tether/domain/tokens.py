@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tether.domain.access import accepts_iat, issued_at_after
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
 from tether.domain.clock import Clock, epoch
 from tether.domain.errors import InvalidCredentials
@@ -136,7 +137,7 @@ class TokenService:
         ``keyset`` is fetched by the caller before ``uow`` opens: one transaction at a time.
         ``refresh_scope`` is the refresh token's scope when it differs from the access token's."""
         now = self._clock.now()
-        iat = epoch(now)
+        iat = issued_at_after(epoch(now), user.tokens_valid_after)
         lifetime = api.token_lifetime if api else 86400
         access = keyset.signing.sign(
             token_claims.access_token_claims(
@@ -640,6 +641,11 @@ class TokenService:
             user = await uow.users.get(tenant.id, str(claims.get("sub")))
         if user is None or user.blocked:
             raise InvalidToken("The access token's user no longer exists.")
+        iat = claims.get("iat")
+        if not isinstance(iat, int) or not accepts_iat(iat, user.tokens_valid_after):
+            # Issued before a credential change, block or unlink ended the user's access
+            # (domain/access.py); the user's row is read here anyway, so it is exact.
+            raise InvalidToken("The access token was issued before the user's access ended.")
         info = token_claims.user_claims(user.profile_claims(), scopes)
         info["sub"] = user.user_id
         return info

@@ -3,7 +3,8 @@
 Auth0's semantics (auth0-wire.md §2.4): create answers the full user; PATCH merges
 ``user_metadata`` / ``app_metadata`` at the first level and a ``null`` deletes a key; a new
 password ends every way in (``UserAccess.credential_changed``); delete removes the user with every
-identity linked to it, and its ``user_id`` is never issued again.
+identity linked to it, and its ``user_id`` is never issued again. A new password, a block and a
+delete end the user's access at once (domain/access.py).
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ class UserAdmin:
                 user.blocked = bool(changes.get("blocked"))
                 changed.append("blocked")
                 if user.blocked:
-                    await uow.sessions.revoke_for_user(tenant_id, user.pk, now)
+                    await self._access.end_user_access(uow, tenant_id, user, at=now)
             if changes.has("user_metadata"):
                 user.user_metadata = merge_metadata(
                     user.user_metadata, changes.get("user_metadata"), "user_metadata"
@@ -296,6 +297,9 @@ class UserAdmin:
             user = await uow.users.get(tenant_id, user_id)
             if user is None:
                 raise NotFound("The user does not exist.", code="inexistent_user")
+            # The row goes, but this process refuses its tokens at once; other processes see
+            # the retired id (retired_user_ids.retired_at) at their next poll.
+            await self._access.end_user_access(uow, tenant_id, user, at=now)
             await uow.users.delete(tenant_id, user.pk, retired_at=now)
             await self._audit.record(
                 uow,
