@@ -2,7 +2,7 @@
 
 No value ever becomes SQL text: each is a bound parameter, and ``LIKE`` patterns escape ``%``,
 ``_`` and ``\\`` so they match literally. The clause goes in the ``WHERE`` of a query over
-``users`` (storage/repositories.py ``Users.search``) beside ``users.tenant_id = :tenant``.
+``users`` (storage/repositories/users.py ``Users.search``) beside ``users.tenant_id = :tenant``.
 
 SQL shapes, by field kind (domain ``FieldKind``):
 

@@ -1,0 +1,36 @@
+"""Repositories: rows to domain records and back, one module per aggregate and one class per
+port in domain/ports.py. The unit of work (storage/uow.py) puts one of each on its connection."""
+
+from tether.storage.repositories.account import AccountFlows, Admins
+from tether.storage.repositories.applications import Apis, Applications, ClientGrants
+from tether.storage.repositories.connections import Connections
+from tether.storage.repositories.logs import Logs
+from tether.storage.repositories.mail import Outbox
+from tether.storage.repositories.sessions import Consents, Sessions, Transactions, UpstreamFlows
+from tether.storage.repositories.tenants import Keys, Tenants
+from tether.storage.repositories.tokens import Codes, Passwordless, PasswordTickets, RefreshTokens
+from tether.storage.repositories.users import Credentials, Identities, Users
+
+__all__ = [
+    "AccountFlows",
+    "Admins",
+    "Apis",
+    "Applications",
+    "ClientGrants",
+    "Codes",
+    "Connections",
+    "Consents",
+    "Credentials",
+    "Identities",
+    "Keys",
+    "Logs",
+    "Outbox",
+    "PasswordTickets",
+    "Passwordless",
+    "RefreshTokens",
+    "Sessions",
+    "Tenants",
+    "Transactions",
+    "UpstreamFlows",
+    "Users",
+]

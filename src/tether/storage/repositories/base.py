@@ -1,0 +1,36 @@
+"""What every repository shares: a connection, and rows to domain records and back."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+R = TypeVar("R")
+
+
+def to_record(cls: type[R], row: Any, **extra: Any) -> R:
+    data = dict(row._mapping)
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    values = {k: v for k, v in data.items() if k in names}
+    values.update(extra)
+    return cls(**values)
+
+
+def to_values(record: Any, table: sa.Table, **renames: str) -> dict[str, Any]:
+    columns = set(table.c.keys())
+    out: dict[str, Any] = {}
+    for f in fields(record):
+        column = renames.get(f.name, f.name)
+        if column in columns:
+            out[column] = getattr(record, f.name)
+    return out
+
+
+class Repository:
+    """One port's implementation over the unit of work's connection (storage/uow.py)."""
+
+    def __init__(self, conn: AsyncConnection):
+        self._c = conn

@@ -1,0 +1,373 @@
+"""Users with their identities and password credentials (ports Users, Identities, Credentials).
+
+One aggregate: a user is read with its identities, and deleting a user retires its ids and takes
+its identities with it."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tether.domain.models import Identity, PasswordCredential, User
+from tether.domain.user_search import Query, Sort
+from tether.storage import tables as t
+from tether.storage.repositories.base import Repository, to_record, to_values
+from tether.storage.search import user_query_clause
+
+
+def _identity(row: Any) -> Identity:
+    return to_record(Identity, row, connection_name=row.connection_name)
+
+
+def _identity_query() -> sa.Select[Any]:
+    return sa.select(t.identities, t.connections.c.name.label("connection_name")).join(
+        t.connections, t.connections.c.id == t.identities.c.connection_id
+    )
+
+
+class Identities(Repository):
+    async def add(self, identity: Identity) -> None:
+        await self._c.execute(t.identities.insert().values(to_values(identity, t.identities)))
+
+    async def find(self, tenant_id: str, connection_id: str, subject: str) -> Identity | None:
+        row = (
+            await self._c.execute(
+                _identity_query().where(
+                    t.identities.c.tenant_id == tenant_id,
+                    t.identities.c.connection_id == connection_id,
+                    t.identities.c.subject == subject,
+                )
+            )
+        ).first()
+        return _identity(row) if row else None
+
+    async def for_user(self, tenant_id: str, user_pk: str) -> list[Identity]:
+        rows = await self._c.execute(
+            _identity_query()
+            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == user_pk)
+            .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
+        )
+        return [_identity(r) for r in rows]
+
+    async def update(self, identity: Identity) -> None:
+        values = to_values(identity, t.identities)
+        values.pop("id", None)
+        await self._c.execute(
+            t.identities.update()
+            .where(t.identities.c.id == identity.id, t.identities.c.tenant_id == identity.tenant_id)
+            .values(values)
+        )
+
+    async def move(self, tenant_id: str, from_user_pk: str, to_user_pk: str) -> int:
+        # Drop the primary mark first: the partial unique index allows one primary per user.
+        await self._c.execute(
+            t.identities.update()
+            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == from_user_pk)
+            .values(is_primary=False)
+        )
+        result = await self._c.execute(
+            t.identities.update()
+            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == from_user_pk)
+            .values(user_pk=to_user_pk)
+        )
+        return int(result.rowcount)
+
+    async def by_id(self, identity_id: str) -> Identity | None:
+        row = (
+            await self._c.execute(_identity_query().where(t.identities.c.id == identity_id))
+        ).first()
+        return _identity(row) if row else None
+
+
+def _user_with_identities_query() -> sa.Select[Any]:
+    """One user's row joined with its identities (one row each, ``idn_``-labelled), in the
+    order ``_with_identities`` gives them: one statement instead of two for a single user.
+    Built once (statements are immutable; ``where`` makes a new one)."""
+    global _USER_WITH_IDENTITIES
+    if _USER_WITH_IDENTITIES is not None:
+        return _USER_WITH_IDENTITIES
+    _USER_WITH_IDENTITIES = (
+        sa.select(
+            t.users,
+            *(c.label(f"idn_{c.name}") for c in t.identities.c),
+            t.connections.c.name.label("idn_connection_name"),
+        )
+        .select_from(
+            t.users.outerjoin(t.identities, t.identities.c.user_pk == t.users.c.pk).outerjoin(
+                t.connections, t.connections.c.id == t.identities.c.connection_id
+            )
+        )
+        .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
+    )
+    return _USER_WITH_IDENTITIES
+
+
+_USER_WITH_IDENTITIES: sa.Select[Any] | None = None
+_IDENTITY_FIELDS = [f.name for f in fields(Identity)]
+
+
+class Users(Repository):
+    async def add(self, user: User) -> None:
+        await self._c.execute(t.users.insert().values(to_values(user, t.users)))
+
+    async def _one_with_identities(self, *where: Any) -> User | None:
+        rows = (await self._c.execute(_user_with_identities_query().where(*where))).all()
+        if not rows:
+            return None
+        user = to_record(User, rows[0])
+        for row in rows:
+            data = row._mapping
+            if data["idn_id"] is not None:
+                user.identities.append(
+                    Identity(**{name: data[f"idn_{name}"] for name in _IDENTITY_FIELDS})
+                )
+        return user
+
+    async def _with_identities(self, rows: Sequence[Any]) -> list[User]:
+        users = [to_record(User, r) for r in rows]
+        if not users:
+            return users
+        by_pk = {u.pk: u for u in users}
+        idn = await self._c.execute(
+            _identity_query()
+            .where(t.identities.c.user_pk.in_(list(by_pk)))
+            .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
+        )
+        for row in idn:
+            by_pk[row.user_pk].identities.append(_identity(row))
+        return users
+
+    async def get(self, tenant_id: str, user_id: str) -> User | None:
+        return await self._one_with_identities(
+            t.users.c.tenant_id == tenant_id, t.users.c.user_id == user_id
+        )
+
+    async def by_pk(self, tenant_id: str, pk: str) -> User | None:
+        return await self._one_with_identities(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+
+    async def list(self, tenant_id: str, *, offset: int, limit: int) -> builtins.list[User]:
+        rows = (
+            await self._c.execute(
+                sa.select(t.users)
+                .where(t.users.c.tenant_id == tenant_id)
+                .order_by(t.users.c.created_at, t.users.c.pk)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+        return await self._with_identities(rows)
+
+    async def count(self, tenant_id: str) -> int:
+        value = await self._c.scalar(
+            sa.select(sa.func.count()).select_from(t.users).where(t.users.c.tenant_id == tenant_id)
+        )
+        return int(value or 0)
+
+    async def update(self, user: User) -> None:
+        values = to_values(user, t.users)
+        # Only set_tokens_valid_after moves the instant: a concurrent update that read the user
+        # before a block or a password change must not write the older instant back.
+        values.pop("tokens_valid_after", None)
+        await self._c.execute(t.users.update().where(t.users.c.pk == user.pk).values(values))
+
+    async def set_tokens_valid_after(self, tenant_id: str, pk: str, at: datetime) -> None:
+        await self._c.execute(
+            t.users.update()
+            .where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+            .values(tokens_valid_after=at)
+        )
+
+    async def token_cutoffs_since(
+        self, since: datetime
+    ) -> builtins.list[tuple[str, str, datetime]]:
+        """(tenant_id, user_id, instant) of every user whose instant is ``since`` or later, and
+        of every user id retired since then (a retired id's tokens all end), in every tenant."""
+        moved = sa.select(
+            t.users.c.tenant_id, t.users.c.user_id, t.users.c.tokens_valid_after
+        ).where(t.users.c.tokens_valid_after >= since)
+        retired = sa.select(
+            t.retired_user_ids.c.tenant_id,
+            t.retired_user_ids.c.user_id,
+            t.retired_user_ids.c.retired_at,
+        ).where(t.retired_user_ids.c.retired_at >= since)
+        rows = (await self._c.execute(moved.union_all(retired))).all()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def record_login(self, tenant_id: str, pk: str, at: datetime, ip: str | None) -> None:
+        await self._c.execute(
+            t.users.update()
+            .where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+            .values(last_login=at, last_ip=ip, logins_count=t.users.c.logins_count + 1)
+        )
+
+    async def user_id_taken(self, tenant_id: str, user_id: str) -> bool:
+        live = await self._c.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.users)
+            .where(t.users.c.tenant_id == tenant_id, t.users.c.user_id == user_id)
+        )
+        retired = await self._c.scalar(
+            sa.select(sa.func.count())
+            .select_from(t.retired_user_ids)
+            .where(
+                t.retired_user_ids.c.tenant_id == tenant_id, t.retired_user_ids.c.user_id == user_id
+            )
+        )
+        return bool(live or retired)
+
+    async def by_email(self, tenant_id: str, email: str) -> builtins.list[User]:
+        rows = (
+            await self._c.execute(
+                sa.select(t.users)
+                .where(
+                    t.users.c.tenant_id == tenant_id,
+                    sa.func.lower(t.users.c.email) == email.lower(),
+                )
+                .order_by(t.users.c.created_at, t.users.c.pk)
+            )
+        ).all()
+        return await self._with_identities(rows)
+
+    async def search(
+        self,
+        tenant_id: str,
+        query: Query | None,
+        *,
+        sort: Sort | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[builtins.list[User], int]:
+        where = [t.users.c.tenant_id == tenant_id]
+        if query is not None:
+            where.append(user_query_clause(query))
+        total = await self._c.scalar(sa.select(sa.func.count()).select_from(t.users).where(*where))
+        order: builtins.list[Any] = [t.users.c.created_at, t.users.c.pk]
+        if sort is not None:
+            column = t.users.c[sort.field]
+            order = [column.desc() if sort.descending else column.asc(), t.users.c.pk]
+        rows = (
+            await self._c.execute(
+                sa.select(t.users).where(*where).order_by(*order).offset(offset).limit(limit)
+            )
+        ).all()
+        return await self._with_identities(rows), int(total or 0)
+
+    async def lock(self, tenant_id: str, pks: builtins.list[str]) -> builtins.list[str]:
+        if self._c.dialect.name == "sqlite":
+            # The transaction holds the database's write lock already (BEGIN IMMEDIATE): which
+            # of them exist is all there is to find out, in one statement.
+            rows = await self._c.scalars(
+                sa.select(t.users.c.pk).where(
+                    t.users.c.tenant_id == tenant_id, t.users.c.pk.in_(pks)
+                )
+            )
+            there = set(rows)
+            return [pk for pk in pks if pk in there]
+        found = []
+        for pk in pks:  # one at a time, in the caller's order: no deadlock between two linkers
+            q = sa.select(t.users.c.pk).where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+            if self._c.dialect.name == "postgresql":
+                q = q.with_for_update()
+            value = await self._c.scalar(q)
+            if value is not None:
+                found.append(str(value))
+        return found
+
+    async def delete_row(self, tenant_id: str, pk: str) -> None:
+        await self._c.execute(
+            t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+        )
+
+    async def delete(self, tenant_id: str, pk: str, *, retired_at: datetime) -> None:
+        # The user row first, as link and unlink take it (users before identities): a delete
+        # racing a link then waits for it instead of deadlocking, and retires the identities
+        # the link moved in rather than dropping them unretired by cascade.
+        await self.lock(tenant_id, [pk])
+        ids = (
+            await self._c.execute(
+                sa.select(t.identities.c.provider, t.identities.c.subject).where(
+                    t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == pk
+                )
+            )
+        ).all()
+        own = await self._c.scalar(
+            sa.select(t.users.c.user_id).where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+        )
+        retired = {f"{p}|{s}" for p, s in ids} | ({own} if own else set())
+        existing = set(
+            (
+                await self._c.execute(
+                    sa.select(t.retired_user_ids.c.user_id).where(
+                        t.retired_user_ids.c.tenant_id == tenant_id,
+                        t.retired_user_ids.c.user_id.in_(list(retired)),
+                    )
+                )
+            ).scalars()
+        )
+        fresh = [
+            {"tenant_id": tenant_id, "user_id": uid, "retired_at": retired_at}
+            for uid in sorted(retired - existing)
+        ]
+        if fresh:
+            await self._c.execute(t.retired_user_ids.insert(), fresh)
+        # Identities, credentials, sessions, codes and refresh tokens go with the user (ON DELETE
+        # CASCADE); deleting them first keeps SQLite without foreign keys honest too.
+        # Scoped by tenant like the user row: a pk from another tenant must delete nothing.
+        await self._c.execute(
+            t.identities.delete().where(
+                t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == pk
+            )
+        )
+        await self._c.execute(
+            t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+        )
+
+
+class Credentials(Repository):
+    async def add(self, credential: PasswordCredential) -> None:
+        await self._c.execute(
+            t.password_credentials.insert().values(to_values(credential, t.password_credentials))
+        )
+
+    async def by_email(
+        self, tenant_id: str, connection_id: str, email: str
+    ) -> PasswordCredential | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.password_credentials).where(
+                    t.password_credentials.c.tenant_id == tenant_id,
+                    t.password_credentials.c.connection_id == connection_id,
+                    t.password_credentials.c.email == email,
+                )
+            )
+        ).first()
+        return to_record(PasswordCredential, row) if row else None
+
+    async def for_identity(self, identity_id: str) -> PasswordCredential | None:
+        row = (
+            await self._c.execute(
+                sa.select(t.password_credentials).where(
+                    t.password_credentials.c.identity_id == identity_id
+                )
+            )
+        ).first()
+        return to_record(PasswordCredential, row) if row else None
+
+    async def set_email(self, identity_id: str, email: str) -> None:
+        await self._c.execute(
+            t.password_credentials.update()
+            .where(t.password_credentials.c.identity_id == identity_id)
+            .values(email=email)
+        )
+
+    async def set_hash(self, identity_id: str, password_hash: str, at: datetime) -> None:
+        await self._c.execute(
+            t.password_credentials.update()
+            .where(t.password_credentials.c.identity_id == identity_id)
+            .values(password_hash=password_hash, updated_at=at)
+        )
