@@ -188,5 +188,5 @@ def build_container(
         hosted_apps=HostedApps(uow, applications, tokens, keys, clock),
         account=AccountService(uow, linking, sessions, mail, logs, clock),
         access=access,
-        jobs=JobService(uow, audit, clock, sealer, access),
+        jobs=JobService(uow, audit, clock, sealer, access, mail),
     )

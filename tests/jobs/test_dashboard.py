@@ -42,3 +42,27 @@ async def test_a_non_admin_does_not_see_jobs(
     await new_user(container, tenant, "someone@example.com")
     page = await sign_in(http, "/dashboard/jobs", "someone@example.com")
     assert page.status_code == 403
+
+
+async def test_send_completion_email_mails_the_tenants_admins(
+    container: Container, tenant: Tenant, admin: User
+) -> None:
+    """Auth0's send_completion_email: the tenant's owners (Tether: its admins) are told."""
+    connection = await container.connections.by_name(tenant, DEFAULT_DATABASE)
+    quiet = await container.jobs.create_import(
+        tenant, connection.id, b'[{"email": "q@example.com"}]'
+    )
+    told = await container.jobs.create_import(
+        tenant,
+        connection.id,
+        b'[{"email": "t@example.com"}, {"email": "bad"}]',
+        send_completion_email=True,
+    )
+    while await container.jobs.run_next():
+        pass
+    mails = [m for m in await container.mail.list(tenant) if m.subject.startswith("Users import")]
+    assert [(m.to, m.subject) for m in mails] == [
+        ("admin@example.com", "Users import job completed")
+    ]
+    assert told.id in mails[0].body and quiet.id not in mails[0].body
+    assert "1 inserted, 0 updated, 1 failed of 2" in mails[0].body

@@ -24,6 +24,7 @@ from tether.domain.ids import new_id
 from tether.domain.jobs import exports
 from tether.domain.jobs.imports import BATCH_SIZE, BatchImporter
 from tether.domain.jobs.models import Job, JobError, JobStatus, JobType
+from tether.domain.mail import MailService
 from tether.domain.models import Connection, Tenant
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.sealing import Sealer
@@ -55,7 +56,9 @@ class JobService:
         clock: Clock,
         sealer: Sealer,
         access: UserAccess,
+        mail: MailService,
     ):
+        self._mail = mail
         self._uow = uow
         self._audit = audit
         self._clock = clock
@@ -373,7 +376,33 @@ class JobService:
             await uow.jobs.save(job, clear_input=True)
             what = "import" if job.type == JobType.USERS_IMPORT else "export"
             await self._log(uow, job, f"Users {what} job {status.value}")
+            if job.send_completion_email:
+                await self._mail_owners(uow, job, what)
             await uow.commit()
+
+    async def _mail_owners(self, uow: Any, job: Job, what: str) -> None:
+        """Auth0's ``send_completion_email``: the tenant's owners (Tether: its dashboard
+        admins) hear that the job ended, in the transaction that ends it."""
+        tenant = await uow.tenants.get(job.tenant_id)
+        if tenant is None:
+            return
+        counts = (
+            f"{job.inserted} inserted, {job.updated} updated, {job.failed} failed of {job.total}.\n"
+            if job.type == JobType.USERS_IMPORT
+            else f"{job.cursor} users exported.\n"
+        )
+        body = (
+            f"The users {what} job {job.id} on {tenant.name} ended: {job.status}.\n\n"
+            + counts
+            + (f"{job.status_details}\n" if job.status_details else "")
+            + f"\nGET /api/v2/jobs/{job.id} has the details.\n"
+        )
+        for admin in await uow.admins.list(job.tenant_id):
+            owner = await uow.users.by_pk(job.tenant_id, admin.user_pk)
+            if owner is not None and owner.email and owner.email_verified:
+                await self._mail.enqueue(
+                    uow, tenant, owner.email, f"Users {what} job {job.status}", body
+                )
 
     async def start_own(self, tenant: Tenant, connection: Connection, upsert: bool) -> Job:
         """A job the caller runs itself (the CLI): processing from the start, no stored file."""
