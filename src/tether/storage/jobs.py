@@ -163,6 +163,15 @@ class Jobs:
 _USER_COLUMNS = [f.name for f in fields(User) if f.name != "identities"]
 _IDENTITY_COLUMNS = [f.name for f in fields(Identity) if f.name != "connection_name"]
 _IDENTITY_FIELDS = [f.name for f in fields(Identity)]
+# What a page of users reads of each identity: a user's view never shows why an identity was
+# linked or what it was before (``link_reason``, ``detached``), so those JSON columns are not
+# read (or decoded) at all.
+_EXPORTED_IDENTITY: dict[str, Any] = {
+    **{name: t.identities.c[name] for name in _IDENTITY_COLUMNS},
+    "connection_name": t.connections.c.name,
+    "link_reason": sa.null().label("link_reason"),
+    "detached": sa.null().label("detached"),
+}
 _IN_CHUNK = 400  # bound parameters per IN list (SQLite allows 32,766 in all)
 
 
@@ -270,12 +279,7 @@ class BulkUsers:
             return users
         by_pk = {u.pk: u for u in users}
         identities = await self._c.execute(
-            sa.select(
-                *(
-                    t.connections.c.name if name == "connection_name" else t.identities.c[name]
-                    for name in _IDENTITY_FIELDS
-                )
-            )
+            sa.select(*(_EXPORTED_IDENTITY[name] for name in _IDENTITY_FIELDS))
             .join(t.connections, t.connections.c.id == t.identities.c.connection_id)
             .where(t.identities.c.user_pk.in_(list(by_pk)))
             .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)

@@ -45,7 +45,8 @@ class BulkUserRepo(Protocol):
         self, tenant_id: str, connection_id: str | None, after: str | None, limit: int
     ) -> list[User]:
         """Users (with identities) in primary-key order after ``after``; with a connection,
-        those whose identities include one of it."""
+        those whose identities include one of it. For views and exports: an identity's
+        ``link_reason`` and ``detached`` are not read."""
         ...
 
     async def count(self, tenant_id: str, connection_id: str | None) -> int: ...
