@@ -40,12 +40,16 @@ from tether.federation.registry import UpstreamRegistry
 from tether.storage import migrate
 from tether.storage.db import create_engine
 from tether.storage.uow import SqlUnitOfWorkFactory
+from tether.web.services import Services
 
 log = logging.getLogger("tether")
 
 
 @dataclass
 class Container:
+    """Everything built, for the CLI and tests. The app gets only ``services`` (no engine) and
+    ``close`` (``create_app`` takes the container as its ``Wiring``)."""
+
     settings: Settings
     engine: AsyncEngine
     uow: UnitOfWorkFactory
@@ -73,6 +77,37 @@ class Container:
     account: AccountService
     access: UserAccess
     jobs: JobService
+
+    @property
+    def services(self) -> Services:
+        """What web is handed: the services, never the engine."""
+        return Services(
+            settings=self.settings,
+            clock=self.clock,
+            limiter=self.limiter,
+            audit=self.audit,
+            keys=self.keys,
+            tenants=self.tenants,
+            applications=self.applications,
+            apis=self.apis,
+            connections=self.connections,
+            users=self.users,
+            tokens=self.tokens,
+            mail=self.mail,
+            sessions=self.sessions,
+            authorization=self.authorization,
+            user_admin=self.user_admin,
+            logs=self.logs,
+            linking=self.linking,
+            passwordless=self.passwordless,
+            federation=self.federation,
+            admins=self.admins,
+            hosted_apps=self.hosted_apps,
+            account=self.account,
+            jobs=self.jobs,
+            access=self.access,
+            uow=self.uow,
+        )
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)

@@ -1,1 +1,1 @@
-"""The ASGI app. Depends on domain/ and protocol/; receives a Container, never storage."""
+"""The ASGI app. Depends on domain/ and protocol/; receives Services (web/services.py), never storage or an engine."""

@@ -1,4 +1,4 @@
-"""``create_app(container)``: the ASGI application with every surface mounted."""
+"""``create_app(wiring)``: the ASGI application with every surface mounted."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.requests import Request
@@ -34,19 +33,17 @@ from tether.web.hosted import magic_link, pages, upstream
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
 from tether.web.middleware import RequestLimits
-
-if TYPE_CHECKING:
-    from tether.bootstrap import Container
+from tether.web.services import Services, Wiring
 
 log = logging.getLogger("tether.web")
 OUTBOX_INTERVAL = 2.0
 JOBS_INTERVAL = 0.5
 
 
-async def _deliver_mail_forever(container: Container) -> None:
+async def _deliver_mail_forever(services: Services) -> None:
     while True:
         try:
-            await container.mail.deliver_pending()
+            await services.mail.deliver_pending()
         except DomainError as exc:
             log.warning("mail delivery paused: %s", exc.code)
         except Exception:
@@ -54,11 +51,11 @@ async def _deliver_mail_forever(container: Container) -> None:
         await asyncio.sleep(OUTBOX_INTERVAL)
 
 
-async def _run_jobs_forever(container: Container) -> None:
+async def _run_jobs_forever(services: Services) -> None:
     """Bulk import/export jobs (domain/jobs): one at a time in this process, polled."""
     while True:
         try:
-            if await container.jobs.run_next():
+            if await services.jobs.run_next():
                 continue
         except DomainError as exc:
             log.warning("jobs paused: %s", exc.code)
@@ -67,11 +64,14 @@ async def _run_jobs_forever(container: Container) -> None:
         await asyncio.sleep(JOBS_INTERVAL)
 
 
-def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
+def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
+    """The app over ``wiring.services``; shutting it down calls ``wiring.close()``."""
+    services = wiring.services
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_deliver_mail_forever(container)) if deliver_mail else None
-        job_task = asyncio.create_task(_run_jobs_forever(container)) if deliver_mail else None
+        task = asyncio.create_task(_deliver_mail_forever(services)) if deliver_mail else None
+        job_task = asyncio.create_task(_run_jobs_forever(services)) if deliver_mail else None
         try:
             yield
         finally:
@@ -80,7 +80,7 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
                     running.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await running
-            await container.close()
+            await wiring.close()
 
     app = FastAPI(
         title="Tether",
@@ -89,7 +89,7 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         openapi_url=None,
         lifespan=lifespan,
     )
-    app.state.container = container
+    app.state.services = services
     app.state.interactive = True
 
     async def handle(request: Request, exc: Exception) -> Response:
@@ -135,18 +135,18 @@ def create_app(container: Container, *, deliver_mail: bool = True) -> FastAPI:
         dashboard_jobs,
     ):
         app.include_router(module.router)
-    if container.settings.demo:
+    if services.settings.demo:
         from tether.web import demo
 
         app.include_router(demo.router)
     static = Path(__file__).parent / "hosted" / "static"
     app.mount("/u/static", StaticFiles(directory=static), name="hosted_static")
-    app.mount("/api/v2", create_management_app(container))
+    app.mount("/api/v2", create_management_app(services))
 
     app.add_middleware(Cors)
     app.add_middleware(
         RequestLimits,
-        max_body=container.settings.max_body_bytes,
+        max_body=services.settings.max_body_bytes,
         larger={jobs.IMPORT_PATH: jobs.IMPORT_MAX_BODY},
     )
     return app

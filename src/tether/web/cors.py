@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tether.web.context import container
+from tether.web.context import services
 
 CORS_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/userinfo"})
 ALLOW_HEADERS = "auth0-client, content-type, authorization"
@@ -36,9 +36,9 @@ class Cors:
         allowed = False
         if origin:
             host = request.headers.get("host", "")
-            current = await container(request).tenants.resolve(host)
+            current = await services(request).tenants.resolve(host)
             if current is not None:
-                allowed = origin in await container(request).applications.web_origins(current)
+                allowed = origin in await services(request).applications.web_origins(current)
         if request.method == "OPTIONS" and request.headers.get("access-control-request-method"):
             headers = {"Vary": "Origin"}
             if allowed and origin:

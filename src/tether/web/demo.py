@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from tether.domain.models import iso8601
-from tether.web.context import container, tenant
+from tether.web.context import services, tenant
 from tether.web.hosted.render import page
 
 router = APIRouter()
@@ -23,7 +23,7 @@ router = APIRouter()
 async def mailbox(request: Request) -> Response:
     # Only the tenant the Host names: another tenant's codes and reset links are not ours to show.
     current = await tenant(request)
-    mails = await container(request).mail.list(current, limit=30)
+    mails = await services(request).mail.list(current, limit=30)
     items = [
         {
             "to": m.to,

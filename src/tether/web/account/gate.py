@@ -20,7 +20,7 @@ from tether.domain.account import LINK, FinishedFlow
 from tether.domain.errors import DomainError
 from tether.domain.models import Session, Tenant, User
 from tether.web import cookies
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 from tether.web.hosted import csrf
 from tether.web.hosted.render import page
 
@@ -81,7 +81,7 @@ def check_csrf(request: Request, kind: str, form: dict[str, Any]) -> None:
 async def visitor(request: Request) -> Visitor | None:
     """The signed-in person, from the SSO session; None when there is none."""
     current = await tenant(request)
-    c = container(request)
+    c = services(request)
     session = await c.sessions.current(current, cookies.session_value(request))
     if session is None:
         return None
@@ -102,7 +102,7 @@ async def sign_in(
 ) -> Response:
     """Send the browser through /authorize of the ``kind`` application, and back."""
     current = who.tenant if who else await tenant(request)
-    started = await container(request).hosted_apps.start(
+    started = await services(request).hosted_apps.start(
         current,
         kind,
         purpose,
@@ -161,7 +161,7 @@ async def finish(request: Request, kind: str) -> FinishedFlow | Response:
         )
     current = await tenant(request)
     try:
-        return await container(request).hosted_apps.finish(
+        return await services(request).hosted_apps.finish(
             current, kind, state, q.get("code") or "", request_info(request)
         )
     except DomainError as exc:
@@ -181,7 +181,7 @@ def forget_flow(response: Response, request: Request, kind: str) -> Response:
 
 async def sign_out(request: Request, kind: str) -> Response:
     current = await tenant(request)
-    await container(request).sessions.end(current, cookies.session_value(request))
+    await services(request).sessions.end(current, cookies.session_value(request))
     response = see_other(f"/{kind}/signed-out")
     cookies.clear_session(request, response)
     return response

@@ -24,7 +24,7 @@ from tether.domain.user_admin import Actor
 from tether.web import cookies
 from tether.web.account import gate
 from tether.web.body import read_params
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 from tether.web.hosted.render import page
 
 router = APIRouter()
@@ -34,7 +34,7 @@ HOME = "/account"
 async def _page(
     request: Request, who: gate.Visitor, *, status: int = 200, error: str | None = None
 ) -> Response:
-    c = container(request)
+    c = services(request)
     rows = await c.account.identities(who.tenant, who.user)
     events = await c.account.security_events(who.tenant, who.user)
     fresh = c.account.is_fresh(who.session)
@@ -72,7 +72,7 @@ async def callback(request: Request) -> Response:
         if flow.purpose == REAUTH:
             target = gate.with_msg(HOME, "signed_in_again")
         return gate.forget_flow(gate.see_other(target), request, ACCOUNT)
-    c = container(request)
+    c = services(request)
     current = await tenant(request)
     browser = await c.sessions.current(current, cookies.session_value(request))
     try:
@@ -97,7 +97,7 @@ async def link(request: Request) -> Response:
     who = await gate.visitor(request)
     if who is None:
         return await gate.sign_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
-    if not container(request).account.is_fresh(who.session):
+    if not services(request).account.is_fresh(who.session):
         return await gate.sign_in(request, ACCOUNT, REAUTH, return_to=HOME, who=who)
     return await gate.sign_in(request, ACCOUNT, LINK, return_to=HOME, who=who)
 
@@ -115,7 +115,7 @@ async def unlink(request: Request) -> Response:
     who = await gate.visitor(request)
     if who is None:
         return await gate.sign_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
-    c = container(request)
+    c = services(request)
     if not c.account.is_fresh(who.session):
         return await gate.sign_in(request, ACCOUNT, REAUTH, return_to=HOME, who=who)
     app = await c.hosted_apps.ensure(who.tenant, ACCOUNT)

@@ -23,7 +23,7 @@ from tether.protocol.errors import OAuth2Error
 from tether.protocol.params import normalise
 from tether.web.auth_api.respond import deliver, deliver_error
 from tether.web.body import read_params
-from tether.web.context import container, tenant
+from tether.web.context import services, tenant
 from tether.web.cookies import session_value
 from tether.web.hosted.pages import error_page
 
@@ -46,7 +46,7 @@ async def _answer(
     req: authz.AuthorizationRequest,
     session: Session,
 ) -> Response:
-    c = container(request)
+    c = services(request)
     params = await c.authorization.respond(current, app, req, session.user_pk, session)
     return deliver(request, app, req.redirect_uri, req.response_mode, params)
 
@@ -55,7 +55,7 @@ async def _answer(
 async def authorize(request: Request) -> Response:
     """OIDC Core §3.1.2.1: GET with a query, or POST with a form body, both supported."""
     current = await tenant(request)
-    c = container(request)
+    c = services(request)
     raw: dict[str, Any]
     try:
         if request.method == "POST":
@@ -123,7 +123,7 @@ async def authorize(request: Request) -> Response:
 async def resume(request: Request) -> Response:
     """Answer a parked request: the browser's session must be the one that signed in for it."""
     current = await tenant(request)
-    c = container(request)
+    c = services(request)
     try:
         tx, app = await c.authorization.transaction(current, request.query_params.get("state"))
     except DomainError as exc:

@@ -13,7 +13,7 @@ from tether.domain.users import PROFILE_FIELDS, NewDatabaseUser, check_signup_me
 from tether.protocol.errors import InvalidClient
 from tether.protocol.params import normalise, require
 from tether.web.body import read_params
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 
 router = APIRouter()
 
@@ -49,7 +49,7 @@ async def signup(request: Request) -> Response:
     metadata = check_signup_metadata(raw.get("user_metadata"))
     params = normalise({k: v for k, v in raw.items() if k != "user_metadata"})
     require(params, "client_id", "email", "password", "connection")
-    c = container(request)
+    c = services(request)
     async with c.uow() as uow:
         app = await uow.applications.by_client_id(current.id, params["client_id"])
     if app is None:
@@ -85,7 +85,7 @@ async def change_password(request: Request) -> Response:
     current = await tenant(request)
     params = normalise(await read_params(request))
     require(params, "client_id", "email")
-    c = container(request)
+    c = services(request)
     async with c.uow() as uow:
         app = await uow.applications.by_client_id(current.id, params["client_id"])
     if app is None:

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tether.protocol.discovery import openid_configuration
-from tether.web.context import container, tenant
+from tether.web.context import services, tenant
 
 router = APIRouter()
 
@@ -27,7 +27,7 @@ async def jwks(request: Request) -> Response:
     """RFC 7517 §5: every published key, current first. Caches may hold it for 5 minutes; a
     rotation publishes the next key well before it signs."""
     current = await tenant(request)
-    keyset = await container(request).keys.keyset(current)
+    keyset = await services(request).keys.keyset(current)
     return JSONResponse(
         {"keys": keyset.public_jwks}, headers={"Cache-Control": "public, max-age=300"}
     )

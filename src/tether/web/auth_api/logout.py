@@ -16,7 +16,7 @@ from tether.domain.errors import NotFound
 from tether.domain.models import Application, Tenant
 from tether.protocol import jose
 from tether.web import cookies
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 from tether.web.hosted.pages import error_page
 from tether.web.hosted.render import page
 
@@ -27,7 +27,7 @@ async def _app(request: Request, current: Tenant, client_id: str | None) -> Appl
     if not client_id:
         return None
     try:
-        return await container(request).applications.get(current, client_id)
+        return await services(request).applications.get(current, client_id)
     except NotFound:
         return None
 
@@ -39,7 +39,7 @@ def _allowed(current: Tenant, app: Application | None, url: str) -> bool:
 
 
 async def _end(request: Request, current: Tenant, app: Application | None) -> None:
-    c = container(request)
+    c = services(request)
     session = await c.sessions.end(current, cookies.session_value(request))
     if session is not None:
         async with c.uow() as uow:
@@ -89,7 +89,7 @@ async def v2_logout(request: Request) -> Response:
 @router.get("/oidc/logout")
 async def oidc_logout(request: Request) -> Response:
     current = await tenant(request)
-    c = container(request)
+    c = services(request)
     q = request.query_params
     client_id = q.get("client_id")
     hint = q.get("id_token_hint")

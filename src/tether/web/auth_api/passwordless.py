@@ -15,7 +15,7 @@ from tether.protocol.errors import InvalidClient, InvalidRequest
 from tether.protocol.params import normalise, require
 from tether.web import cookies
 from tether.web.body import read_params
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 
 router = APIRouter()
 
@@ -30,7 +30,7 @@ async def start(request: Request) -> Response:
     send = params.get("send", "code")
     if send not in ("code", "link"):
         raise InvalidRequest("send must be code or link.")
-    c = container(request)
+    c = services(request)
     async with c.uow() as uow:
         app = await uow.applications.by_client_id(current.id, params["client_id"])
     if app is None:
@@ -84,7 +84,7 @@ async def _link(
         raise InvalidRequest(
             "send=link needs authParams with at least redirect_uri and response_type."
         )
-    c = container(request)
+    c = services(request)
     params = normalise(
         {
             **{k: v for k, v in auth_params.items() if isinstance(v, str | int)},

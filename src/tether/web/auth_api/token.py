@@ -21,7 +21,7 @@ from tether.protocol.grants import GrantType
 from tether.protocol.params import normalise, require
 from tether.web import ratelimit
 from tether.web.body import read_params
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 from tether.web.errors import NO_STORE
 
 router = APIRouter()
@@ -29,7 +29,7 @@ router = APIRouter()
 
 async def _limit(request: Request, current: Tenant) -> dict[str, str]:
     info = request_info(request)
-    state = await container(request).limiter.hit(RULE_TOKEN_IP, f"{current.id}:{info.ip}")
+    state = await services(request).limiter.hit(RULE_TOKEN_IP, f"{current.id}:{info.ip}")
     headers = ratelimit.headers(state)
     if not state.allowed:
         raise TooManyRequests(headers={**headers, "Retry-After": "60"})
@@ -37,7 +37,7 @@ async def _limit(request: Request, current: Tenant) -> dict[str, str]:
 
 
 async def _client(request: Request, current: Tenant, params: dict[str, str]) -> Application:
-    c = container(request)
+    c = services(request)
     credentials = client_auth.extract(request.headers.get("authorization"), params)
     try:
         # A Basic header skips the body's checks: hold its id and secret to the same rules, so
@@ -61,7 +61,7 @@ async def token(request: Request) -> Response:
     if grant is None:
         raise UnsupportedGrantType(f"Unsupported grant type: {params['grant_type']}")
     app = await _client(request, current, params)
-    tokens = container(request).tokens
+    tokens = services(request).tokens
     info = request_info(request)
     if grant is GrantType.AUTHORIZATION_CODE:
         require(params, "code")
@@ -94,7 +94,7 @@ async def token(request: Request) -> Response:
         )
     elif grant is GrantType.PASSWORDLESS_OTP:
         require(params, "username", "otp", "realm")
-        c = container(request)
+        c = services(request)
         connection = await c.passwordless.connection(current, params["realm"], app)
         try:
             user = await c.passwordless.verify(
@@ -121,5 +121,5 @@ async def revoke(request: Request) -> Response:
     params = normalise(await read_params(request))
     require(params, "token")
     app = await _client(request, current, params)
-    await container(request).tokens.revoke(current, app, params["token"], request_info(request))
+    await services(request).tokens.revoke(current, app, params["token"], request_info(request))
     return Response(status_code=200, headers=NO_STORE)

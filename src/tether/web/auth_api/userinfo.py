@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tether.protocol.errors import InvalidToken
-from tether.web.context import container, tenant
+from tether.web.context import services, tenant
 from tether.web.errors import NO_STORE
 
 router = APIRouter()
@@ -25,5 +25,5 @@ def bearer(request: Request) -> str:
 @router.api_route("/userinfo", methods=["GET", "POST"])
 async def userinfo(request: Request) -> Response:
     current = await tenant(request)
-    claims = await container(request).tokens.userinfo(current, bearer(request))
+    claims = await services(request).tokens.userinfo(current, bearer(request))
     return JSONResponse(claims, headers=NO_STORE)

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.dashboard.pages import _admin, _render
 
 router = APIRouter()
@@ -19,7 +19,7 @@ async def jobs(request: Request) -> Response:
     who = await _admin(request)
     if isinstance(who, Response):
         return who
-    listed = await container(request).jobs.list(who.tenant, SHOWN)
+    listed = await services(request).jobs.list(who.tenant, SHOWN)
     rows = [
         {
             "job": job,

@@ -31,7 +31,7 @@ from tether.domain.views import user_view
 from tether.protocol import json_text
 from tether.web.account import gate
 from tether.web.body import read_params
-from tether.web.context import container, request_info
+from tether.web.context import request_info, services
 from tether.web.hosted.render import page
 
 router = APIRouter()
@@ -89,7 +89,7 @@ async def _admin(request: Request, *, back: str | None = None) -> gate.Visitor |
     if who is None:
         target = back or (gate.here(request) if request.method == "GET" else HOME)
         return await gate.sign_in(request, DASHBOARD, SIGN_IN, return_to=target)
-    if not await container(request).admins.is_admin(who.tenant, who.user.pk):
+    if not await services(request).admins.is_admin(who.tenant, who.user.pk):
         return gate.render(
             request,
             "dashboard/forbidden.html",
@@ -102,7 +102,7 @@ async def _admin(request: Request, *, back: str | None = None) -> gate.Visitor |
 
 
 async def _actor(request: Request, who: gate.Visitor) -> Actor:
-    app = await container(request).hosted_apps.ensure(who.tenant, DASHBOARD)
+    app = await services(request).hosted_apps.ensure(who.tenant, DASHBOARD)
     return Actor(client_id=app.client_id, user_id=who.user.user_id, request=request_info(request))
 
 
@@ -205,7 +205,7 @@ async def users(request: Request) -> Response:
     total = 0
     try:
         query = user_search.compile_query(q) if q else None
-        found, total = await container(request).user_admin.search(
+        found, total = await services(request).user_admin.search(
             who.tenant.id, query, page=number, per_page=PER_PAGE, sort=None
         )
     except InvalidInput as exc:
@@ -250,7 +250,7 @@ async def _user_page(
     metadata: dict[str, str] | None = None,
     link_value: str = "",
 ) -> Response:
-    c = container(request)
+    c = services(request)
     try:
         user = await c.user_admin.get(who.tenant.id, user_id)
     except NotFound:
@@ -310,7 +310,7 @@ async def user_unlink(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     try:
-        await container(request).linking.unlink(
+        await services(request).linking.unlink(
             who.tenant,
             user_id,
             form.get("provider", ""),
@@ -341,7 +341,7 @@ async def user_link(request: Request) -> Response:
             link_value=other,
         )
     try:
-        await container(request).linking.link(
+        await services(request).linking.link(
             who.tenant,
             user_id,
             LinkIdentity(provider=provider, user_id=subject),
@@ -368,7 +368,7 @@ async def user_metadata(request: Request) -> Response:
     who = await _admin(request, back=user_url(user_id))
     if isinstance(who, Response):
         return who
-    c = container(request)
+    c = services(request)
     texts = {name: form.get(name, "") for name in ("user_metadata", "app_metadata")}
     try:
         user = await c.user_admin.get(who.tenant.id, user_id)
@@ -409,7 +409,7 @@ async def user_block(request: Request) -> Response:
         return who
     blocked = form.get("blocked") == "true"
     try:
-        await container(request).user_admin.update(
+        await services(request).user_admin.update(
             who.tenant.id,
             user_id,
             UserChanges({"blocked": blocked}),
@@ -427,7 +427,7 @@ async def user_delete_confirm(request: Request) -> Response:
         return who
     user_id = request.query_params.get("id") or ""
     try:
-        user = await container(request).user_admin.get(who.tenant.id, user_id)
+        user = await services(request).user_admin.get(who.tenant.id, user_id)
     except NotFound:
         return await _user_page(request, who, user_id)
     return _render(request, who, "dashboard/delete.html", "users", title="Delete user?", user=user)
@@ -441,7 +441,7 @@ async def user_delete(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     try:
-        await container(request).user_admin.delete(
+        await services(request).user_admin.delete(
             who.tenant.id, user_id, await _actor(request, who)
         )
     except DomainError as exc:
@@ -467,7 +467,7 @@ async def logs(request: Request) -> Response:
     who = await _admin(request)
     if isinstance(who, Response):
         return who
-    c = container(request)
+    c = services(request)
     q = request.query_params
     filters = {
         "type": (q.get("type") or "").strip()[:32],
@@ -517,7 +517,7 @@ async def log_detail(request: Request, log_id: str) -> Response:
     if isinstance(who, Response):
         return who
     try:
-        event = await container(request).logs.get(who.tenant.id, log_id)
+        event = await services(request).logs.get(who.tenant.id, log_id)
     except NotFound:
         return _render(
             request,
@@ -553,7 +553,7 @@ async def _apps_page(
     error: str | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    apps = await container(request).applications.list(who.tenant)
+    apps = await services(request).applications.list(who.tenant)
     return _render(
         request,
         who,
@@ -584,7 +584,7 @@ async def application_create(request: Request) -> Response:
         return who
     try:
         app_type = AppType(form.get("app_type", "regular_web"))
-        created = await container(request).applications.register(
+        created = await services(request).applications.register(
             who.tenant,
             NewApplication(
                 name=form.get("name", ""),
@@ -615,7 +615,7 @@ async def _app_page(
     error: str | None = None,
 ) -> Response:
     try:
-        app = await container(request).applications.get(who.tenant, client_id)
+        app = await services(request).applications.get(who.tenant, client_id)
     except NotFound:
         return _render(
             request,
@@ -653,7 +653,7 @@ async def application_update(request: Request, client_id: str) -> Response:
     if isinstance(who, Response):
         return who
     try:
-        await container(request).applications.update(
+        await services(request).applications.update(
             who.tenant,
             client_id,
             ApplicationChanges(
@@ -689,7 +689,7 @@ async def _apis_page(
         "apis",
         status=status,
         title="APIs",
-        apis=await container(request).apis.list(who.tenant),
+        apis=await services(request).apis.list(who.tenant),
         form=form or {},
         error=error,
     )
@@ -717,7 +717,7 @@ async def api_create(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     try:
-        await container(request).apis.register(
+        await services(request).apis.register(
             who.tenant,
             NewApi(
                 name=form.get("name", ""),
@@ -740,7 +740,7 @@ async def api_update(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     try:
-        await container(request).apis.update(
+        await services(request).apis.update(
             who.tenant,
             form.get("api", ""),
             ApiChanges(
@@ -767,7 +767,7 @@ async def _connections_page(
     error: str | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    c = container(request)
+    c = services(request)
     return _render(
         request,
         who,
@@ -806,7 +806,7 @@ async def connection_create(request: Request) -> Response:
             raise InvalidInput("options: not valid JSON.") from exc
         if options is not None and not isinstance(options, dict):
             raise InvalidInput("options: must be a JSON object.")
-        await container(request).connections.register(
+        await services(request).connections.register(
             who.tenant,
             form.get("name", "").strip(),
             form.get("strategy", ""),
@@ -830,7 +830,7 @@ async def connection_apps(request: Request) -> Response:
         return who
     wanted = tuple(k.removeprefix("app:") for k in raw if k.startswith("app:"))
     try:
-        await container(request).connections.update(
+        await services(request).connections.update(
             who.tenant,
             str(raw.get("connection") or ""),
             ConnectionChanges(enabled_clients=wanted),
@@ -849,7 +849,7 @@ async def keys(request: Request) -> Response:
     who = await _admin(request)
     if isinstance(who, Response):
         return who
-    found = await container(request).keys.list(who.tenant, include_retired=True)
+    found = await services(request).keys.list(who.tenant, include_retired=True)
     order = {"next": 0, "current": 1, "previous": 2, "retired": 3}
     return _render(
         request,
@@ -867,7 +867,7 @@ async def keys_rotate(request: Request) -> Response:
     who = await _admin(request, back="/dashboard/keys")
     if isinstance(who, Response):
         return who
-    c = container(request)
+    c = services(request)
     rotated = await c.keys.rotate(who.tenant)
     await c.admins.record(
         who.tenant,

@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from tether.domain.errors import Forbidden
 from tether.web import cookies
-from tether.web.context import container
+from tether.web.context import services
 
 COOKIE = "tether_csrf"
 _MIN_SECRET = 32
@@ -35,7 +35,7 @@ def _key(request: Request) -> bytes:
     state = request.app.state
     key: bytes | None = getattr(state, "csrf_key", None)
     if key is None:
-        master = container(request).settings.master_secret_bytes()
+        master = services(request).settings.master_secret_bytes()
         key = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=b"tether-csrf-v1", info=b"csrf"
         ).derive(master)

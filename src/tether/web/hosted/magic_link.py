@@ -20,7 +20,7 @@ from tether.domain.models import Application, Connection, LoginTransaction, Tena
 from tether.domain.passwordless import binding_matches
 from tether.web import cookies
 from tether.web.body import read_params
-from tether.web.context import container, request_info
+from tether.web.context import request_info, services
 from tether.web.hosted import csrf
 from tether.web.hosted.pages import _form_page, _passwordless_ctx, _signed_in, error_page
 
@@ -89,7 +89,7 @@ async def _complete(
     code: str,
 ) -> Response:
     try:
-        user = await container(request).passwordless.verify(
+        user = await services(request).passwordless.verify(
             current, app, connection, email, code, request_info(request)
         )
     except (InvalidCredentials, InvalidInput, Forbidden):
@@ -99,7 +99,7 @@ async def _complete(
 
 async def _signed_in_user(request: Request, current: Tenant) -> User | None:
     """Who this browser's SSO session belongs to, to say so on the page."""
-    c = container(request)
+    c = services(request)
     session = await c.sessions.current(current, cookies.session_value(request))
     if session is None:
         return None

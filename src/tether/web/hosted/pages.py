@@ -30,7 +30,7 @@ from tether.protocol.errors import AccessDenied
 from tether.web import cookies
 from tether.web.auth_api.respond import deliver_error
 from tether.web.body import read_params
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 from tether.web.hosted import csrf
 from tether.web.hosted.render import page
 
@@ -70,7 +70,7 @@ def _see_other(url: str) -> Response:
 async def _connections(
     request: Request, current: Tenant, app: Application, only: str | None
 ) -> list[Connection]:
-    found = await container(request).connections.enabled_for(current, app.client_id)
+    found = await services(request).connections.enabled_for(current, app.client_id)
     return [c for c in found if only is None or c.name == only]
 
 
@@ -139,7 +139,7 @@ async def _signed_in(
     request: Request, current: Tenant, tx: LoginTransaction, user: User, amr: list[str]
 ) -> Response:
     """Start a fresh session (never reuse the old id) and go on with the parked request."""
-    c = container(request)
+    c = services(request)
     async with c.uow() as uow:
         started = await c.sessions.start(
             uow, current, user, amr, replaces=cookies.session_value(request)
@@ -155,7 +155,7 @@ async def _open_tx(request: Request) -> tuple[Tenant, LoginTransaction, Applicat
     current = await tenant(request)
     state = request.query_params.get("state")
     try:
-        tx, app = await container(request).authorization.transaction(current, state)
+        tx, app = await services(request).authorization.transaction(current, state)
     except DomainError as exc:
         return error_page(request, exc.message, code=exc.code)
     return current, tx, app
@@ -212,7 +212,7 @@ async def login_submit(request: Request) -> Response:
         )
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
     try:
-        user, _ = await container(request).users.authenticate(
+        user, _ = await services(request).users.authenticate(
             current, app, connection, email, password, request_info(request)
         )
     except (InvalidCredentials, InvalidInput):
@@ -281,7 +281,7 @@ async def signup_submit(request: Request) -> Response:
         )
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
     try:
-        user = await container(request).users.signup(
+        user = await services(request).users.signup(
             current,
             app,
             ctx["database"].name,
@@ -321,7 +321,7 @@ async def signup_submit(request: Request) -> Response:
 async def _forgot_context(request: Request) -> tuple[Tenant, Application | None, dict[str, Any]]:
     current = await tenant(request)
     state = request.query_params.get("state")
-    c = container(request)
+    c = services(request)
     if state:
         try:
             tx, tx_app = await c.authorization.transaction(current, state)
@@ -360,7 +360,7 @@ async def forgot_submit(request: Request) -> Response:
     csrf.check(request, "forgot", form.get("csrf"))
     database = ctx.get("database")
     try:
-        await container(request).users.request_password_change(
+        await services(request).users.request_password_change(
             current,
             app,
             database.name if database else None,
@@ -414,7 +414,7 @@ async def reset_submit(request: Request) -> Response:
             error="The two passwords are not the same.",
         )
     try:
-        await container(request).users.reset_password(
+        await services(request).users.reset_password(
             current, ticket, password, request_info(request)
         )
     except InvalidInput as exc:
@@ -460,7 +460,7 @@ async def consent_submit(request: Request) -> Response:
         return opened
     current, tx, app, form = opened
     req = authz.AuthorizationRequest.from_dict(tx.request)
-    c = container(request)
+    c = services(request)
     session = await c.sessions.current(current, cookies.session_value(request))
     if tx.user_pk is None or session is None or session.id != tx.session_id:
         return _see_other(f"/u/login?{urlencode({'state': tx.id})}")
@@ -491,7 +491,7 @@ async def _passwordless_ctx(
     current, tx, app = opened
     name = request.query_params.get("connection") or "email"
     try:
-        connection = await container(request).passwordless.connection(current, name, app)
+        connection = await services(request).passwordless.connection(current, name, app)
     except DomainError as exc:
         return error_page(request, exc.message, code=exc.code)
     ctx = await _context(request, current, tx, app)
@@ -526,7 +526,7 @@ async def passwordless_submit(request: Request) -> Response:
     current, tx, app, connection, ctx = opened
     form = await read_params(request)
     csrf.check(request, "passwordless", form.get("csrf"))
-    service = container(request).passwordless
+    service = services(request).passwordless
     email = str(form.get("email") or "")
     title = "Sign in with an email code"
     if form.get("step") != "code":

@@ -20,7 +20,7 @@ from tether.protocol import authorize as authz
 from tether.protocol.errors import AccessDenied, ServerError
 from tether.web import cookies
 from tether.web.auth_api.respond import deliver_error
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 from tether.web.hosted.pages import _signed_in, error_page
 
 router = APIRouter()
@@ -30,7 +30,7 @@ FLOW_COOKIE = "tether_upstream"
 @router.get("/u/login/upstream")
 async def begin(request: Request) -> Response:
     current = await tenant(request)
-    c = container(request)
+    c = services(request)
     try:
         tx, app = await c.authorization.transaction(current, request.query_params.get("state"))
         name = request.query_params.get("connection") or ""
@@ -62,7 +62,7 @@ async def begin(request: Request) -> Response:
 @router.get("/login/callback")
 async def callback(request: Request) -> Response:
     current = await tenant(request)
-    c = container(request)
+    c = services(request)
     q = request.query_params
     state = q.get("state") or ""
     cookie = request.cookies.get(FLOW_COOKIE) or ""

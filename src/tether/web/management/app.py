@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +15,7 @@ from tether.domain.audit import LogType
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
 from tether.web import errors
+from tether.web.context import services as services_of
 from tether.web.management import (
     client_grants,
     clients,
@@ -28,9 +28,7 @@ from tether.web.management import (
 )
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.limits import RateLimitHeaders
-
-if TYPE_CHECKING:
-    from tether.bootstrap import Container
+from tether.web.services import Services
 
 log = logging.getLogger("tether.management")
 
@@ -56,7 +54,7 @@ async def _log_failure(request: Request, status: int, message: str) -> None:
     caller: Caller | None = getattr(request.state, "caller", None)
     if caller is None or status >= 500:
         return
-    c = request.app.state.container
+    c = services_of(request)
     try:
         async with c.uow() as uow:
             await c.audit.record(
@@ -77,7 +75,7 @@ async def _log_failure(request: Request, status: int, message: str) -> None:
         log.warning("could not record a failed API operation")
 
 
-def create_management_app(container: Container) -> FastAPI:
+def create_management_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="Tether Management API",
         version="2",
@@ -86,7 +84,7 @@ def create_management_app(container: Container) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.container = container
+    app.state.services = services
 
     async def render(request: Request, exc: Exception) -> Response:
         if isinstance(exc, ManagementError):

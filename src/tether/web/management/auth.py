@@ -19,7 +19,7 @@ from tether.domain.models import Tenant
 from tether.domain.user_admin import Actor
 from tether.protocol import jose
 from tether.protocol.scopes import parse_scope
-from tether.web.context import container, request_info
+from tether.web.context import request_info, services
 
 
 class ManagementError(DomainError):
@@ -93,7 +93,7 @@ async def _legacy_id_token(request: Request, tenant: Tenant, token: str) -> Call
     applications, and only as the current user (the routes allow it on linking and GET user)."""
     if not tenant.settings.get("legacy_id_token_bearer"):
         return None
-    c = container(request)
+    c = services(request)
     keyset = await c.keys.keyset(tenant)
     try:
         claims = jose.verify(
@@ -119,7 +119,7 @@ async def authenticate(request: Request, tenant: Tenant, *, allow_id_token: bool
     token = token.strip()
     if not header or scheme.lower() != "bearer" or not token:
         raise ManagementError(401, "Missing authentication")
-    c = container(request)
+    c = services(request)
     keyset = await c.keys.keyset(tenant)
     try:
         claims = jose.verify(

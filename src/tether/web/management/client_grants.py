@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from tether.domain.models import ClientGrant
 from tether.web.body import StrictJsonRoute
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme
@@ -47,7 +47,7 @@ async def list_client_grants(
     audience: Annotated[str | None, Query(max_length=600)] = None,
     client_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    grants, total = await container(request).applications.grants_page(
+    grants, total = await services(request).applications.grants_page(
         who.tenant,
         page=listing.page,
         per_page=listing.per_page,
@@ -68,7 +68,7 @@ async def create_client_grant(
     request: Request, who: Creator, body: schemas.CreateClientGrant
 ) -> Response:
     """404 when the client or the API does not exist; 409 when the pair already has a grant."""
-    grant = await container(request).applications.add_client_grant(
+    grant = await services(request).applications.add_client_grant(
         who.tenant, body.client_id, body.audience, list(body.scope), who.actor
     )
     return JSONResponse(client_grant_view(grant), status_code=201)
@@ -83,7 +83,7 @@ async def create_client_grant(
 async def update_client_grant(
     request: Request, who: Updater, id: str, body: schemas.UpdateClientGrant
 ) -> Response:
-    grant = await container(request).applications.update_client_grant(
+    grant = await services(request).applications.update_client_grant(
         who.tenant, id, None if body.scope is None else list(body.scope), who.actor
     )
     return JSONResponse(client_grant_view(grant))
@@ -96,5 +96,5 @@ async def update_client_grant(
     summary="Delete a client grant",
 )
 async def delete_client_grant(request: Request, who: Deleter, id: str) -> Response:
-    await container(request).applications.remove_client_grant(who.tenant, id, who.actor)
+    await services(request).applications.remove_client_grant(who.tenant, id, who.actor)
     return Response(status_code=204)

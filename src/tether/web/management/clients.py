@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from tether.domain.applications import ApplicationChanges, NewApplication
 from tether.domain.models import Application, AppType, Tenant
 from tether.web.body import StrictJsonRoute
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.deps import bearer_scheme
@@ -52,7 +52,7 @@ def client_view(app: Application, tenant: Tenant, secret: str | None = None) -> 
 
 
 def _view_for(request: Request, who: Caller, app: Application) -> dict[str, Any]:
-    secret = container(request).applications.secret_of(app) if READ_KEYS in who.scopes else None
+    secret = services(request).applications.secret_of(app) if READ_KEYS in who.scopes else None
     return client_view(app, who.tenant, secret)
 
 
@@ -87,7 +87,7 @@ async def list_clients(
     ] = None,
     is_first_party: bool | None = None,
 ) -> Response:
-    apps, total = await container(request).applications.page(
+    apps, total = await services(request).applications.page(
         who.tenant,
         page=listing.page,
         per_page=listing.per_page,
@@ -118,7 +118,7 @@ async def create_client(request: Request, who: Creator, body: schemas.CreateClie
         description=body.description or "",
         is_first_party=True if body.is_first_party is None else body.is_first_party,
     )
-    created = await container(request).applications.register(who.tenant, spec, who.actor)
+    created = await services(request).applications.register(who.tenant, spec, who.actor)
     view = client_view(created.application, who.tenant, created.client_secret)
     return JSONResponse(view, status_code=201)
 
@@ -136,7 +136,7 @@ async def get_client(
     fields: Annotated[str | None, Query(max_length=1024)] = None,
     include_fields: bool = True,
 ) -> Response:
-    app = await container(request).applications.get(who.tenant, id)
+    app = await services(request).applications.get(who.tenant, id)
     return JSONResponse(pick_fields(_view_for(request, who, app), fields, include_fields))
 
 
@@ -165,7 +165,7 @@ async def update_client(
         token_endpoint_auth_method=body.token_endpoint_auth_method,
         is_first_party=body.is_first_party,
     )
-    app = await container(request).applications.update(who.tenant, id, changes, who.actor)
+    app = await services(request).applications.update(who.tenant, id, changes, who.actor)
     return JSONResponse(_view_for(request, who, app))
 
 
@@ -176,5 +176,5 @@ async def update_client(
     summary="Delete an application",
 )
 async def delete_client(request: Request, who: Deleter, id: str) -> Response:
-    await container(request).applications.remove(who.tenant, id, who.actor)
+    await services(request).applications.remove(who.tenant, id, who.actor)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from tether.domain.connections import ConnectionChanges
 from tether.domain.models import Connection
 from tether.web.body import StrictJsonRoute
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme
@@ -54,7 +54,7 @@ async def list_connections(
     ] = None,
     name: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
-    found, total = await container(request).connections.page(
+    found, total = await services(request).connections.page(
         who.tenant,
         page=listing.page,
         per_page=listing.per_page,
@@ -74,7 +74,7 @@ async def list_connections(
 async def create_connection(
     request: Request, who: Creator, body: schemas.CreateConnection
 ) -> Response:
-    connection = await container(request).connections.register(
+    connection = await services(request).connections.register(
         who.tenant,
         body.name,
         body.strategy,
@@ -98,7 +98,7 @@ async def get_connection(
     fields: Annotated[str | None, Query(max_length=1024)] = None,
     include_fields: bool = True,
 ) -> Response:
-    connection = await container(request).connections.get(who.tenant, id)
+    connection = await services(request).connections.get(who.tenant, id)
     return JSONResponse(pick_fields(connection_view(connection), fields, include_fields))
 
 
@@ -116,7 +116,7 @@ async def update_connection(
         options=body.options,
         enabled_clients=None if body.enabled_clients is None else tuple(body.enabled_clients),
     )
-    connection = await container(request).connections.update(who.tenant, id, changes, who.actor)
+    connection = await services(request).connections.update(who.tenant, id, changes, who.actor)
     return JSONResponse(connection_view(connection))
 
 
@@ -128,5 +128,5 @@ async def update_connection(
 )
 async def delete_connection(request: Request, who: Deleter, id: str) -> Response:
     """Refused (409 connection_in_use) while users still sign in with the connection."""
-    await container(request).connections.remove(who.tenant, id, who.actor)
+    await services(request).connections.remove(who.tenant, id, who.actor)
     return Response(status_code=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.security import HTTPBearer
 from starlette.requests import Request
 
-from tether.web.context import container, tenant
+from tether.web.context import services, tenant
 from tether.web.management.auth import Caller, ManagementError, authenticate
 from tether.web.management.limits import RULE
 
@@ -26,7 +26,7 @@ async def _caller(request: Request, *, allow_id_token: bool) -> Caller:
     current = await tenant(request)
     who = await authenticate(request, current, allow_id_token=allow_id_token)
     request.state.caller = who
-    state = await container(request).limiter.hit(
+    state = await services(request).limiter.hit(
         RULE, f"{current.id}:{who.client_id or who.subject}"
     )
     request.state.rate_limit = state

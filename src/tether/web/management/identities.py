@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from tether.domain.linking import LinkIdentity, LinkWith
 from tether.web.body import StrictJsonRoute, read_params
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.deps import bearer_scheme, caller_or_id_token, unstorable
@@ -105,7 +105,7 @@ async def link(request: Request, who: Who, id: str) -> Response:
                 403, "Insufficient scope, expected any of: update:users", "insufficient_scope"
             )
         spec = LinkIdentity(body.provider, str(body.user_id), body.connection_id)
-    identities = await container(request).linking.link(who.tenant, id, spec, who.actor)
+    identities = await services(request).linking.link(who.tenant, id, spec, who.actor)
     return JSONResponse(identities, status_code=201)
 
 
@@ -116,7 +116,7 @@ async def link(request: Request, who: Who, id: str) -> Response:
 )
 async def unlink(request: Request, who: Who, id: str, provider: str, user_id: str) -> Response:
     who.require_for_user(id, *SCOPES)
-    identities = await container(request).linking.unlink(
+    identities = await services(request).linking.unlink(
         who.tenant, id, provider, user_id, who.actor
     )
     return JSONResponse(identities)

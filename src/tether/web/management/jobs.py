@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from tether.domain.jobs.models import Job, JobStatus, JobType
 from tether.domain.models import iso8601
 from tether.web.body import read_params
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.deps import bearer_scheme, caller
@@ -123,7 +123,7 @@ async def import_users(request: Request, who: Who) -> Response:
             "Payload validation error: 'external_id' must be a string up to 255.",
             "invalid_body",
         )
-    job = await container(request).jobs.create_import(
+    job = await services(request).jobs.create_import(
         who.tenant,
         form.get("connection_id"),
         data,
@@ -145,7 +145,7 @@ async def import_users(request: Request, who: Who) -> Response:
 async def export_users(request: Request, who: Who) -> Response:
     who.require(["read:users"])
     body = await read_params(request, allow_empty=True)
-    job = await container(request).jobs.create_export(
+    job = await services(request).jobs.create_export(
         who.tenant,
         connection_id=body.get("connection_id"),
         format_=body.get("format", "json"),
@@ -158,14 +158,14 @@ async def export_users(request: Request, who: Who) -> Response:
 
 
 def _location(request: Request, who: Caller, job: Job) -> str | None:
-    token = container(request).jobs.link_token(job)
+    token = services(request).jobs.link_token(job)
     return f"{who.tenant.issuer}api/v2/jobs/{job.id}/file/{token}" if token else None
 
 
 @router.get("/jobs/{job_id}", responses=schemas.errors(404), summary="Get a job")
 async def get_job(request: Request, job_id: str, who: Who) -> Response:
     who.require(READ)
-    job = await container(request).jobs.get(who.tenant, job_id)
+    job = await services(request).jobs.get(who.tenant, job_id)
     return JSONResponse(job_view(job, _location(request, who, job)))
 
 
@@ -178,7 +178,7 @@ async def job_errors(request: Request, job_id: str, who: Who) -> Response:
     """The failed rows (Auth0: ``[{"user", "errors": [{"code", "message", "path"}]}]``); a job
     that failed as a whole answers itself with ``status_details``; no failures, 204."""
     who.require(READ)
-    c = container(request)
+    c = services(request)
     job = await c.jobs.get(who.tenant, job_id)
     errors = await c.jobs.errors(who.tenant, job_id)
     if errors:
@@ -190,7 +190,7 @@ async def job_errors(request: Request, job_id: str, who: Who) -> Response:
 
 @files.get("/jobs/{job_id}/file/{token}", include_in_schema=False)
 async def download(request: Request, job_id: str, token: str) -> Response:
-    service = container(request).jobs
+    service = services(request).jobs
     job_chunks = await service.open_file(job_id, token[:200])
 
     async def body() -> AsyncIterator[bytes]:

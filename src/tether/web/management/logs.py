@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from tether.domain.logs import LogFilter
 from tether.protocol import lucene
 from tether.web.body import StrictJsonRoute
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.deps import bearer_scheme, caller
@@ -107,7 +107,7 @@ async def list_logs(
 ) -> Response:
     who.require(["read:logs"])
     flt = parse_log_query(q, descending=sort != "date:1")
-    service = container(request).logs
+    service = services(request).logs
     if from_ is not None or take is not None:
         events = await service.after(who.tenant.id, flt, from_id=from_, take=take or 50)
         return JSONResponse([pick_fields(log_view(e), fields, include_fields) for e in events])
@@ -127,4 +127,4 @@ async def list_logs(
 )
 async def get_log(request: Request, who: Who, id: str) -> Response:
     who.require(["read:logs"])
-    return JSONResponse(log_view(await container(request).logs.get(who.tenant.id, id)))
+    return JSONResponse(log_view(await services(request).logs.get(who.tenant.id, id)))

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from tether.domain.applications import ApiChanges, NewApi
 from tether.domain.models import Api
 from tether.web.body import StrictJsonRoute
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme
@@ -59,7 +59,7 @@ async def list_resource_servers(
         list[str] | None, Query(max_length=100, description="Only these identifiers.")
     ] = None,
 ) -> Response:
-    apis, total = await container(request).apis.page(
+    apis, total = await services(request).apis.page(
         who.tenant, page=listing.page, per_page=listing.per_page, identifiers=identifiers
     )
     return listing.respond("resource_servers", [resource_server_view(a) for a in apis], total)
@@ -82,7 +82,7 @@ async def create_resource_server(
         allow_offline_access=bool(body.allow_offline_access),
     )
     scopes = [{"value": v, "description": d} for v, d in _scopes(body.scopes or [])]
-    api = await container(request).apis.register(who.tenant, spec, who.actor, scopes=scopes)
+    api = await services(request).apis.register(who.tenant, spec, who.actor, scopes=scopes)
     return JSONResponse(resource_server_view(api), status_code=201)
 
 
@@ -99,7 +99,7 @@ async def get_resource_server(
     fields: Annotated[str | None, Query(max_length=1024)] = None,
     include_fields: bool = True,
 ) -> Response:
-    api = await container(request).apis.find(who.tenant, id)
+    api = await services(request).apis.find(who.tenant, id)
     return JSONResponse(pick_fields(resource_server_view(api), fields, include_fields))
 
 
@@ -120,7 +120,7 @@ async def update_resource_server(
         token_lifetime=body.token_lifetime,
         allow_offline_access=body.allow_offline_access,
     )
-    api = await container(request).apis.update(who.tenant, id, changes, who.actor)
+    api = await services(request).apis.update(who.tenant, id, changes, who.actor)
     return JSONResponse(resource_server_view(api))
 
 
@@ -132,5 +132,5 @@ async def update_resource_server(
 )
 async def delete_resource_server(request: Request, who: Deleter, id: str) -> Response:
     """The Management API cannot be deleted (403 operation_not_supported)."""
-    await container(request).apis.remove(who.tenant, id, who.actor)
+    await services(request).apis.remove(who.tenant, id, who.actor)
     return Response(status_code=204)

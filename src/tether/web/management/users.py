@@ -14,7 +14,7 @@ from tether.domain.logs import LogFilter
 from tether.domain.user_admin import UserChanges
 from tether.domain.views import user_view
 from tether.web.body import StrictJsonRoute
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller, ManagementError
 from tether.web.management.deps import bearer_scheme, caller, caller_or_id_token
@@ -78,7 +78,7 @@ async def list_users(
         query = user_search.compile_query(text) if text else None
     except InvalidInput as exc:
         raise ManagementError(400, exc.message, "invalid_query_string") from exc
-    users, total = await container(request).user_admin.search(
+    users, total = await services(request).user_admin.search(
         who.tenant.id, query, page=page, per_page=per_page, sort=_sort(sort)
     )
     items = [pick_fields(user_view(u), fields, include_fields) for u in users]
@@ -99,7 +99,7 @@ async def users_by_email(
 ) -> Response:
     """Exact, case-insensitive, immediately consistent: always a bare array."""
     who.require(["read:users"])
-    users = await container(request).user_admin.by_email(who.tenant.id, email)
+    users = await services(request).user_admin.by_email(who.tenant.id, email)
     return JSONResponse([pick_fields(user_view(u), fields, include_fields) for u in users])
 
 
@@ -116,7 +116,7 @@ async def get_user(
     include_fields: bool = True,
 ) -> Response:
     who.require_for_user(id, ["read:users"], ["read:current_user"])
-    user = await container(request).user_admin.get(who.tenant.id, id)
+    user = await services(request).user_admin.get(who.tenant.id, id)
     return JSONResponse(pick_fields(user_view(user), fields, include_fields))
 
 
@@ -129,7 +129,7 @@ async def get_user(
 async def create_user(request: Request, who: Who, body: schemas.CreateUser) -> Response:
     who.require(["create:users"])
     data = body.model_dump(exclude_none=True)
-    user = await container(request).user_admin.create(who.tenant.id, data, who.actor)
+    user = await services(request).user_admin.create(who.tenant.id, data, who.actor)
     return JSONResponse(user_view(user), status_code=201)
 
 
@@ -160,7 +160,7 @@ async def update_user(
             raise ManagementError(
                 400, f"Payload validation error: '{name}' may not be null.", "invalid_body"
             )
-    user = await container(request).user_admin.update(
+    user = await services(request).user_admin.update(
         who.tenant.id, id, UserChanges(sent), who.actor
     )
     return JSONResponse(user_view(user))
@@ -171,7 +171,7 @@ async def update_user(
 )
 async def delete_user(request: Request, who: Who, id: str) -> Response:
     who.require(["delete:users"])
-    await container(request).user_admin.delete(who.tenant.id, id, who.actor)
+    await services(request).user_admin.delete(who.tenant.id, id, who.actor)
     return Response(status_code=204)
 
 
@@ -191,7 +191,7 @@ async def user_logs(
 ) -> Response:
     who.require(["read:logs", "read:logs_users"])
     flt = LogFilter(user_id=id, descending=sort != "date:1")
-    events, total = await container(request).logs.page(
+    events, total = await services(request).logs.page(
         who.tenant.id, flt, offset=page * per_page, limit=per_page
     )
     items = [log_view(e) for e in events]
