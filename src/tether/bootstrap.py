@@ -16,6 +16,7 @@ from tether.domain.admins import AdminService
 from tether.domain.applications import ApiService, ApplicationService
 from tether.domain.audit import Audit
 from tether.domain.authorization import AuthorizationService
+from tether.domain.brute_force import RULE_LOGIN_ACCOUNT, BruteForceGuard
 from tether.domain.clock import Clock, SystemClock
 from tether.domain.connections import ConnectionService
 from tether.domain.external import ExternalSignIn
@@ -35,7 +36,7 @@ from tether.domain.sessions import SessionService
 from tether.domain.tenants import TenantService
 from tether.domain.tokens import RULE_TOKEN_IP, TokenService
 from tether.domain.user_admin import UserAdmin
-from tether.domain.users import RULE_LOGIN_ACCOUNT, RULE_LOGIN_IP, DatabaseUsers
+from tether.domain.users import RULE_LOGIN_IP, DatabaseUsers
 from tether.federation.registry import UpstreamRegistry
 from tether.storage import migrate
 from tether.storage.db import create_engine
@@ -55,6 +56,7 @@ class Container:
     uow: UnitOfWorkFactory
     clock: Clock
     limiter: RateLimiter
+    guard: BruteForceGuard
     audit: Audit
     keys: KeyService
     tenants: TenantService
@@ -172,6 +174,7 @@ def build_container(
     mail = MailService(uow, clock, transport, settings.mail_from)
     access = UserAccess(TokenCutoffs(uow, clock), audit, mail, clock)
     proof = MailboxProof(audit, mail, clock, access)
+    guard = BruteForceGuard(uow, mail, audit, limiter, clock)
     users = DatabaseUsers(
         uow,
         PasswordHasher(hash_parameters or HashParameters()),
@@ -182,6 +185,7 @@ def build_container(
         clock,
         access,
         proof,
+        guard,
     )
     tokens = TokenService(uow, keys, users, audit, clock)
     external = ExternalSignIn(uow, audit, clock, proof)
@@ -194,6 +198,7 @@ def build_container(
         uow=uow,
         clock=clock,
         limiter=limiter,
+        guard=guard,
         audit=audit,
         keys=keys,
         tenants=tenants,
@@ -209,7 +214,7 @@ def build_container(
         logs=logs,
         linking=linking,
         external=external,
-        passwordless=PasswordlessService(uow, sealer, mail, external, limiter, audit, clock),
+        passwordless=PasswordlessService(uow, sealer, mail, external, limiter, audit, clock, guard),
         federation=FederationService(
             uow,
             UpstreamRegistry(),

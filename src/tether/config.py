@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     token_rate_limit: str = Field("300/minute", description="Per client IP on /oauth/token.")
     login_rate_limit_ip: str = Field("60/minute", description="Failed sign-ins per IP.")
     login_rate_limit_account: str = Field(
-        "10/minute", description="Failed sign-ins per account (email) and IP."
+        "100/hour",
+        description="Failed sign-ins per account across all IPs (brute-force protection).",
     )
     management_rate_limit: str = Field(
         "50/second", description="Management API calls per tenant and client (Auth0's default)."

@@ -88,7 +88,7 @@ async def test_failed_logins_per_account_answer_too_many_attempts(
         assert other.json() == WRONG_PASSWORD
 
 
-async def test_a_successful_login_resets_the_account_counter(
+async def test_the_account_limit_spares_the_ip_it_last_signed_in_from(
     world: World, user: User, serve_with: ServeWith
 ) -> None:
     async with serve_with(login_rate_limit_account="2/minute") as http:

@@ -44,6 +44,7 @@ class LogType(StrEnum):
     FAILED_API_OPERATION = "fapi"
     BLOCKED_ACCOUNT = "limit_wc"
     BLOCKED_IP = "limit_mu"
+    UNBLOCKED = "ublkdu"
     DELETED_USER = "du"
 
 

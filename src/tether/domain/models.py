@@ -364,3 +364,19 @@ class UpstreamFlow:
     created_at: datetime
     expires_at: datetime
     used_at: datetime | None = None
+
+
+@dataclass
+class LoginBlock:
+    """Consecutive failed sign-ins for one identifier from one IP on one connection; a block
+    once ``failures`` reached the tenant's limit and ``blocked_until`` is still ahead."""
+
+    tenant_id: str
+    connection: str
+    identifier: str
+    ip: str
+    failures: int
+    updated_at: datetime
+    blocked_until: datetime | None = None
+    blocked_at: datetime | None = None
+    unblock_hash: str | None = None

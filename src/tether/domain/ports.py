@@ -22,6 +22,7 @@ from tether.domain.models import (
     Consent,
     Identity,
     LogEvent,
+    LoginBlock,
     LoginTransaction,
     Mail,
     PasswordCredential,
@@ -269,6 +270,50 @@ class AccountFlowRepo(Protocol):
         ...
 
 
+class LoginBlockRepo(Protocol):
+    """Brute-force counters (Auth0's brute-force protection), one row per
+    (tenant, connection, identifier, IP)."""
+
+    async def count_attempt(
+        self,
+        tenant_id: str,
+        connection: str,
+        identifier: str,
+        ip: str,
+        *,
+        limit: int,
+        block_until: datetime,
+        now: datetime,
+    ) -> int:
+        """Count one attempt in a single atomic statement and return the new count: 1 after a
+        lapsed block; the count that reaches ``limit`` also sets ``blocked_until``."""
+        ...
+
+    async def clear(self, tenant_id: str, connection: str, identifier: str, ip: str) -> None: ...
+    async def confirm(
+        self,
+        tenant_id: str,
+        connection: str,
+        identifier: str,
+        ip: str,
+        *,
+        at: datetime,
+        unblock_hash: str,
+    ) -> bool:
+        """Mark the block as confirmed (the limit-th check failed); False if it is gone."""
+        ...
+
+    async def blocked(
+        self, tenant_id: str, identifiers: Sequence[str], limit: int, now: datetime
+    ) -> builtins.list[LoginBlock]: ...
+    async def unblock(self, tenant_id: str, identifiers: Sequence[str]) -> int: ...
+    async def take_unblock(
+        self, tenant_id: str, unblock_hash: str, now: datetime
+    ) -> LoginBlock | None:
+        """Remove the block the single-use token names and return it; None if unknown."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. ``commit`` makes every change durable together, or none."""
 
@@ -318,6 +363,8 @@ class UnitOfWork(Protocol):
     def jobs(self) -> JobRepo: ...
     @property
     def bulk_users(self) -> BulkUserRepo: ...
+    @property
+    def login_blocks(self) -> LoginBlockRepo: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

@@ -45,6 +45,11 @@ SETTINGS: dict[str, Callable[[object], bool]] = {
     "legacy_id_token_bearer": lambda v: isinstance(v, bool),
     "linking.metadata_merge": lambda v: v in ("discard", "merge"),
     "linking.require_verified_email": lambda v: isinstance(v, bool),
+    # Brute-force protection (domain/brute_force.py): on/off, consecutive failures per
+    # account and IP before that IP is blocked, and how long a block lasts.
+    "brute_force.enabled": lambda v: isinstance(v, bool),
+    "brute_force.max_attempts": _positive_int,
+    "brute_force.block_seconds": _positive_int,
 }
 
 
@@ -143,15 +148,24 @@ class TenantService:
                 raise NotFound("No such tenant.", code="inexistent_tenant")
             settings = dict(current.settings)
             for key, value in changes.items():
-                # "group.name" keys live in a nested object, as tenant.settings["linking"].
-                group, dot, name = key.partition(".")
-                target = dict(settings.get(group, {})) if dot else settings
+                section, dot, name = key.partition(".")
+                if not dot:
+                    if value is None:
+                        settings.pop(key, None)
+                    else:
+                        settings[key] = value
+                    continue
+                # A dotted setting lives in its section's object: linking.metadata_merge is
+                # settings["linking"]["metadata_merge"].
+                nested = dict(settings.get(section) or {})
                 if value is None:
-                    target.pop(name if dot else key, None)
+                    nested.pop(name, None)
                 else:
-                    target[name if dot else key] = value
-                if dot:
-                    settings[group] = target
+                    nested[name] = value
+                if nested:
+                    settings[section] = nested
+                else:
+                    settings.pop(section, None)
             current.settings = settings
             await uow.tenants.update(current)
             await uow.commit()

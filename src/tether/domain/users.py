@@ -14,6 +14,7 @@ from typing import Any
 
 from tether.domain.access import UserAccess
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
+from tether.domain.brute_force import BruteForceGuard
 from tether.domain.clock import Clock
 from tether.domain.connections import DEFAULT_DATABASE
 from tether.domain.errors import (
@@ -46,7 +47,6 @@ TICKET_LIFETIME = timedelta(hours=1)
 
 #: Rate-limit rule names (their limits come from configuration, see RateLimiter).
 RULE_LOGIN_IP = "login_ip"
-RULE_LOGIN_ACCOUNT = "login_account"
 
 
 def normalise_email(value: Any) -> str:
@@ -100,8 +100,10 @@ class DatabaseUsers:
         clock: Clock,
         access: UserAccess,
         proof: MailboxProof,
+        guard: BruteForceGuard,
     ):
         self._uow = uow
+        self._guard = guard
         self._hasher = hasher
         self._policy = policy
         self._audit = audit
@@ -292,18 +294,14 @@ class DatabaseUsers:
 
     # -- sign-in ----------------------------------------------------------
 
-    async def _check_limits(self, tenant: Tenant, email: str, ip: str | None) -> None:
-        for rule, key in (
-            (RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{ip}"),
-            (RULE_LOGIN_IP, f"{tenant.id}:{ip}"),
-        ):
-            state = await self._limiter.peek(rule, key)
-            if not state.allowed:
-                raise RateLimited(
-                    "Too many failed sign-in attempts. Try again later.",
-                    limit=state.limit,
-                    reset_at=state.reset_at,
-                )
+    async def _check_ip_limit(self, tenant: Tenant, ip: str | None) -> None:
+        state = await self._limiter.peek(RULE_LOGIN_IP, f"{tenant.id}:{ip}")
+        if not state.allowed:
+            raise RateLimited(
+                "Too many failed sign-in attempts. Try again later.",
+                limit=state.limit,
+                reset_at=state.reset_at,
+            )
 
     async def authenticate(
         self,
@@ -315,13 +313,16 @@ class DatabaseUsers:
         request: RequestInfo = NO_REQUEST,
     ) -> tuple[User, Connection]:
         """Check an email and password. Unknown user, wrong password and blocked user fail the
-        same way and cost the same hashing time (ASVS 5.0 §6.3.8); only the log tells them apart."""
+        same way and cost the same hashing time (ASVS 5.0 §6.3.8); only the log tells them apart.
+
+        The attempt is counted before the hash is checked (brute_force.py, ASVS 5.0 §6.3.1), so
+        parallel guesses cannot overshoot the tenant's limit."""
         try:
             email = normalise_email(username)
         except InvalidInput:
             email = username.strip().lower()[:320]
-        await self._check_limits(tenant, email, request.ip)
-        async with self._uow() as uow:
+        await self._check_ip_limit(tenant, request.ip)
+        async with self._uow(read_only=True) as uow:
             connection = await self._database_connection(uow, tenant, realm, app)
             credential = await uow.credentials.by_email(tenant.id, connection.id, email)
             user = (
@@ -329,6 +330,13 @@ class DatabaseUsers:
                 if credential is not None
                 else None
             )
+        attempt = await self._guard.begin(
+            tenant,
+            connection.name,
+            email,
+            request.ip,
+            known_ip=user.last_ip if user is not None else None,
+        )
         # Hash outside any transaction: the check takes tens of milliseconds and must not hold
         # a database lock (SQLite has one writer) while it runs.
         result = await self._hasher.verify(
@@ -356,8 +364,15 @@ class DatabaseUsers:
                     user_name=email,
                     connection=connection,
                 )
+                await self._guard.failed(
+                    uow,
+                    attempt,
+                    user=user,
+                    application=app,
+                    connection=connection,
+                    request=request,
+                )
                 await uow.commit()
-            await self._limiter.hit(RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{request.ip}")
             await self._limiter.hit(RULE_LOGIN_IP, f"{tenant.id}:{request.ip}")
             raise InvalidCredentials("Wrong email or password.")
         now = self._clock.now()
@@ -379,8 +394,8 @@ class DatabaseUsers:
                 user=user,
                 connection=connection,
             )
+            await self._guard.succeeded(uow, attempt)
             await uow.commit()
-        await self._limiter.reset(RULE_LOGIN_ACCOUNT, f"{tenant.id}:{email}:{request.ip}")
         return user, connection
 
     async def _user_of_identity(

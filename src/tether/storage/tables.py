@@ -470,3 +470,23 @@ job_files = sa.Table(
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.PrimaryKeyConstraint("job_id", "seq"),
 )
+# Brute-force protection (Auth0's): consecutive failed sign-ins per (connection, identifier, IP).
+# ``failures`` is bumped before the credential is checked; when it reaches the tenant's limit the
+# IP is blocked for the identifier until ``blocked_until``, an admin, or the mailed link
+# (``unblock_hash``, the SHA-256 of a single-use token) lifts it.
+login_blocks = sa.Table(
+    "login_blocks",
+    metadata,
+    _tenant_fk(),
+    sa.Column("connection", sa.String(128), nullable=False),
+    sa.Column("identifier", sa.String(320), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("blocked_until", sa.DateTime),
+    sa.Column("blocked_at", sa.DateTime),
+    sa.Column("unblock_hash", sa.String(64)),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "connection", "identifier", "ip"),
+)
+sa.Index("ix_login_blocks_identifier", login_blocks.c.tenant_id, login_blocks.c.identifier)
+sa.Index("ix_login_blocks_unblock_hash", login_blocks.c.unblock_hash, unique=True)

@@ -29,7 +29,7 @@ from tether.web.auth_api import (
 from tether.web.cors import Cors
 from tether.web.dashboard import jobs as dashboard_jobs
 from tether.web.dashboard import pages as dashboard_pages
-from tether.web.hosted import magic_link, pages, upstream
+from tether.web.hosted import magic_link, pages, unblock, upstream
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
 from tether.web.middleware import RequestLimits
@@ -129,6 +129,7 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
         logout,
         pages,
         magic_link,
+        unblock,
         upstream,
         account_pages,
         dashboard_pages,

@@ -582,6 +582,18 @@ async def passwordless_submit(request: Request) -> Response:
             email=email,
             error="That code is wrong or has expired.",
         )
+    except RateLimited as exc:  # brute-force protection: this address is blocked from here
+        return _form_page(
+            request,
+            "passwordless.html",
+            ctx,
+            "passwordless",
+            title=title,
+            status=429,
+            step="code",
+            email=email,
+            error=exc.message,
+        )
     except Forbidden as exc:
         return _form_page(
             request,

@@ -318,3 +318,19 @@ class ClientGrantsPage(BaseModel):
     length: int
     total: int
     client_grants: list[ClientGrant]
+
+
+# -- /user-blocks ------------------------------------------------------------------------
+
+
+class BlockedFor(BaseModel):
+    identifier: str
+    ip: str
+    connection: str
+
+
+class UserBlocks(BaseModel):
+    """Auth0's ``GET /api/v2/user-blocks`` answer: the (identifier, IP) pairs blocked by
+    brute-force protection."""
+
+    blocked_for: list[BlockedFor]
