@@ -11,6 +11,7 @@ import typer
 from tether.bootstrap import Container
 from tether.cli.common import JsonOption, TenantOption, emit, pick_tenant, run
 from tether.domain import user_search
+from tether.domain.brute_force import BruteForceGuard
 from tether.domain.linking import LinkIdentity
 from tether.domain.logs import LogFilter
 from tether.domain.models import iso8601
@@ -155,8 +156,57 @@ def users_block(user_id: str, tenant: str = TenantOption, as_json: bool = JsonOp
 
 
 @users.command("unblock")
-def users_unblock(user_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
-    _update(user_id, tenant, {"blocked": False}, as_json)
+def users_unblock(
+    user_id: str = typer.Argument(None, help="The user to unblock."),
+    identifier: str = typer.Option(
+        None, "--identifier", help="Lift the sign-in blocks of an email or username instead."
+    ),
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Unblock a user (the blocked flag) and lift the blocks brute-force protection set for them
+    (DELETE /api/v2/user-blocks/{id}); with --identifier, only those blocks
+    (DELETE /api/v2/user-blocks?identifier=)."""
+    if (user_id is None) == (identifier is None):
+        raise typer.BadParameter("name a USER_ID or an --identifier, not both")
+
+    async def work(c: Container) -> dict[str, Any]:
+        t = await pick_tenant(c, tenant)
+        if identifier is not None:
+            lifted = await c.guard.unblock(t, [identifier], actor="tether-cli")
+            return {"identifier": identifier.strip().lower(), "lifted": lifted}
+        user = await c.user_admin.update(t.id, user_id, UserChanges({"blocked": False}), CLI)
+        lifted = await c.guard.unblock(
+            t, BruteForceGuard.identifiers_of(user), user=user, actor="tether-cli"
+        )
+        return {**user_view(user), "lifted": lifted}
+
+    emit(run(work), as_json)
+
+
+@users.command("blocks")
+def users_blocks(
+    user_id: str = typer.Argument(None, help="The user whose blocks to list."),
+    identifier: str = typer.Option(None, "--identifier", help="An email or username instead."),
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The IPs brute-force protection blocked for a user (GET /api/v2/user-blocks)."""
+    if (user_id is None) == (identifier is None):
+        raise typer.BadParameter("name a USER_ID or an --identifier, not both")
+
+    async def work(c: Container) -> list[dict[str, Any]]:
+        t = await pick_tenant(c, tenant)
+        if identifier is not None:
+            names = [identifier]
+        else:
+            names = BruteForceGuard.identifiers_of(await c.user_admin.get(t.id, user_id))
+        return [
+            {"identifier": b.identifier, "ip": b.ip, "connection": b.connection}
+            for b in await c.guard.blocks(t, names)
+        ]
+
+    emit(run(work), as_json)
 
 
 @users.command("delete")
