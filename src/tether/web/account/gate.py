@@ -34,6 +34,7 @@ MESSAGES = {
     "updated": "Saved.",
     "blocked": "The user is blocked and their sessions were ended.",
     "unblocked": "The user is unblocked.",
+    "logins_unblocked": "Sign-in is unblocked from every address brute-force protection blocked.",
     "deleted": "The user was deleted.",
     "user_unlinked": "The identity was unlinked; it is a user of its own again.",
     "user_linked": "The user was linked into this one.",

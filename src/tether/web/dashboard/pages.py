@@ -21,6 +21,7 @@ from tether.domain import user_search
 from tether.domain.account import DASHBOARD, SIGN_IN
 from tether.domain.applications import ApiChanges, ApplicationChanges, NewApi, NewApplication
 from tether.domain.audit import LogType
+from tether.domain.brute_force import BruteForceGuard
 from tether.domain.connections import ConnectionChanges
 from tether.domain.errors import DomainError, InvalidInput, NotFound
 from tether.domain.linking import LinkIdentity
@@ -264,6 +265,7 @@ async def _user_page(
             user_id=user_id,
         )
     rows = await c.account.identities(who.tenant, user)
+    login_blocks = await c.guard.blocks(who.tenant, BruteForceGuard.identifiers_of(user))
     events, events_total = await c.logs.page(
         who.tenant.id, LogFilter(user_id=user.user_id), offset=0, limit=20
     )
@@ -291,6 +293,7 @@ async def _user_page(
         link_value=link_value,
         error=error,
         is_self=user.pk == who.user.pk,
+        login_blocks=login_blocks,
     )
 
 
@@ -418,6 +421,29 @@ async def user_block(request: Request) -> Response:
     except DomainError as exc:
         return await _user_page(request, who, user_id, status=_status(exc), error=exc.message)
     return gate.see_other(user_url(user_id, "blocked" if blocked else "unblocked"))
+
+
+@router.post("/dashboard/user/unblock-logins")
+async def user_unblock_logins(request: Request) -> Response:
+    """Lift the blocks brute-force protection set (as DELETE /api/v2/user-blocks/{id})."""
+    form = await _form(request)
+    user_id = form.get("id", "")
+    who = await _admin(request, back=user_url(user_id))
+    if isinstance(who, Response):
+        return who
+    c = container(request)
+    try:
+        user = await c.user_admin.get(who.tenant.id, user_id)
+    except DomainError as exc:
+        return await _user_page(request, who, user_id, status=_status(exc), error=exc.message)
+    await c.guard.unblock(
+        who.tenant,
+        BruteForceGuard.identifiers_of(user),
+        user=user,
+        actor=who.user.user_id,
+        request=request_info(request),
+    )
+    return gate.see_other(user_url(user_id, "logins_unblocked"))
 
 
 @router.get("/dashboard/user/delete")
