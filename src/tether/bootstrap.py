@@ -108,6 +108,7 @@ class Container:
             account=self.account,
             jobs=self.jobs,
             access=self.access,
+            guard=self.guard,
             uow=self.uow,
         )
 

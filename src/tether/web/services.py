@@ -15,6 +15,7 @@ from tether.domain.account import AccountService, HostedApps
 from tether.domain.admins import AdminService
 from tether.domain.applications import ApiService, ApplicationService
 from tether.domain.audit import Audit
+from tether.domain.brute_force import BruteForceGuard
 from tether.domain.authorization import AuthorizationService
 from tether.domain.clock import Clock
 from tether.domain.connections import ConnectionService
@@ -59,6 +60,7 @@ class Services:
     account: AccountService
     jobs: JobService
     access: UserAccess
+    guard: BruteForceGuard
     # Transitional: the few handlers that still open a unit of work themselves. They move into
     # service methods next, and this field goes.
     uow: UnitOfWorkFactory

@@ -431,7 +431,7 @@ async def user_unblock_logins(request: Request) -> Response:
     who = await _admin(request, back=user_url(user_id))
     if isinstance(who, Response):
         return who
-    c = container(request)
+    c = services(request)
     try:
         user = await c.user_admin.get(who.tenant.id, user_id)
     except DomainError as exc:

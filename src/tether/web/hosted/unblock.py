@@ -13,7 +13,7 @@ from starlette.responses import Response
 from tether.domain.errors import NotFound
 from tether.web import cookies
 from tether.web.body import read_params
-from tether.web.context import container, request_info, tenant
+from tether.web.context import request_info, services, tenant
 from tether.web.hosted import csrf
 from tether.web.hosted.render import page
 
@@ -56,7 +56,7 @@ async def unblock_submit(request: Request) -> Response:
     csrf.check(request, PURPOSE, form.get("csrf"))
     ticket = str(form.get("ticket") or "")
     try:
-        await container(request).guard.unblock_with_ticket(current, ticket, request_info(request))
+        await services(request).guard.unblock_with_ticket(current, ticket, request_info(request))
     except NotFound as exc:
         return page(
             request, "error.html", status=400, title="Error", message=exc.message, code=exc.code

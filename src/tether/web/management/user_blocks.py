@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from tether.domain.brute_force import BruteForceGuard, Policy
 from tether.domain.models import LoginBlock
-from tether.web.context import container
+from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
@@ -46,7 +46,7 @@ async def blocks_by_identifier(
     who.require(["read:users"])
     if consider_brute_force_enablement and not Policy.of(who.tenant).enabled:
         return _body([])  # auth0-python 6 sends it: only blocks that are enforced
-    return _body(await container(request).guard.blocks(who.tenant, [identifier]))
+    return _body(await services(request).guard.blocks(who.tenant, [identifier]))
 
 
 @router.delete(
@@ -54,7 +54,7 @@ async def blocks_by_identifier(
 )
 async def unblock_identifier(request: Request, who: Who, identifier: Identifier) -> Response:
     who.require(["update:users"])
-    await container(request).guard.unblock(
+    await services(request).guard.unblock(
         who.tenant, [identifier], actor=who.client_id or who.subject, request=who.request
     )
     return Response(status_code=204)
@@ -68,7 +68,7 @@ async def unblock_identifier(request: Request, who: Who, identifier: Identifier)
 )
 async def blocks_of_user(request: Request, who: Who, id: str) -> Response:
     who.require(["read:users"])
-    c = container(request)
+    c = services(request)
     user = await c.user_admin.get(who.tenant.id, id)
     return _body(await c.guard.blocks(who.tenant, BruteForceGuard.identifiers_of(user)))
 
@@ -78,7 +78,7 @@ async def blocks_of_user(request: Request, who: Who, id: str) -> Response:
 )
 async def unblock_user(request: Request, who: Who, id: str) -> Response:
     who.require(["update:users"])
-    c = container(request)
+    c = services(request)
     user = await c.user_admin.get(who.tenant.id, id)
     await c.guard.unblock(
         who.tenant,
