@@ -15,8 +15,8 @@ from tether.domain.account import AccountService, HostedApps
 from tether.domain.admins import AdminService
 from tether.domain.applications import ApiService, ApplicationService
 from tether.domain.audit import Audit
-from tether.domain.brute_force import BruteForceGuard
 from tether.domain.authorization import AuthorizationService
+from tether.domain.brute_force import BruteForceGuard
 from tether.domain.clock import Clock
 from tether.domain.connections import ConnectionService
 from tether.domain.federation import FederationService
