@@ -31,7 +31,7 @@ from tether.config import Settings
 from tether.domain import passwordless as passwordless_module
 from tether.domain.applications import NewApplication
 from tether.domain.clock import SystemClock
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import AppType
 from tether.protocol.grants import GrantType
 from tether.storage.db import create_engine

@@ -11,8 +11,8 @@ from tests.conftest import FAST_HASH, PUBLIC_URL
 from tests.dashboard.support import PASSWORD, MovableClock
 from tether.bootstrap import Container, build_container
 from tether.config import Settings
+from tether.domain.actor import Actor
 from tether.domain.models import Tenant, User
-from tether.domain.user_admin import Actor
 from tether.domain.users import NewDatabaseUser
 from tether.web.app import create_app
 

@@ -20,10 +20,10 @@ from tests.dashboard.support import (
 )
 from tether.bootstrap import Container
 from tether.domain.account import ACCOUNT
+from tether.domain.actor import Actor
 from tether.domain.connections import ConnectionChanges
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import Tenant
-from tether.domain.user_admin import Actor
 
 
 async def _link(http: httpx.AsyncClient, page: httpx.Response, email: str) -> httpx.Response:

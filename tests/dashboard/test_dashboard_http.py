@@ -12,7 +12,7 @@ from tests.dashboard.support import alert, form, notice, sign_in, submit
 from tether.bootstrap import Container
 from tether.domain.account import DASHBOARD
 from tether.domain.linking import LinkIdentity
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import Tenant, User
 
 

@@ -51,9 +51,9 @@ from tests.linking.support import (
 )
 from tether.bootstrap import build_container
 from tether.domain.access import issued_at_after
+from tether.domain.actor import Actor
 from tether.domain.errors import DomainError
 from tether.domain.linking import LinkIdentity
-from tether.domain.user_admin import Actor
 from tether.storage.db import create_engine
 from tether.storage.tables import metadata
 from tether.web.app import create_app

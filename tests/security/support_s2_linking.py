@@ -11,7 +11,7 @@ import httpx
 from tests.conftest import World
 from tests.dashboard.support import form, submit
 from tests.linking.support import PASSWORD, REALM
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import LogEvent, Mail
 
 LINKED = "An account was linked to your sign-in"

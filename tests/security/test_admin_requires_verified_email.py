@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from tests.conftest import World
+from tether.domain.actor import Actor
 from tether.domain.errors import InvalidInput
 from tether.domain.models import User
-from tether.domain.user_admin import Actor
 from tether.domain.users import NewDatabaseUser
 
 ACTOR = Actor(client_id="tests")

@@ -14,7 +14,7 @@ from tests.conftest import World
 from tests.dashboard.support import form, notice, sign_in, submit
 from tests.security.support_s4_bruteforce import log_types, right_password, wrong_guesses
 from tests.web.conftest import create_user
-from tether.domain.user_admin import Actor
+from tether.domain.actor import Actor
 from tether.domain.users import NewDatabaseUser
 
 ADMIN = "admin@example.com"

@@ -23,7 +23,7 @@ from tests.linking.support import (
     user_token,
 )
 from tests.security.support_s2_linking import LINKED, UNLINKED, mails, recipients
-from tether.domain.user_admin import Actor
+from tether.domain.actor import Actor
 
 A, B = "ann@example.com", "ann.work@example.com"
 

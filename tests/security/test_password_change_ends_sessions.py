@@ -33,8 +33,9 @@ from tests.security.support_s1_credentials import (
     silent_code,
     user_token_response,
 )
-from tether.domain.logs import LogFilter
-from tether.domain.user_admin import Actor, UserChanges
+from tether.domain.actor import Actor
+from tether.domain.log_filter import LogFilter
+from tether.domain.user_admin import UserChanges
 
 
 async def _assert_every_way_in_ended(

@@ -27,8 +27,9 @@ from tests.security.support_s1_credentials import (
     user_token,
 )
 from tether.domain.access import TokenCutoffs, accepts_iat, issued_at_after
+from tether.domain.actor import Actor
 from tether.domain.linking import LinkIdentity
-from tether.domain.user_admin import Actor, UserChanges
+from tether.domain.user_admin import UserChanges
 from tether.domain.users import NewDatabaseUser
 
 OTHER_EMAIL = "bob@example.com"

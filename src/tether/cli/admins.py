@@ -8,8 +8,8 @@ import typer
 
 from tether.bootstrap import Container
 from tether.cli.common import JsonOption, TenantOption, console, emit, pick_tenant, run
+from tether.domain.actor import Actor
 from tether.domain.models import iso8601
-from tether.domain.user_admin import Actor
 
 admins = typer.Typer(
     no_args_is_help=True, help="Dashboard admins: the users who may sign in to /dashboard."

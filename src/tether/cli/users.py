@@ -11,11 +11,12 @@ import typer
 from tether.bootstrap import Container
 from tether.cli.common import JsonOption, TenantOption, emit, pick_tenant, run
 from tether.domain import user_search
+from tether.domain.actor import Actor
 from tether.domain.brute_force import BruteForceGuard
 from tether.domain.linking import LinkIdentity
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import iso8601
-from tether.domain.user_admin import Actor, UserChanges
+from tether.domain.user_admin import UserChanges
 from tether.domain.users import NewDatabaseUser
 from tether.domain.views import user_view
 from tether.protocol import json_text

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from tether.domain.account_records import AccountFlow
+from tether.domain.actor import Actor
 from tether.domain.applications import ApplicationService, NewApplication
 from tether.domain.audit import RequestInfo
 from tether.domain.clock import Clock, epoch
@@ -42,12 +43,12 @@ from tether.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.keys import KeyService
 from tether.domain.linking import LinkingService, LinkWith
-from tether.domain.logs import LogFilter, LogService
+from tether.domain.log_filter import LogFilter
+from tether.domain.logs import LogService
 from tether.domain.mail import MailService
 from tether.domain.models import Application, AppType, Identity, LogEvent, Session, Tenant, User
 from tether.domain.sessions import SessionService, StartedSession
 from tether.domain.tokens import TokenService
-from tether.domain.user_admin import Actor
 from tether.protocol import jose, pkce
 from tether.protocol.errors import OAuth2Error
 from tether.protocol.grants import GrantType

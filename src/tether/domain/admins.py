@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tether.domain.account_records import Admin
+from tether.domain.actor import Actor
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.models import Tenant, User
-from tether.domain.user_admin import Actor
 
 if TYPE_CHECKING:
     from tether.domain.ports import UnitOfWorkFactory

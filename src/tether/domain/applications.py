@@ -5,12 +5,12 @@ from __future__ import annotations
 import builtins
 import hmac
 import time
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
+from tether.domain.actor import Actor
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -18,11 +18,9 @@ from tether.domain.ids import new_client_id, new_id, new_secret
 from tether.domain.models import Api, Application, AppType, ClientGrant, Tenant
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer
+from tether.domain.text import check_text
 from tether.protocol.errors import InvalidClient
 from tether.protocol.grants import GrantType
-
-if TYPE_CHECKING:
-    from tether.domain.user_admin import Actor
 
 #: Auth0's defaults per application type.
 DEFAULT_GRANTS: dict[AppType, list[str]] = {
@@ -46,22 +44,6 @@ MAX_DESCRIPTION = 512
 MAX_API_SCOPES = 1000
 MAX_SCOPE_VALUE = 280
 MAX_SCOPE_DESCRIPTION = 500
-
-
-def check_text(
-    field: str, value: str, *, max_length: int, min_length: int = 0, single_line: bool = True
-) -> str:
-    """A string a column can hold: no NUL or other control characters (line breaks allowed
-    when not ``single_line``), no lone surrogates, at most ``max_length`` characters."""
-    if not min_length <= len(value) <= max_length:
-        if min_length:
-            raise InvalidInput(f"{field}: must be {min_length} to {max_length} characters.")
-        raise InvalidInput(f"{field}: must be at most {max_length} characters.")
-    for ch in value:
-        category = unicodedata.category(ch)
-        if category == "Cs" or (category == "Cc" and (single_line or ch not in "\n\r\t")):
-            raise InvalidInput(f"{field}: must not contain control characters.")
-    return value
 
 
 def _audit_details(actor: Actor, method: str, path: str, **extra: Any) -> dict[str, Any]:

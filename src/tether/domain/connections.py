@@ -7,9 +7,9 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from tether.domain.applications import check_text
+from tether.domain.actor import Actor
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
@@ -17,10 +17,8 @@ from tether.domain.ids import new_id
 from tether.domain.models import Connection, Tenant
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer, seal_upstream_secret
+from tether.domain.text import check_text
 from tether.protocol import json_text
-
-if TYPE_CHECKING:
-    from tether.domain.user_admin import Actor
 
 DEFAULT_DATABASE = "Username-Password-Authentication"
 OPERATOR_ONLY_OPTION = "allow_private_network"

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from tether.domain.actor import Actor
 from tether.domain.applications import ApplicationChanges, ApplicationService, NewApplication
 from tether.domain.connections import DEFAULT_DATABASE, ConnectionService
 from tether.domain.errors import NotFound
 from tether.domain.models import AppType, Tenant
 from tether.domain.tenants import TenantService
-from tether.domain.user_admin import Actor
 from tether.domain.users import DatabaseUsers, NewDatabaseUser
 from tether.protocol.grants import GrantType
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.domain.access import UserAccess
+from tether.domain.actor import Actor
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.detach import PROFILE_FIELDS, label, restore, tell, when
@@ -24,7 +25,6 @@ from tether.domain.link_with import LinkError, LinkUnavailable, LinkWith, verify
 from tether.domain.mail import MailService
 from tether.domain.models import Identity, Tenant, User, iso8601
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
-from tether.domain.user_admin import Actor
 from tether.domain.views import identity_view
 
 __all__ = [

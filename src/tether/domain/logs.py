@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
-
 from tether.domain.errors import NotFound
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import LogEvent
-
-if TYPE_CHECKING:  # ports.py names LogFilter in its signatures
-    from tether.domain.ports import UnitOfWorkFactory
-
-
-@dataclass(frozen=True)
-class LogFilter:
-    """Equality filters and a date window; every field optional."""
-
-    types: tuple[str, ...] = ()
-    user_id: str | None = None
-    client_id: str | None = None
-    connection: str | None = None
-    ip: str | None = None
-    date_from: datetime | None = None
-    date_to: datetime | None = None
-    descending: bool = True
+from tether.domain.ports import UnitOfWorkFactory
 
 
 class LogService:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from tether.domain.account_records import AccountFlow, Admin
 from tether.domain.jobs.ports import BulkUserRepo, JobRepo
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import (
     Api,
     Application,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.domain.access import UserAccess
-from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
+from tether.domain.actor import Actor
+from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.models import User
@@ -26,15 +27,6 @@ from tether.protocol import json_text
 METADATA_MAX_BYTES = 16 * 1024
 MAX_SEARCH_WINDOW = 1000
 _MISSING = object()
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is calling, for the log: a machine (client id) or a user (user id)."""
-
-    client_id: str | None
-    user_id: str | None = None
-    request: RequestInfo = NO_REQUEST
 
 
 def merge_metadata(current: dict[str, Any], patch: Any, name: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from tests.storage import records as r
 from tests.storage.support import Seeded
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.storage.uow import SqlUnitOfWorkFactory
 
 # ------------------------------------------------------------------------------------------- logs

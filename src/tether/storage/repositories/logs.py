@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import LogEvent
 from tether.storage import tables as t
 from tether.storage.repositories.base import Repository, to_record, to_values

@@ -19,8 +19,8 @@ from tether.domain.account import (
     SIGN_IN,
     security_label,
 )
+from tether.domain.actor import Actor
 from tether.domain.errors import DomainError, Forbidden
-from tether.domain.user_admin import Actor
 from tether.web import cookies
 from tether.web.account import gate
 from tether.web.body import read_params

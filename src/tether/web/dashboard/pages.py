@@ -19,15 +19,16 @@ from starlette.responses import Response
 
 from tether.domain import user_search
 from tether.domain.account import DASHBOARD, SIGN_IN
+from tether.domain.actor import Actor
 from tether.domain.applications import ApiChanges, ApplicationChanges, NewApi, NewApplication
 from tether.domain.audit import LogType
 from tether.domain.brute_force import BruteForceGuard
 from tether.domain.connections import ConnectionChanges
 from tether.domain.errors import DomainError, InvalidInput, NotFound
 from tether.domain.linking import LinkIdentity
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.models import AppType, User
-from tether.domain.user_admin import Actor, UserChanges
+from tether.domain.user_admin import UserChanges
 from tether.domain.views import user_view
 from tether.protocol import json_text
 from tether.web.account import gate

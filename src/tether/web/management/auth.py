@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from tether.domain.actor import Actor
 from tether.domain.audit import RequestInfo
 from tether.domain.clock import epoch
 from tether.domain.errors import DomainError
 from tether.domain.models import Tenant
-from tether.domain.user_admin import Actor
 from tether.protocol import jose
 from tether.protocol.scopes import parse_scope
 from tether.web.context import request_info, services

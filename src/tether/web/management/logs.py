@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Security
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.protocol import lucene
 from tether.web.body import StrictJsonRoute
 from tether.web.context import services

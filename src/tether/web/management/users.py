@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from tether.domain import user_search
 from tether.domain.errors import InvalidInput
-from tether.domain.logs import LogFilter
+from tether.domain.log_filter import LogFilter
 from tether.domain.user_admin import UserChanges
 from tether.domain.views import user_view
 from tether.web.body import StrictJsonRoute
