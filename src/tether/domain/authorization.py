@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tether.domain.clock import Clock, epoch
-from tether.domain.errors import DomainError, InvalidInput, NotFound
+from tether.domain.errors import DomainError, ErrorKind, InvalidInput, NotFound
 from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.models import (
     JSON,
@@ -42,6 +42,7 @@ class BadAuthorizeRequest(DomainError):
     """The client or redirect URI cannot be trusted: show a page, never redirect."""
 
     code = "invalid_request"
+    kind = ErrorKind.INVALID_INPUT
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
-from tether.domain.errors import DomainError
+from tether.domain.errors import DomainError, ErrorKind
 from tether.domain.external import ExternalProfile, ExternalSignIn
 from tether.domain.ids import new_secret
 from tether.domain.models import (
@@ -41,6 +41,7 @@ class UpstreamFailure(DomainError):
     """The provider said no, or could not be trusted. ``error`` is what the app is told."""
 
     code = "upstream_failure"
+    kind = ErrorKind.UPSTREAM
 
     def __init__(self, message: str, *, error: str = "server_error", tx_id: str | None = None):
         super().__init__(message)

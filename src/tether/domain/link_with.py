@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.domain.clock import Clock, epoch
-from tether.domain.errors import DomainError, InvalidInput
+from tether.domain.errors import DomainError, ErrorKind, InvalidInput
 from tether.domain.keys import KeyService
 from tether.domain.models import Tenant
 from tether.protocol import jose
@@ -27,6 +27,7 @@ class LinkUnavailable(DomainError):
     """Linking needs a user the caller cannot see (another tenant, or gone)."""
 
     code = "inexistent_user"
+    kind = ErrorKind.NOT_FOUND
 
 
 @dataclass(frozen=True)

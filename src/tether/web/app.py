@@ -26,12 +26,14 @@ from tether.web.auth_api import (
     token,
     userinfo,
 )
+from tether.web.auth_api.errors import render_oauth
 from tether.web.cors import Cors
 from tether.web.dashboard import jobs as dashboard_jobs
 from tether.web.dashboard import pages as dashboard_pages
 from tether.web.hosted import magic_link, pages, unblock, upstream
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
+from tether.web.management.errors import management_body
 from tether.web.middleware import RequestLimits
 from tether.web.services import Services, Wiring
 
@@ -93,7 +95,8 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
     app.state.interactive = True
 
     async def handle(request: Request, exc: Exception) -> Response:
-        return errors.render(request, exc)
+        # Each surface's routes name their renderer; what no route matched answers OAuth JSON.
+        return errors.dispatch(request, exc, default=render_oauth)
 
     app.add_exception_handler(OAuth2Error, handle)
     app.add_exception_handler(DomainError, handle)
@@ -102,8 +105,10 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
 
     @app.exception_handler(404)
     async def not_found(request: Request, exc: Exception) -> Response:
-        if errors.surface_of(request.url.path) is errors.Surface.MANAGEMENT:
-            return JSONResponse(errors.management_body(404, "Not Found"), status_code=404)
+        # No route matched, so no surface named a renderer. A path the /api/v2 mount cannot
+        # match (its pattern stops at a newline) is still addressed to the Management API.
+        if request.url.path.startswith("/api/v2"):
+            return JSONResponse(management_body(404, "Not Found"), status_code=404)
         return JSONResponse(
             {"error": "not_found", "error_description": "Not found."}, status_code=404
         )

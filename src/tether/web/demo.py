@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from tether.domain.models import iso8601
+from tether.web.auth_api.errors import OAuthRoute
 from tether.web.context import services, tenant
 from tether.web.hosted.render import page
 
-router = APIRouter()
+router = APIRouter(route_class=OAuthRoute)
 
 
 @router.get("/demo/mailbox")

@@ -26,8 +26,9 @@ from tether.web.account import gate
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.hosted.render import page
+from tether.web.html.errors import HtmlRoute
 
-router = APIRouter()
+router = APIRouter(route_class=HtmlRoute)
 HOME = "/account"
 
 

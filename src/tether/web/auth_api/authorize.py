@@ -26,8 +26,9 @@ from tether.web.body import read_params
 from tether.web.context import services, tenant
 from tether.web.cookies import session_value
 from tether.web.hosted.pages import error_page
+from tether.web.html.errors import HtmlRoute
 
-router = APIRouter()
+router = APIRouter(route_class=HtmlRoute)
 
 
 def _redirect(url: str) -> Response:

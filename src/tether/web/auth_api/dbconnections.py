@@ -12,10 +12,13 @@ from tether.domain.errors import InvalidInput
 from tether.domain.users import PROFILE_FIELDS, NewDatabaseUser, check_signup_metadata
 from tether.protocol.errors import InvalidClient
 from tether.protocol.params import normalise, require
+from tether.web.auth_api.errors import OAuthRoute, SignupRoute
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 
-router = APIRouter()
+router = APIRouter(route_class=OAuthRoute)
+#: Signup answers in its own shape (auth0-wire.md §3.5); change_password in OAuth's.
+signup_router = APIRouter(route_class=SignupRoute)
 
 
 #: The longest value each profile field may have (the users table's column sizes).
@@ -42,7 +45,7 @@ def _strings(raw: dict[str, Any], names: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@router.post("/dbconnections/signup")
+@signup_router.post("/dbconnections/signup")
 async def signup(request: Request) -> Response:
     current = await tenant(request)
     raw = await read_params(request)
@@ -94,3 +97,6 @@ async def change_password(request: Request) -> Response:
         current, app, params.get("connection"), params["email"], request_info(request)
     )
     return JSONResponse("We've just sent you an email to reset your password.")
+
+
+router.include_router(signup_router)

@@ -7,9 +7,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tether.protocol.discovery import openid_configuration
+from tether.web.auth_api.errors import OAuthRoute
 from tether.web.context import services, tenant
 
-router = APIRouter()
+router = APIRouter(route_class=OAuthRoute)
 
 
 @router.get("/.well-known/openid-configuration")

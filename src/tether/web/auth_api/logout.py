@@ -19,8 +19,9 @@ from tether.web import cookies
 from tether.web.context import request_info, services, tenant
 from tether.web.hosted.pages import error_page
 from tether.web.hosted.render import page
+from tether.web.html.errors import HtmlRoute
 
-router = APIRouter()
+router = APIRouter(route_class=HtmlRoute)
 
 
 async def _app(request: Request, current: Tenant, client_id: str | None) -> Application | None:

@@ -14,10 +14,11 @@ from tether.domain.passwordless import BINDING_KEY, CODE_LIFETIME, new_browser_b
 from tether.protocol.errors import InvalidClient, InvalidRequest
 from tether.protocol.params import normalise, require
 from tether.web import cookies
+from tether.web.auth_api.errors import OAuthRoute
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 
-router = APIRouter()
+router = APIRouter(route_class=OAuthRoute)
 
 
 @router.post("/passwordless/start")

@@ -20,11 +20,12 @@ from tether.protocol.errors import (
 from tether.protocol.grants import GrantType
 from tether.protocol.params import normalise, require
 from tether.web import ratelimit
+from tether.web.auth_api.errors import OAuthRoute
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.errors import NO_STORE
 
-router = APIRouter()
+router = APIRouter(route_class=OAuthRoute)
 
 
 async def _limit(request: Request, current: Tenant) -> dict[str, str]:

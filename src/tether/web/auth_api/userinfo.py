@@ -7,10 +7,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tether.protocol.errors import InvalidToken
+from tether.web.auth_api.errors import OAuthRoute
 from tether.web.context import services, tenant
 from tether.web.errors import NO_STORE
 
-router = APIRouter()
+router = APIRouter(route_class=OAuthRoute)
 
 
 def bearer(request: Request) -> str:

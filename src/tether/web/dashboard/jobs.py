@@ -9,8 +9,9 @@ from starlette.responses import Response
 
 from tether.web.context import services
 from tether.web.dashboard.pages import _admin, _render
+from tether.web.html.errors import HtmlRoute
 
-router = APIRouter()
+router = APIRouter(route_class=HtmlRoute)
 SHOWN = 50
 
 

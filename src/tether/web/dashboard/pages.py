@@ -34,9 +34,11 @@ from tether.protocol import json_text
 from tether.web.account import gate
 from tether.web.body import read_params
 from tether.web.context import request_info, services
+from tether.web.errors import status_of
 from tether.web.hosted.render import page
+from tether.web.html.errors import HtmlRoute
 
-router = APIRouter()
+router = APIRouter(route_class=HtmlRoute)
 HOME = "/dashboard"
 PER_PAGE = 20
 MAX_PAGE = 1000 // PER_PAGE - 1
@@ -127,14 +129,6 @@ async def _form(request: Request) -> dict[str, str]:
     form = await read_params(request, allow_empty=True)
     gate.check_csrf(request, DASHBOARD, form)
     return {k: str(v) for k, v in form.items()}
-
-
-def _status(exc: DomainError) -> int:
-    if isinstance(exc, NotFound):
-        return 404
-    if exc.code in ("identity_conflict", "conflict", "user_exists"):
-        return 409
-    return 400
 
 
 def _lines(value: str) -> tuple[str, ...]:
@@ -322,7 +316,7 @@ async def user_unlink(request: Request) -> Response:
             await _actor(request, who),
         )
     except DomainError as exc:
-        return await _user_page(request, who, user_id, status=_status(exc), error=exc.message)
+        return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
     return gate.see_other(user_url(user_id, "user_unlinked"))
 
 
@@ -353,7 +347,7 @@ async def user_link(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _user_page(
-            request, who, user_id, status=_status(exc), error=exc.message, link_value=other
+            request, who, user_id, status=status_of(exc), error=exc.message, link_value=other
         )
     return gate.see_other(user_url(user_id, "user_linked"))
 
@@ -397,7 +391,7 @@ async def user_metadata(request: Request) -> Response:
             request,
             who,
             user_id,
-            status=_status(exc),
+            status=status_of(exc),
             error=exc.message,
             metadata={**texts, "error": exc.message},
         )
@@ -420,7 +414,7 @@ async def user_block(request: Request) -> Response:
             await _actor(request, who),
         )
     except DomainError as exc:
-        return await _user_page(request, who, user_id, status=_status(exc), error=exc.message)
+        return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
     return gate.see_other(user_url(user_id, "blocked" if blocked else "unblocked"))
 
 
@@ -472,7 +466,7 @@ async def user_delete(request: Request) -> Response:
             who.tenant.id, user_id, await _actor(request, who)
         )
     except DomainError as exc:
-        return await _user_page(request, who, user_id, status=_status(exc), error=exc.message)
+        return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
     return gate.see_other(gate.with_msg("/dashboard/users", "deleted"))
 
 
@@ -627,7 +621,7 @@ async def application_create(request: Request) -> Response:
             request, who, status=400, error="Choose an application type.", form=form
         )
     except DomainError as exc:
-        return await _apps_page(request, who, status=_status(exc), error=exc.message, form=form)
+        return await _apps_page(request, who, status=status_of(exc), error=exc.message, form=form)
     return gate.see_other(
         gate.with_msg(f"/dashboard/applications/{created.application.client_id}", "created")
     )
@@ -694,7 +688,7 @@ async def application_update(request: Request, client_id: str) -> Response:
             await _actor(request, who),
         )
     except DomainError as exc:
-        return await _app_page(request, who, client_id, status=_status(exc), error=exc.message)
+        return await _app_page(request, who, client_id, status=status_of(exc), error=exc.message)
     return gate.see_other(gate.with_msg(f"/dashboard/applications/{client_id}", "updated"))
 
 
@@ -756,7 +750,7 @@ async def api_create(request: Request) -> Response:
             await _actor(request, who),
         )
     except DomainError as exc:
-        return await _apis_page(request, who, status=_status(exc), error=exc.message, form=form)
+        return await _apis_page(request, who, status=status_of(exc), error=exc.message, form=form)
     return gate.see_other(gate.with_msg("/dashboard/apis", "created"))
 
 
@@ -779,7 +773,7 @@ async def api_update(request: Request) -> Response:
             await _actor(request, who),
         )
     except DomainError as exc:
-        return await _apis_page(request, who, status=_status(exc), error=exc.message)
+        return await _apis_page(request, who, status=status_of(exc), error=exc.message)
     return gate.see_other(gate.with_msg("/dashboard/apis", "updated"))
 
 
@@ -842,7 +836,7 @@ async def connection_create(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _connections_page(
-            request, who, status=_status(exc), error=exc.message, form=form
+            request, who, status=status_of(exc), error=exc.message, form=form
         )
     return gate.see_other(gate.with_msg("/dashboard/connections", "created"))
 
@@ -864,7 +858,7 @@ async def connection_apps(request: Request) -> Response:
             await _actor(request, who),
         )
     except DomainError as exc:
-        return await _connections_page(request, who, status=_status(exc), error=exc.message)
+        return await _connections_page(request, who, status=status_of(exc), error=exc.message)
     return gate.see_other(gate.with_msg("/dashboard/connections", "updated"))
 
 

@@ -23,8 +23,9 @@ from tether.web.body import read_params
 from tether.web.context import request_info, services
 from tether.web.hosted import csrf
 from tether.web.hosted.pages import _form_page, _passwordless_ctx, _signed_in, error_page
+from tether.web.html.errors import HtmlRoute
 
-router = APIRouter()
+router = APIRouter(route_class=HtmlRoute)
 PURPOSE = "magic-link"
 _BAD_LINK = "This sign-in link is wrong, used or expired. Ask for a new one."
 

@@ -22,8 +22,9 @@ from tether.web import cookies
 from tether.web.auth_api.respond import deliver_error
 from tether.web.context import request_info, services, tenant
 from tether.web.hosted.pages import _signed_in, error_page
+from tether.web.html.errors import HtmlRoute
 
-router = APIRouter()
+router = APIRouter(route_class=HtmlRoute)
 FLOW_COOKIE = "tether_upstream"
 
 

@@ -14,8 +14,8 @@ from starlette.responses import JSONResponse, Response
 from tether.domain.audit import LogType
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
-from tether.web import errors
 from tether.web.context import services as services_of
+from tether.web.errors import BodyError, log_unhandled
 from tether.web.management import (
     client_grants,
     clients,
@@ -27,7 +27,13 @@ from tether.web.management import (
     user_blocks,
     users,
 )
-from tether.web.management.auth import Caller, ManagementError
+from tether.web.management.auth import Caller
+from tether.web.management.errors import (
+    ManagementError,
+    error_response,
+    management_body,
+    management_response,
+)
 from tether.web.management.limits import RateLimitHeaders
 from tether.web.services import Services
 
@@ -89,27 +95,28 @@ def create_management_app(services: Services) -> FastAPI:
 
     async def render(request: Request, exc: Exception) -> Response:
         if isinstance(exc, ManagementError):
-            extra = {"attributes": {"error": exc.message}} if exc.attributes else {}
-            body = errors.management_body(exc.status, exc.message, exc.code or None, **extra)
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-            response: Response = JSONResponse(body, status_code=exc.status, headers=headers)
+            response: Response = error_response(exc)
         elif isinstance(exc, RequestValidationError):
             message, code = _validation_message(exc)
-            response = JSONResponse(errors.management_body(400, message, code), status_code=400)
+            response = JSONResponse(management_body(400, message, code), status_code=400)
         elif isinstance(exc, DomainError | OAuth2Error):
-            response = errors.management_response(exc)
-        elif isinstance(exc, errors.BodyError):
+            response = management_response(exc)
+        elif isinstance(exc, BodyError):
             response = JSONResponse(
-                errors.management_body(exc.status, exc.message, "invalid_body"),
+                management_body(exc.status, exc.message, "invalid_body"),
                 status_code=exc.status,
             )
         elif isinstance(exc, HTTPException):
             response = JSONResponse(
-                errors.management_body(exc.status_code, str(exc.detail)),
+                management_body(exc.status_code, str(exc.detail)),
                 status_code=exc.status_code,
             )
         else:
-            return errors.render(request, exc)
+            request_id = log_unhandled(request, exc)
+            return JSONResponse(
+                management_body(500, f"Internal error (request id {request_id}).", "server_error"),
+                status_code=500,
+            )
         if response.status_code < 500:
             message = (
                 response.body.decode(errors="replace") if isinstance(response.body, bytes) else ""
@@ -122,7 +129,7 @@ def create_management_app(services: Services) -> FastAPI:
         RequestValidationError,
         DomainError,
         OAuth2Error,
-        errors.BodyError,
+        BodyError,
         HTTPException,
         Exception,
     ):

@@ -20,25 +20,10 @@ from tether.domain.models import Tenant
 from tether.protocol import jose
 from tether.protocol.scopes import parse_scope
 from tether.web.context import request_info, services
-
-
-class ManagementError(DomainError):
-    """An error that already knows its Management API status (auth, scopes, paging)."""
-
-    def __init__(
-        self, status: int, message: str, code: str | None = None, *, attributes: bool = False
-    ):
-        super().__init__(message, code=code or "")
-        self.status = status
-        self.attributes = attributes
-
+from tether.web.management.errors import ManagementError, unauthorized
 
 #: The 401 message for a user token issued before the user's access ended.
 ENDED = "Invalid token: issued before the user's access was ended; sign in again"
-
-
-def unauthorized(message: str) -> ManagementError:
-    return ManagementError(401, message, attributes=True)
 
 
 @dataclass(frozen=True)

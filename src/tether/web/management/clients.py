@@ -14,8 +14,9 @@ from tether.domain.models import Application, AppType, Tenant
 from tether.web.body import StrictJsonRoute
 from tether.web.context import services
 from tether.web.management import schemas
-from tether.web.management.auth import Caller, ManagementError
+from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme
+from tether.web.management.errors import ManagementError
 from tether.web.management.shared import Paging, scoped
 from tether.web.management.views import pick_fields
 

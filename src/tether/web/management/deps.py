@@ -6,7 +6,8 @@ from fastapi.security import HTTPBearer
 from starlette.requests import Request
 
 from tether.web.context import services, tenant
-from tether.web.management.auth import Caller, ManagementError, authenticate
+from tether.web.management.auth import Caller, authenticate
+from tether.web.management.errors import ManagementError
 from tether.web.management.limits import RULE
 
 #: Documents the bearer scheme in OpenAPI; the check itself is ``caller`` below.

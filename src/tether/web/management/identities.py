@@ -14,8 +14,9 @@ from tether.domain.linking import LinkIdentity, LinkWith
 from tether.web.body import StrictJsonRoute, read_params
 from tether.web.context import services
 from tether.web.management import schemas
-from tether.web.management.auth import Caller, ManagementError
+from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller_or_id_token, unstorable
+from tether.web.management.errors import ManagementError
 
 router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
 Who = Annotated[Caller, Depends(caller_or_id_token)]

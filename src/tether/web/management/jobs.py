@@ -23,8 +23,9 @@ from tether.domain.models import iso8601
 from tether.web.body import read_params
 from tether.web.context import services
 from tether.web.management import schemas
-from tether.web.management.auth import Caller, ManagementError
+from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
+from tether.web.management.errors import ManagementError
 
 IMPORT_PATH = "/api/v2/jobs/users-imports"
 MAX_USERS_FILE = 500 * 1024  # Auth0: "The file size limit for a bulk import is 500KB."

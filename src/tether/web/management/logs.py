@@ -14,8 +14,9 @@ from tether.protocol import lucene
 from tether.web.body import StrictJsonRoute
 from tether.web.context import services
 from tether.web.management import schemas
-from tether.web.management.auth import Caller, ManagementError
+from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
+from tether.web.management.errors import ManagementError
 from tether.web.management.views import envelope, log_view, pick_fields
 
 router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
