@@ -430,7 +430,7 @@ async def user_unblock_logins(request: Request) -> Response:
     try:
         user = await c.user_admin.get(who.tenant.id, user_id)
     except DomainError as exc:
-        return await _user_page(request, who, user_id, status=_status(exc), error=exc.message)
+        return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
     await c.guard.unblock(
         who.tenant,
         BruteForceGuard.identifiers_of(user),

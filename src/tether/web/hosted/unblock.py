@@ -16,8 +16,9 @@ from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.hosted import csrf
 from tether.web.hosted.render import page
+from tether.web.html.errors import HtmlRoute
 
-router = APIRouter()
+router = APIRouter(route_class=HtmlRoute)
 PURPOSE = "unblock"
 
 
