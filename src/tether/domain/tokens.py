@@ -44,6 +44,28 @@ RULE_TOKEN_IP = "token_ip"
 
 
 @dataclass(frozen=True)
+class Issuance:
+    """What a user grant issues: for whom, to which client and API, with which scopes.
+
+    ``family_id`` continues a refresh-token family (RFC 6749 §6 rotation); ``refresh_scope`` is
+    the refresh token's scope when it differs from the access token's."""
+
+    tenant: Tenant
+    app: Application
+    user: User
+    api: Api | None
+    scopes: list[str]
+    grant: GrantType
+    auth_time: datetime
+    want_refresh: bool
+    family_id: str | None = None
+    session_id: str | None = None
+    nonce: str | None = None
+    with_id_token: bool = True
+    refresh_scope: list[str] | None = None
+
+
+@dataclass(frozen=True)
 class TokenResponse:
     access_token: str
     expires_in: int
@@ -114,28 +136,13 @@ class TokenService:
         return [s for s in requested if s in allowed]
 
     async def _issue_user_tokens(
-        self,
-        uow: UnitOfWork,
-        keyset: KeySet,
-        tenant: Tenant,
-        app: Application,
-        user: User,
-        api: Api | None,
-        scopes: list[str],
-        grant: GrantType,
-        *,
-        auth_time: datetime,
-        family_id: str | None = None,
-        session_id: str | None = None,
-        nonce: str | None = None,
-        want_refresh: bool,
-        with_id_token: bool = True,
-        refresh_scope: list[str] | None = None,
+        self, uow: UnitOfWork, keyset: KeySet, issue: Issuance
     ) -> TokenResponse:
         """Sign the access (and ID) token and store the refresh token in ``uow``.
 
-        ``keyset`` is fetched by the caller before ``uow`` opens: one transaction at a time.
-        ``refresh_scope`` is the refresh token's scope when it differs from the access token's."""
+        ``keyset`` is fetched by the caller before ``uow`` opens: one transaction at a time."""
+        tenant, app, user = issue.tenant, issue.app, issue.user
+        api, scopes = issue.api, issue.scopes
         now = self._clock.now()
         iat = issued_at_after(epoch(now), user.tokens_valid_after)
         lifetime = api.token_lifetime if api else 86400
@@ -150,12 +157,12 @@ class TokenService:
                 scopes=scopes,
                 issued_at=iat,
                 lifetime=lifetime,
-                gty=GTY.get(grant),
+                gty=GTY.get(issue.grant),
             ),
             typ="at+jwt",
         )
         id_token = None
-        if OPENID in scopes and with_id_token:
+        if OPENID in scopes and issue.with_id_token:
             id_token = keyset.signing.sign(
                 token_claims.id_token_claims(
                     issuer=tenant.issuer,
@@ -165,29 +172,29 @@ class TokenService:
                     lifetime=ID_TOKEN_LIFETIME,
                     profile=user.profile_claims(),
                     scopes=scopes,
-                    nonce=nonce,
-                    auth_time=epoch(auth_time),
-                    session_id=session_id,
+                    nonce=issue.nonce,
+                    auth_time=epoch(issue.auth_time),
+                    session_id=issue.session_id,
                     at_hash=jose.at_hash(access),
                 )
             )
         refresh = None
-        if want_refresh:
+        if issue.want_refresh:
             refresh = new_secret(48)
             await uow.refresh_tokens.add(
                 RefreshToken(
                     id=new_id("rt_"),
                     tenant_id=tenant.id,
-                    family_id=family_id or new_id("rtf_"),
+                    family_id=issue.family_id or new_id("rtf_"),
                     token_hash=hash_token(refresh),
                     client_id=app.client_id,
                     user_pk=user.pk,
                     audience=api.identifier if api else None,
-                    scope=scopes if refresh_scope is None else refresh_scope,
+                    scope=scopes if issue.refresh_scope is None else issue.refresh_scope,
                     created_at=now,
                     expires_at=now + REFRESH_TOKEN_LIFETIME,
-                    auth_time=auth_time,
-                    session_id=session_id,
+                    auth_time=issue.auth_time,
+                    session_id=issue.session_id,
                 )
             )
         return TokenResponse(access, lifetime, " ".join(scopes), id_token, refresh)
@@ -316,14 +323,16 @@ class TokenService:
             response = await self._issue_user_tokens(
                 uow,
                 keyset,
-                tenant,
-                app,
-                user,
-                api,
-                scopes,
-                grant,
-                auth_time=self._clock.now(),
-                want_refresh=self._offline_allowed(app, api, scopes),
+                Issuance(
+                    tenant,
+                    app,
+                    user,
+                    api,
+                    scopes,
+                    grant,
+                    auth_time=self._clock.now(),
+                    want_refresh=self._offline_allowed(app, api, scopes),
+                ),
             )
             await self._audit.record(
                 uow,
@@ -422,18 +431,20 @@ class TokenService:
             response = await self._issue_user_tokens(
                 uow,
                 keyset,
-                tenant,
-                app,
-                user,
-                api,
-                scopes,
-                GrantType.REFRESH_TOKEN,
-                auth_time=record.auth_time or record.created_at,
-                family_id=record.family_id,
-                session_id=record.session_id,
-                want_refresh=True,
-                # RFC 6749 §6: the new refresh token's scope is identical to the old one's.
-                refresh_scope=list(record.scope),
+                Issuance(
+                    tenant,
+                    app,
+                    user,
+                    api,
+                    scopes,
+                    GrantType.REFRESH_TOKEN,
+                    auth_time=record.auth_time or record.created_at,
+                    family_id=record.family_id,
+                    session_id=record.session_id,
+                    want_refresh=True,
+                    # RFC 6749 §6: the new refresh token's scope is identical to the old one's.
+                    refresh_scope=list(record.scope),
+                ),
             )
             # The new token exists; spend the old one only if nobody else spent it meanwhile.
             new_record = await uow.refresh_tokens.by_hash(
@@ -513,17 +524,19 @@ class TokenService:
             response = await self._issue_user_tokens(
                 uow,
                 keyset,
-                tenant,
-                app,
-                user,
-                api,
-                scopes,
-                GrantType.AUTHORIZATION_CODE,
-                auth_time=record.auth_time,
-                family_id=family_id,
-                session_id=record.session_id,
-                nonce=record.nonce,
-                want_refresh=self._offline_allowed(app, api, scopes),
+                Issuance(
+                    tenant,
+                    app,
+                    user,
+                    api,
+                    scopes,
+                    GrantType.AUTHORIZATION_CODE,
+                    auth_time=record.auth_time,
+                    family_id=family_id,
+                    session_id=record.session_id,
+                    nonce=record.nonce,
+                    want_refresh=self._offline_allowed(app, api, scopes),
+                ),
             )
             await self._audit.record(
                 uow,
@@ -556,17 +569,19 @@ class TokenService:
             response = await self._issue_user_tokens(
                 uow,
                 keyset,
-                tenant,
-                app,
-                user,
-                api,
-                scopes,
-                GrantType.AUTHORIZATION_CODE,
-                auth_time=session.auth_time,
-                session_id=session.id,
-                nonce=req.nonce,
-                want_refresh=False,
-                with_id_token=False,
+                Issuance(
+                    tenant,
+                    app,
+                    user,
+                    api,
+                    scopes,
+                    GrantType.AUTHORIZATION_CODE,
+                    auth_time=session.auth_time,
+                    session_id=session.id,
+                    nonce=req.nonce,
+                    want_refresh=False,
+                    with_id_token=False,
+                ),
             )
             now = epoch(self._clock.now())
             id_token = keyset.signing.sign(
