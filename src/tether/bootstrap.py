@@ -109,7 +109,6 @@ class Container:
             jobs=self.jobs,
             access=self.access,
             guard=self.guard,
-            uow=self.uow,
         )
 
     async def upgrade_database(self) -> None:
@@ -190,8 +189,8 @@ def build_container(
     )
     tokens = TokenService(uow, keys, users, audit, clock)
     external = ExternalSignIn(uow, audit, clock, proof)
-    sessions = SessionService(uow, clock)
-    logs = LogService(uow)
+    sessions = SessionService(uow, clock, audit)
+    logs = LogService(uow, audit)
     linking = LinkingService(uow, keys, audit, mail, clock, access)
     return Container(
         settings=settings,

@@ -497,12 +497,18 @@ class ApplicationService:
         async with self._uow() as uow:
             return await uow.client_grants.list(tenant.id, client_id)
 
+    async def find(self, tenant: Tenant, client_id: str) -> Application | None:
+        """The application with this ``client_id``, or None; a read-only unit of work."""
+        async with self._uow(read_only=True) as uow:
+            return await uow.applications.by_client_id(tenant.id, client_id)
+
     async def authenticate(
-        self, uow: UnitOfWork, tenant: Tenant, client_id: str, secret: str | None, method: str
+        self, tenant: Tenant, client_id: str, secret: str | None, method: str
     ) -> Application:
         """RFC 6749 §2.3.1 / §3.2.1: a confidential client must prove its secret; a public one
-        must send none. Every failure is the same ``invalid_client``."""
-        app = await uow.applications.by_client_id(tenant.id, client_id)
+        must send none. Every failure is the same ``invalid_client``. Only reads: a read-only
+        unit of work, so on SQLite it takes no write lock."""
+        app = await self.find(tenant, client_id)
         if app is None:
             raise InvalidClient("Unknown client or wrong client credentials.")
         if app.is_public:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tether.domain.audit import Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.ids import hash_token, new_id, new_secret
-from tether.domain.models import Session, Tenant, User
+from tether.domain.models import Application, Session, Tenant, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_ABSOLUTE = timedelta(days=7)
@@ -36,9 +37,48 @@ class StartedSession:
 
 
 class SessionService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock):
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: Audit):
         self._uow = uow
         self._clock = clock
+        self._audit = audit
+
+    async def sign_in(
+        self, tenant: Tenant, user: User, amr: list[str], replaces: str | None = None
+    ) -> StartedSession:
+        """A new session in its own transaction (ASVS 5.0 V7.2.4: a fresh id at every
+        sign-in); ``replaces`` as in ``start``."""
+        async with self._uow() as uow:
+            started = await self.start(uow, tenant, user, amr, replaces=replaces)
+            await uow.commit()
+        return started
+
+    async def sign_out(
+        self,
+        tenant: Tenant,
+        cookie_value: str | None,
+        request: RequestInfo,
+        application: Application | None = None,
+    ) -> Session | None:
+        """OIDC RP-Initiated Logout 1.0 §2: end the session this cookie names and record the
+        ``slo`` event, in one transaction."""
+        if not cookie_value:
+            return None
+        async with self._uow() as uow:
+            session = await uow.sessions.by_token_hash(tenant.id, hash_token(cookie_value))
+            if session is None:
+                return None
+            await uow.sessions.revoke(session.id, self._clock.now())
+            user = await uow.users.by_pk(tenant.id, session.user_pk)
+            await self._audit.record(
+                uow,
+                tenant.id,
+                LogType.SUCCESS_LOGOUT,
+                request,
+                application=application,
+                user=user,
+            )
+            await uow.commit()
+        return session
 
     async def start(
         self,

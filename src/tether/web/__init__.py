@@ -1,1 +1,2 @@
-"""The ASGI app. Depends on domain/ and protocol/; receives Services (web/services.py), never storage or an engine."""
+"""The ASGI app. Depends on domain/ and protocol/; receives Services (web/services.py), never
+storage or a database handle."""

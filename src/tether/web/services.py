@@ -1,6 +1,6 @@
 """What web is handed: the domain services it calls, with the settings, clock and limiter it reads.
 
-Web declares here what it needs and ``bootstrap`` builds it. There is no engine in it: a service
+Web declares here what it needs and ``bootstrap`` builds it. There is no database handle in it: a service
 owns its transaction, and web only calls services (issue 12, "services own every transaction").
 """
 
@@ -26,7 +26,7 @@ from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
 from tether.domain.mail import MailService
 from tether.domain.passwordless import PasswordlessService
-from tether.domain.ports import RateLimiter, UnitOfWorkFactory
+from tether.domain.ports import RateLimiter
 from tether.domain.sessions import SessionService
 from tether.domain.tenants import TenantService
 from tether.domain.tokens import TokenService
@@ -61,14 +61,11 @@ class Services:
     jobs: JobService
     access: UserAccess
     guard: BruteForceGuard
-    # Transitional: the few handlers that still open a unit of work themselves. They move into
-    # service methods next, and this field goes.
-    uow: UnitOfWorkFactory
 
 
 class Wiring(Protocol):
     """What ``create_app`` takes from the composition root: the services, and how to release
-    what they hold (the database engine) when the app shuts down."""
+    what they hold (the database pool) when the app shuts down."""
 
     @property
     def services(self) -> Services: ...

@@ -53,8 +53,7 @@ async def signup(request: Request) -> Response:
     params = normalise({k: v for k, v in raw.items() if k != "user_metadata"})
     require(params, "client_id", "email", "password", "connection")
     c = services(request)
-    async with c.uow() as uow:
-        app = await uow.applications.by_client_id(current.id, params["client_id"])
+    app = await c.applications.find(current, params["client_id"])
     if app is None:
         raise InvalidClient("Unknown client.")
     user = await c.users.signup(
@@ -89,8 +88,7 @@ async def change_password(request: Request) -> Response:
     params = normalise(await read_params(request))
     require(params, "client_id", "email")
     c = services(request)
-    async with c.uow() as uow:
-        app = await uow.applications.by_client_id(current.id, params["client_id"])
+    app = await c.applications.find(current, params["client_id"])
     if app is None:
         raise InvalidClient("Unknown client.")
     await c.users.request_password_change(

@@ -10,7 +10,6 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from tether.domain.audit import LogType
 from tether.domain.clock import epoch
 from tether.domain.errors import NotFound
 from tether.domain.models import Application, Tenant
@@ -41,19 +40,9 @@ def _allowed(current: Tenant, app: Application | None, url: str) -> bool:
 
 async def _end(request: Request, current: Tenant, app: Application | None) -> None:
     c = services(request)
-    session = await c.sessions.end(current, cookies.session_value(request))
-    if session is not None:
-        async with c.uow() as uow:
-            user = await uow.users.by_pk(current.id, session.user_pk)
-            await c.audit.record(
-                uow,
-                current.id,
-                LogType.SUCCESS_LOGOUT,
-                request_info(request),
-                application=app,
-                user=user,
-            )
-            await uow.commit()
+    await c.sessions.sign_out(
+        current, cookies.session_value(request), request_info(request), application=app
+    )
 
 
 def _signed_out(request: Request) -> Response:

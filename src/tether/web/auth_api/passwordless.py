@@ -32,16 +32,14 @@ async def start(request: Request) -> Response:
     if send not in ("code", "link"):
         raise InvalidRequest("send must be code or link.")
     c = services(request)
-    async with c.uow() as uow:
-        app = await uow.applications.by_client_id(current.id, params["client_id"])
+    app = await c.applications.find(current, params["client_id"])
     if app is None:
         raise InvalidClient("Unknown client.")
     if not app.is_public:
         # A confidential client proves itself here too (Auth0 asks for its secret).
-        async with c.uow() as uow:
-            await c.applications.authenticate(
-                uow, current, app.client_id, params.get("client_secret"), "client_secret_post"
-            )
+        await c.applications.authenticate(
+            current, app.client_id, params.get("client_secret"), "client_secret_post"
+        )
     connection = await c.passwordless.connection(current, params["connection"], app)
     link = binding = None
     if send == "link":

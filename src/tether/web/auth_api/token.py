@@ -46,10 +46,9 @@ async def _client(request: Request, current: Tenant, params: dict[str, str]) -> 
         normalise({"client_id": credentials.client_id, "client_secret": credentials.client_secret})
     except InvalidRequest as exc:
         raise InvalidClient("Malformed client credentials.") from exc
-    async with c.uow() as uow:
-        return await c.applications.authenticate(
-            uow, current, credentials.client_id, credentials.client_secret, credentials.method
-        )
+    return await c.applications.authenticate(
+        current, credentials.client_id, credentials.client_secret, credentials.method
+    )
 
 
 @router.post("/oauth/token")

@@ -141,11 +141,7 @@ async def _signed_in(
 ) -> Response:
     """Start a fresh session (never reuse the old id) and go on with the parked request."""
     c = services(request)
-    async with c.uow() as uow:
-        started = await c.sessions.start(
-            uow, current, user, amr, replaces=cookies.session_value(request)
-        )
-        await uow.commit()
+    started = await c.sessions.sign_in(current, user, amr, replaces=cookies.session_value(request))
     await c.authorization.record_login(current, tx, user, started.session)
     response = _see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
     cookies.set_session(request, response, current, started.cookie_value)

@@ -61,23 +61,19 @@ async def _log_failure(request: Request, status: int, message: str) -> None:
     caller: Caller | None = getattr(request.state, "caller", None)
     if caller is None or status >= 500:
         return
-    c = services_of(request)
     try:
-        async with c.uow() as uow:
-            await c.audit.record(
-                uow,
-                caller.tenant.id,
-                LogType.FAILED_API_OPERATION,
-                caller.request,
-                description=message[:1000],
-                client_id=caller.client_id,
-                user_id=None if caller.is_machine else caller.subject,
-                details={
-                    "request": {"method": request.method, "path": request.url.path},
-                    "status": status,
-                },
-            )
-            await uow.commit()
+        await services_of(request).logs.record(
+            caller.tenant.id,
+            LogType.FAILED_API_OPERATION,
+            caller.request,
+            description=message[:1000],
+            client_id=caller.client_id,
+            user_id=None if caller.is_machine else caller.subject,
+            details={
+                "request": {"method": request.method, "path": request.url.path},
+                "status": status,
+            },
+        )
     except DomainError:
         log.warning("could not record a failed API operation")
 
