@@ -70,6 +70,7 @@ async def test_discovery_document(http: httpx.AsyncClient) -> None:
     assert set(doc["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",
+        "none",
     }
     assert doc["subject_types_supported"] == ["public"]
     assert {"openid", "profile", "email", "offline_access"} <= set(doc["scopes_supported"])

@@ -32,7 +32,12 @@ def openid_configuration(issuer: str, *, interactive: bool = False) -> dict[str,
         "response_types_supported": [],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        # "none": public clients (spa, native) redeem a code with PKCE and no secret.
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
         "revocation_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
@@ -47,7 +52,9 @@ def openid_configuration(issuer: str, *, interactive: bool = False) -> dict[str,
     }
     if interactive:
         doc["authorization_endpoint"] = issuer + "authorize"
-        doc["response_types_supported"] = ["code"]
+        # /authorize serves these three (protocol.authorize.normalise_response_type); the
+        # implicit two only to apps with the implicit grant. Auth0 spells it "token id_token".
+        doc["response_types_supported"] = ["code", "id_token", "token id_token"]
         doc["response_modes_supported"] = ["query", "fragment", "form_post", "web_message"]
         doc["code_challenge_methods_supported"] = ["S256"]
         doc["grant_types_supported"].insert(0, GrantType.AUTHORIZATION_CODE.value)

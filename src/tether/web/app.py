@@ -35,6 +35,7 @@ from tether.web.management import jobs
 from tether.web.management.app import create_management_app
 from tether.web.management.errors import management_body
 from tether.web.middleware import RequestLimits
+from tether.web.public_cors import PublicCors
 from tether.web.services import Services, Wiring
 
 log = logging.getLogger("tether.web")
@@ -150,6 +151,7 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
     app.mount("/api/v2", create_management_app(services))
 
     app.add_middleware(Cors)
+    app.add_middleware(PublicCors)
     app.add_middleware(
         RequestLimits,
         max_body=services.settings.max_body_bytes,
