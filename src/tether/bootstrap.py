@@ -19,6 +19,7 @@ from tether.domain.authorization import AuthorizationService
 from tether.domain.brute_force import RULE_LOGIN_ACCOUNT, BruteForceGuard
 from tether.domain.clock import Clock, SystemClock
 from tether.domain.connections import ConnectionService
+from tether.domain.cross_origin import CrossOriginService
 from tether.domain.external import ExternalSignIn
 from tether.domain.federation import FederationService
 from tether.domain.jobs.service import JobService
@@ -73,6 +74,7 @@ class Container:
     linking: LinkingService
     external: ExternalSignIn
     passwordless: PasswordlessService
+    cross_origin: CrossOriginService
     federation: FederationService
     admins: AdminService
     hosted_apps: HostedApps
@@ -102,6 +104,7 @@ class Container:
             logs=self.logs,
             linking=self.linking,
             passwordless=self.passwordless,
+            cross_origin=self.cross_origin,
             federation=self.federation,
             admins=self.admins,
             hosted_apps=self.hosted_apps,
@@ -190,6 +193,7 @@ def build_container(
     tokens = TokenService(uow, keys, users, audit, clock)
     external = ExternalSignIn(uow, audit, clock, proof)
     sessions = SessionService(uow, clock, audit)
+    passwordless = PasswordlessService(uow, sealer, mail, external, limiter, audit, clock, guard)
     logs = LogService(uow, audit)
     linking = LinkingService(uow, keys, audit, mail, clock, access)
     return Container(
@@ -214,7 +218,8 @@ def build_container(
         logs=logs,
         linking=linking,
         external=external,
-        passwordless=PasswordlessService(uow, sealer, mail, external, limiter, audit, clock, guard),
+        passwordless=passwordless,
+        cross_origin=CrossOriginService(uow, users, passwordless, connections, sessions, clock),
         federation=FederationService(
             uow,
             UpstreamRegistry(),

@@ -24,6 +24,7 @@ CLIENT_FIELDS = {
     "grant_types",
     "token_endpoint_auth_method",
     "jwt_configuration",
+    "cross_origin_authentication",
 }
 
 

@@ -36,7 +36,13 @@ from tests.browser.support import (
     run_cli,
     tether_bin,
 )
-from tests.sdks.support import NODE_MODULES, PageServer, TlsFront, make_certificates
+from tests.sdks.support import (
+    NODE_MODULES,
+    PageServer,
+    TlsFront,
+    build_lock,
+    make_certificates,
+)
 
 REALM = "Username-Password-Authentication"
 PG_URL = os.environ.get("TETHER_TEST_DATABASE_URL", "")
@@ -44,11 +50,19 @@ PG_URL = os.environ.get("TETHER_TEST_DATABASE_URL", "")
 PAGES = ("auth0js.html", "auth0js9.html", "lock.html", "lock-passwordless.html", "co-verify.html")
 
 
+#: Errors the libraries themselves throw, whatever the server: Lock 14.3.0's
+#: ``Chrome.findAutofocusInput`` (lib/ui/box/chrome.js) calls ``querySelector`` on a React
+#: component while a screen changes; the widget goes on working.
+KNOWN_PAGE_ERRORS = frozenset({"node.querySelector is not a function"})
+
+
 def _unavailable() -> str | None:
     if not Path(CHROMIUM).is_file():
         return f"{CHROMIUM} is missing (apt-get install chromium; scripts/test does it as root)"
     if not (NODE_MODULES / "auth0-js" / "dist" / "auth0.min.js").is_file():
         return "tests/sdks/node_modules is missing (npm ci --prefix tests/sdks)"
+    if not (NODE_MODULES / "auth0-lock" / "lib" / "index.js").is_file():
+        return "tests/sdks/node_modules is out of date (npm ci --prefix tests/sdks)"
     if shutil.which("node") is None:
         return "node is missing (apt-get install nodejs)"
     return None
@@ -181,14 +195,15 @@ def live(_requirements: None) -> Iterator[Live]:
                 stderr=subprocess.STDOUT,
             )
         callbacks = " ".join([pages + "/", *(f"{pages}/{p}" for p in PAGES)])
-        # Each CLI call is a second or more of start-up: both run at once, beside the server's.
-        with ThreadPoolExecutor(2) as pool:
+        # Each CLI call is a second or more of start-up: they run at once, beside the server's.
+        with ThreadPoolExecutor(3) as pool:
+            bundle = pool.submit(build_lock, build / "lock.js")
             spa_call = pool.submit(
                 run_cli, env, data_dir, "apps", "create", "SDK single-page app", "--type", "spa",
                 "--callbacks", callbacks, "--web-origins", pages, "--allowed-origins", pages,
                 "--logout-urls", callbacks,
                 "--grant-types", "implicit authorization_code refresh_token",
-                "--connection", REALM, "--json",
+                "--connection", REALM, "--cross-origin-authentication", "--json",
             )  # fmt: skip
             web_call = pool.submit(
                 run_cli, env, data_dir, "apps", "create", "SDK web app", "--type", "regular_web",
@@ -198,6 +213,12 @@ def live(_requirements: None) -> Iterator[Live]:
                 "--connection", REALM, "--json",
             )  # fmt: skip
             spa, web = json.loads(spa_call.result()), json.loads(web_call.result())
+            bundle.result()
+        # Lock's passwordless widget signs in with the connection named "email".
+        run_cli(
+            env, data_dir, "connections", "create", "email", "--strategy", "email",
+            "--app", spa["client_id"], "--json",
+        )  # fmt: skip
         _wait_until_up(url, certificates.ca, process, log)
         page_server.config.update(
             {"domain": f"localhost:{port}", "issuer": url + "/", "clientID": spa["client_id"]}
@@ -255,4 +276,4 @@ def context(browser: Any) -> Iterator[Any]:
         yield ctx
     finally:
         ctx.close()
-    assert not errors, errors
+    assert [e for e in errors if e not in KNOWN_PAGE_ERRORS] == []

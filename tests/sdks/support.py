@@ -233,27 +233,19 @@ class PageServer:
 # -- node ---------------------------------------------------------------------------------------------
 
 
-def esbuild(entry: Path, out: Path, *, global_name: str | None = None) -> None:
-    """Bundle ``entry`` for the browser with the esbuild from npm (Lock ships no browser build)."""
-    args = [
-        str(NODE_MODULES / ".bin" / "esbuild"),
-        str(entry),
-        "--bundle",
-        "--format=iife",
-        "--platform=browser",
-        "--target=es2018",
-        "--log-level=error",
-        f"--outfile={out}",
-        "--define:process.env.NODE_ENV='production'",
-        "--define:global=window",
-    ]
-    if global_name:
-        args.append(f"--global-name={global_name}")
+def build_lock(out: Path) -> None:
+    """Bundle auth0-lock for the browser with the esbuild from npm (tests/sdks/lock/build.mjs;
+    Lock's npm package ships no browser build)."""
     done = subprocess.run(
-        args, cwd=HERE, capture_output=True, text=True, timeout=NODE_TIMEOUT_S, check=False
+        ["node", str(HERE / "lock" / "build.mjs"), str(out)],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=NODE_TIMEOUT_S,
+        check=False,
     )
     if done.returncode != 0:
-        raise AssertionError(f"esbuild failed:\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(f"building Lock failed:\n{done.stdout}\n{done.stderr}")
 
 
 def node(script: Path, *args: str, env: dict[str, str]) -> Any:

@@ -107,6 +107,14 @@ def apps_create(
     api: str = typer.Option(None, "--api", help="API identifier to grant (machine apps)."),
     scopes: str = typer.Option("", "--scopes", help="Space-separated scopes of --api."),
     connection: list[str] = typer.Option(None, "--connection", help="Enable these connections."),
+    cross_origin_authentication: bool = typer.Option(
+        False,
+        "--cross-origin-authentication",
+        help="Allow embedded login (Lock, auth0-js) from --allowed-origins and --web-origins.",
+    ),
+    cross_origin_loc: str = typer.Option(
+        None, "--cross-origin-loc", help="The app page answering the /co/verify fallback."
+    ),
     tenant: str = TenantOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -124,6 +132,8 @@ def apps_create(
                 allowed_logout_urls=split(logout_urls),
                 allowed_origins=split(allowed_origins),
                 grant_types=split(grant_types) or None,
+                cross_origin_authentication=cross_origin_authentication,
+                cross_origin_loc=cross_origin_loc or None,
             ),
             api_identifier=api,
             scopes=list(split([scopes])) if api else None,

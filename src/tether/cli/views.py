@@ -27,6 +27,8 @@ def app_view(app: Application, secret: str | None = None) -> dict[str, Any]:
         "allowed_logout_urls": app.allowed_logout_urls,
         "web_origins": app.web_origins,
         "allowed_origins": app.allowed_origins,
+        "cross_origin_authentication": app.cross_origin_authentication,
+        "cross_origin_loc": app.cross_origin_loc,
     }
     if secret is not None:
         view["client_secret"] = secret

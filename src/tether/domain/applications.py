@@ -66,6 +66,8 @@ class NewApplication:
     token_endpoint_auth_method: str | None = None
     description: str = ""
     is_first_party: bool = True
+    cross_origin_authentication: bool = False
+    cross_origin_loc: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ class ApplicationChanges:
     grant_types: tuple[str, ...] | None = None
     token_endpoint_auth_method: str | None = None
     is_first_party: bool | None = None
+    cross_origin_authentication: bool | None = None
+    cross_origin_loc: str | None = None  # "" clears it
 
     @property
     def names(self) -> builtins.list[str]:
@@ -149,6 +153,12 @@ def validate_new_application(spec: NewApplication) -> Application:
         allowed_origins=_check_urls("allowed_origins", spec.allowed_origins, origin_only=True),
         is_first_party=spec.is_first_party,
         description=description,
+        cross_origin_authentication=spec.cross_origin_authentication,
+        cross_origin_loc=(
+            _check_urls("cross_origin_loc", [spec.cross_origin_loc])[0]
+            if spec.cross_origin_loc
+            else None
+        ),
     )
 
 
@@ -172,6 +182,10 @@ def apply_application_changes(app: Application, changes: ApplicationChanges) -> 
         ),
         description=pick("description", app.description),
         is_first_party=pick("is_first_party", app.is_first_party),
+        cross_origin_authentication=pick(
+            "cross_origin_authentication", app.cross_origin_authentication
+        ),
+        cross_origin_loc=pick("cross_origin_loc", app.cross_origin_loc) or None,
     )
     checked = validate_new_application(spec)
     return replace(

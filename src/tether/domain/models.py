@@ -76,6 +76,11 @@ class Application:
     is_first_party: bool = True
     created_at: datetime | None = None
     description: str = ""
+    #: Auth0's "Allow Cross-Origin Authentication": embedded login (Lock, auth0-js
+    #: ``login``) through POST /co/authenticate from the app's allowed origins.
+    cross_origin_authentication: bool = False
+    #: Auth0's ``cross_origin_loc``: the app page that answers the /co/verify fallback.
+    cross_origin_loc: str | None = None
 
     @property
     def is_public(self) -> bool:
@@ -380,3 +385,21 @@ class LoginBlock:
     blocked_until: datetime | None = None
     blocked_at: datetime | None = None
     unblock_hash: str | None = None
+
+
+@dataclass
+class LoginTicket:
+    """A cross-origin sign-in to redeem once at /authorize (``id``: SHA-256 of the ticket)."""
+
+    id: str
+    tenant_id: str
+    client_id: str
+    user_pk: str
+    realm: str
+    origin: str
+    co_id: str
+    verifier_hash: str
+    amr: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None

@@ -23,6 +23,7 @@ from tether.domain.models import (
     Identity,
     LogEvent,
     LoginBlock,
+    LoginTicket,
     LoginTransaction,
     Mail,
     PasswordCredential,
@@ -237,6 +238,15 @@ class ConsentRepo(Protocol):
     async def save(self, consent: Consent) -> None: ...
 
 
+class LoginTicketRepo(Protocol):
+    async def add(self, ticket: LoginTicket) -> None: ...
+    async def take(
+        self, tenant_id: str, ticket_id: str, verifier_hash: str, at: datetime
+    ) -> LoginTicket | None:
+        """The unexpired, unused ticket with this verifier, now spent; else None."""
+        ...
+
+
 class PasswordlessRepo(Protocol):
     async def add(self, code: PasswordlessCode) -> None: ...
     async def latest(
@@ -353,6 +363,8 @@ class UnitOfWork(Protocol):
     def consents(self) -> ConsentRepo: ...
     @property
     def passwordless(self) -> PasswordlessRepo: ...
+    @property
+    def login_tickets(self) -> LoginTicketRepo: ...
     @property
     def upstream_flows(self) -> UpstreamFlowRepo: ...
     @property

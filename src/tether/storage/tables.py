@@ -75,6 +75,9 @@ applications = sa.Table(
     sa.Column("allowed_origins", sa.JSON, nullable=False),
     sa.Column("is_first_party", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # Auth0's "Allow Cross-Origin Authentication" and "Cross-Origin Verification Fallback URL".
+    sa.Column("cross_origin_authentication", sa.Boolean, nullable=False, default=False),
+    sa.Column("cross_origin_loc", sa.String(2048)),
     sa.UniqueConstraint("tenant_id", "client_id"),
 )
 
@@ -490,3 +493,22 @@ login_blocks = sa.Table(
 )
 sa.Index("ix_login_blocks_identifier", login_blocks.c.tenant_id, login_blocks.c.identifier)
 sa.Index("ix_login_blocks_unblock_hash", login_blocks.c.unblock_hash, unique=True)
+
+# A cross-origin sign-in (POST /co/authenticate) waiting to be redeemed at /authorize: ``id`` is
+# the SHA-256 of the ``login_ticket`` sent, ``verifier_hash`` that of its ``co_verifier``; used once.
+login_tickets = sa.Table(
+    "login_tickets",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    _tenant_fk(),
+    sa.Column("client_id", sa.String(64), nullable=False),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("realm", sa.String(128), nullable=False),
+    sa.Column("origin", sa.String(512), nullable=False),
+    sa.Column("co_id", sa.String(64), nullable=False),
+    sa.Column("verifier_hash", sa.String(64), nullable=False),
+    sa.Column("amr", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("used_at", sa.DateTime),
+)

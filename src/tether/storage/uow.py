@@ -81,6 +81,7 @@ class SqlUnitOfWork:
     codes: repos.Codes
     consents: repos.Consents
     passwordless: repos.Passwordless
+    login_tickets: repos.LoginTickets
     upstream_flows: repos.UpstreamFlows
     admins: repos.Admins
     account_flows: repos.AccountFlows
@@ -129,6 +130,7 @@ class SqlUnitOfWork:
         self.codes = repos.Codes(conn)
         self.consents = repos.Consents(conn)
         self.passwordless = repos.Passwordless(conn)
+        self.login_tickets = repos.LoginTickets(conn)
         self.upstream_flows = repos.UpstreamFlows(conn)
         self.admins = repos.Admins(conn)
         self.account_flows = repos.AccountFlows(conn)

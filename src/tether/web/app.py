@@ -19,6 +19,7 @@ from tether.web import errors
 from tether.web.account import pages as account_pages
 from tether.web.auth_api import (
     authorize,
+    cross_origin,
     dbconnections,
     discovery,
     logout,
@@ -132,6 +133,7 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
         dbconnections,
         passwordless,
         authorize,
+        cross_origin,
         logout,
         pages,
         magic_link,

@@ -12,7 +12,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tether.web.context import services
 
-CORS_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/userinfo"})
+CORS_PATHS = frozenset(
+    {
+        "/oauth/token",
+        "/oauth/revoke",
+        "/userinfo",
+        # Lock's sign-up, forgot-password and email-code requests (lock-protocol.md §2.4-2.9).
+        "/dbconnections/signup",
+        "/dbconnections/change_password",
+        "/passwordless/start",
+    }
+)
 ALLOW_HEADERS = "auth0-client, content-type, authorization"
 MANAGEMENT_PREFIX = "/api/v2/"
 MANAGEMENT_METHODS = "GET, POST, PATCH, PUT, DELETE"

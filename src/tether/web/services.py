@@ -19,6 +19,7 @@ from tether.domain.authorization import AuthorizationService
 from tether.domain.brute_force import BruteForceGuard
 from tether.domain.clock import Clock
 from tether.domain.connections import ConnectionService
+from tether.domain.cross_origin import CrossOriginService
 from tether.domain.federation import FederationService
 from tether.domain.jobs.service import JobService
 from tether.domain.keys import KeyService
@@ -54,6 +55,7 @@ class Services:
     logs: LogService
     linking: LinkingService
     passwordless: PasswordlessService
+    cross_origin: CrossOriginService
     federation: FederationService
     admins: AdminService
     hosted_apps: HostedApps

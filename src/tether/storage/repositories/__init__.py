@@ -8,7 +8,13 @@ from tether.storage.repositories.logs import Logs
 from tether.storage.repositories.mail import Outbox
 from tether.storage.repositories.sessions import Consents, Sessions, Transactions, UpstreamFlows
 from tether.storage.repositories.tenants import Keys, Tenants
-from tether.storage.repositories.tokens import Codes, Passwordless, PasswordTickets, RefreshTokens
+from tether.storage.repositories.tokens import (
+    Codes,
+    LoginTickets,
+    Passwordless,
+    PasswordTickets,
+    RefreshTokens,
+)
 from tether.storage.repositories.users import Credentials, Identities, Users
 
 __all__ = [
@@ -23,6 +29,7 @@ __all__ = [
     "Credentials",
     "Identities",
     "Keys",
+    "LoginTickets",
     "Logs",
     "Outbox",
     "PasswordTickets",

@@ -1,6 +1,6 @@
 """One-time and long-lived credentials handed to clients: refresh tokens, password-change
-tickets, authorization codes and passwordless codes (ports RefreshTokens, PasswordTickets, Codes,
-Passwordless)."""
+tickets, authorization codes, passwordless codes and cross-origin login tickets (ports
+RefreshTokens, PasswordTickets, Codes, Passwordless, LoginTickets)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from tether.domain.models import AuthorizationCode, PasswordlessCode, PasswordTicket, RefreshToken
+from tether.domain.models import (
+    AuthorizationCode,
+    LoginTicket,
+    PasswordlessCode,
+    PasswordTicket,
+    RefreshToken,
+)
 from tether.storage import tables as t
 from tether.storage.repositories.base import Repository, to_record, to_values
 
@@ -158,3 +164,28 @@ class Passwordless(Repository):
         await self._c.execute(
             t.passwordless_codes.update().where(c.id == code_id).values(attempts=c.attempts + 1)
         )
+
+
+class LoginTickets(Repository):
+    async def add(self, ticket: LoginTicket) -> None:
+        await self._c.execute(t.login_tickets.insert().values(to_values(ticket, t.login_tickets)))
+
+    async def take(
+        self, tenant_id: str, ticket_id: str, verifier_hash: str, at: datetime
+    ) -> LoginTicket | None:
+        c = t.login_tickets.c
+        spent = await self._c.execute(
+            t.login_tickets.update()
+            .where(
+                c.tenant_id == tenant_id,
+                c.id == ticket_id,
+                c.verifier_hash == verifier_hash,
+                c.used_at.is_(None),
+                c.expires_at > at,
+            )
+            .values(used_at=at)
+        )
+        if spent.rowcount != 1:
+            return None
+        row = (await self._c.execute(sa.select(t.login_tickets).where(c.id == ticket_id))).first()
+        return to_record(LoginTicket, row) if row else None

@@ -21,6 +21,7 @@ from tether.domain.models import Application, Session, Tenant
 from tether.protocol import authorize as authz
 from tether.protocol.errors import OAuth2Error
 from tether.protocol.params import normalise
+from tether.web.auth_api.cross_origin import authorize_with_ticket
 from tether.web.auth_api.respond import deliver, deliver_error
 from tether.web.body import read_params
 from tether.web.context import services, tenant
@@ -86,6 +87,8 @@ async def authorize(request: Request) -> Response:
         return deliver_error(
             request, current, app, redirect_uri, mode or default_mode, params.get("state"), exc
         )
+    if params.get("login_ticket"):  # Lock / auth0-js embedded login (cross_origin.py)
+        return await authorize_with_ticket(request, current, app, req, params["login_ticket"])
     session = await c.sessions.current(current, session_value(request))
     need = c.authorization.needs_login(req, session, c.clock.now())
     if need is not None or session is None:

@@ -46,7 +46,10 @@ def client_view(app: Application, tenant: Tenant, secret: str | None = None) -> 
         "grant_types": list(app.grant_types),
         "token_endpoint_auth_method": app.token_endpoint_auth_method,
         "jwt_configuration": {"alg": "RS256"},
+        "cross_origin_authentication": app.cross_origin_authentication,
     }
+    if app.cross_origin_loc:
+        view["cross_origin_loc"] = app.cross_origin_loc
     if secret is not None:
         view["client_secret"] = secret
     return view
@@ -118,6 +121,8 @@ async def create_client(request: Request, who: Creator, body: schemas.CreateClie
         token_endpoint_auth_method=body.token_endpoint_auth_method,
         description=body.description or "",
         is_first_party=True if body.is_first_party is None else body.is_first_party,
+        cross_origin_authentication=bool(body.cross_origin_authentication),
+        cross_origin_loc=body.cross_origin_loc or None,
     )
     created = await services(request).applications.register(who.tenant, spec, who.actor)
     view = client_view(created.application, who.tenant, created.client_secret)
@@ -165,6 +170,8 @@ async def update_client(
         grant_types=urls(body.grant_types),
         token_endpoint_auth_method=body.token_endpoint_auth_method,
         is_first_party=body.is_first_party,
+        cross_origin_authentication=body.cross_origin_authentication,
+        cross_origin_loc=body.cross_origin_loc,
     )
     app = await services(request).applications.update(who.tenant, id, changes, who.actor)
     return JSONResponse(_view_for(request, who, app))

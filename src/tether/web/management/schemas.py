@@ -152,6 +152,8 @@ class CreateClient(_Body):
     grant_types: GrantList | None = None
     token_endpoint_auth_method: AuthMethod | None = None
     is_first_party: bool | None = None
+    cross_origin_authentication: bool | None = None
+    cross_origin_loc: str | None = Field(default=None, max_length=2048)
 
 
 class UpdateClient(_Body):
@@ -165,6 +167,8 @@ class UpdateClient(_Body):
     grant_types: GrantList | None = None
     token_endpoint_auth_method: AuthMethod | None = None
     is_first_party: bool | None = None
+    cross_origin_authentication: bool | None = None
+    cross_origin_loc: str | None = Field(default=None, max_length=2048)
 
 
 class JwtConfiguration(BaseModel):
@@ -189,6 +193,8 @@ class Client(BaseModel):
     grant_types: list[str] | None = None
     token_endpoint_auth_method: str | None = None
     jwt_configuration: JwtConfiguration | None = None
+    cross_origin_authentication: bool | None = None
+    cross_origin_loc: str | None = None
     client_secret: str | None = None
 
 

@@ -1,0 +1,276 @@
+"""Embedded login for Lock 14 and auth0-js (lock-protocol.md §1, §2.1-2.2):
+
+- ``GET /client/{client_id}.js``: ``Auth0.setClient({...})``, the app's enabled connections by
+  strategy, loaded by Lock with a ``<script>`` (no CORS, nothing secret);
+- ``POST /co/authenticate``: credentials in, ``{login_ticket, co_verifier, co_id}`` out, CORS
+  with credentials for the app's allowed origins when the app allows cross-origin
+  authentication (Auth0's setting of that name). The verifier also goes into an HttpOnly cookie:
+  /authorize spends the ticket only in the browser that holds it (§2.3);
+- ``/authorize?login_ticket=...``: see ``authorize_with_ticket``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from tether.domain import cross_origin as co
+from tether.domain.errors import (
+    DomainError,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    UserBlocked,
+)
+from tether.domain.models import Application, Connection, Tenant
+from tether.protocol import authorize as authz
+from tether.protocol.errors import AccessDenied
+from tether.web.auth_api.respond import deliver, deliver_error
+from tether.web.body import read_params
+from tether.web.context import request_info, services, tenant
+from tether.web.cookies import is_secure, session_value, set_session
+from tether.web.errors import BodyError
+
+router = APIRouter()
+
+VERIFIER_COOKIE = "tether_co_verifier"
+ALLOW_HEADERS = "Auth0-Client, Content-Type, Authorization, X-Request-Language"
+#: Lock's password meter knows only these (auth0-password-policies 3.1.0); others break it.
+LOCK_POLICIES = frozenset({"none", "low", "fair", "good", "excellent"})
+#: Tether's strategy -> the one Lock shows: an OIDC connection is a button (Lock's ``oauth2``),
+#: not the enterprise home-realm discovery Lock would make of ``oidc``.
+LOCK_STRATEGY = {"oidc": "oauth2"}
+
+
+# -- the client configuration script ---------------------------------------------------------
+
+
+def _lock_connection(c: Connection) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": c.name}
+    label = c.options.get("display_name")
+    if isinstance(label, str) and label:
+        out["display_name"] = label
+    if c.is_database:
+        policy = c.options.get("passwordPolicy")
+        complexity = c.options.get("password_complexity_options")
+        out.update(
+            showSignup=not c.options.get("disable_signup", False),
+            showForgot=True,
+            requires_username=bool(c.options.get("requires_username", False)),
+            passwordPolicy=policy if policy in LOCK_POLICIES else "none",
+        )
+        if isinstance(complexity, dict) and isinstance(complexity.get("min_length"), int):
+            out["password_complexity_options"] = {"min_length": complexity["min_length"]}
+    return out
+
+
+def client_configuration(current: Tenant, app: Application, found: list[Connection]) -> str:
+    strategies: dict[str, list[dict[str, Any]]] = {}
+    for c in found:
+        strategies.setdefault(LOCK_STRATEGY.get(c.strategy, c.strategy), []).append(
+            _lock_connection(c)
+        )
+    body = {
+        "id": app.client_id,
+        "tenant": current.name,
+        # Not "free"/"dev": Lock would show its "Protected with Auth0" badge.
+        "subscription": "enterprise",
+        "strategies": [{"name": k, "connections": v} for k, v in strategies.items()],
+    }
+    # "<" escaped: the JSON goes into a script, and a display name may hold "</script>".
+    text = json.dumps(body, separators=(",", ":")).replace("<", "\\u003c")
+    return f"Auth0.setClient({text});\n"
+
+
+@router.get("/client/{file_name}")
+async def client_script(request: Request, file_name: str) -> Response:
+    """Lock loads ``/client/{client_id}.js?t<ms>`` (the query is a cache buster)."""
+    current = await tenant(request)
+    c = services(request)
+    client_id = file_name.removesuffix(".js")
+    try:
+        if not file_name.endswith(".js"):
+            raise NotFound("No such client.")
+        app = await c.applications.get(current, client_id)
+    except NotFound:
+        return Response(
+            "/* no such client */\n",
+            status_code=404,
+            media_type="application/javascript; charset=utf-8",
+        )
+    found = await c.connections.enabled_for(current, app.client_id)
+    return Response(
+        client_configuration(current, app, found),
+        media_type="application/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# -- /co/authenticate ----------------------------------------------------------------------------
+
+
+async def _origin_allowed(request: Request, current: Tenant, origin: str | None) -> bool:
+    """For a preflight (no body, so no client_id): some app allows this origin."""
+    apps = await services(request).applications.list(current)
+    return any(co.allows(a, origin) for a in apps)
+
+
+def _cors(origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Vary": "Origin",
+    }
+
+
+@router.options("/co/authenticate")
+async def preflight(request: Request) -> Response:
+    current = await tenant(request)
+    origin = request.headers.get("origin")
+    if not origin or not await _origin_allowed(request, current, origin):
+        return Response(status_code=403, headers={"Vary": "Origin"})
+    return Response(
+        status_code=204,
+        headers={
+            **_cors(origin),
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": ALLOW_HEADERS,
+            "Access-Control-Max-Age": "600",
+        },
+    )
+
+
+def _error(status: int, error: str, description: str, headers: dict[str, str]) -> Response:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={**headers, "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/co/authenticate")
+async def authenticate(request: Request) -> Response:
+    """auth0-js ``CrossOriginAuthentication.login``: Auth0's answers and status codes, so Lock
+    shows its own messages ("Wrong email or password.", "The user is blocked.")."""
+    current = await tenant(request)
+    c = services(request)
+    origin = request.headers.get("origin")
+    try:
+        body = await read_params(request)
+        client_id = body.get("client_id")
+        app = await c.applications.get(current, client_id if isinstance(client_id, str) else "")
+    except (BodyError, DomainError):
+        return _error(400, "invalid_request", "Unknown client.", {"Vary": "Origin"})
+    if origin is None or not co.allows(app, origin):
+        return _error(
+            403, "unauthorized_client", "Cross origin login not allowed.", {"Vary": "Origin"}
+        )
+    cors = _cors(origin)
+    fields = {k: body.get(k) for k in ("credential_type", "realm", "username")}
+    secret = body.get("password") if fields["credential_type"] == co.PASSWORD_REALM else None
+    secret = body.get("otp") if fields["credential_type"] == co.PASSWORDLESS_OTP else secret
+    if not all(isinstance(v, str) and v for v in (*fields.values(), secret)):
+        return _error(
+            400,
+            "invalid_request",
+            "credential_type, realm, username and password (or otp) are required.",
+            cors,
+        )
+    try:
+        ticket = await c.cross_origin.authenticate(
+            current,
+            app,
+            origin,
+            str(fields["credential_type"]),
+            str(fields["realm"]),
+            str(fields["username"]).strip(),
+            str(secret),
+            request_info(request),
+        )
+    except InvalidCredentials:
+        wrong = "Wrong email or verification code." if body.get("otp") else None
+        return _error(403, "access_denied", wrong or "Wrong email or password.", cors)
+    except UserBlocked:
+        return _error(401, "unauthorized", "user is blocked", cors)
+    except RateLimited as exc:
+        return _error(429, "too_many_attempts", exc.message, cors)
+    except (Forbidden, InvalidInput) as exc:
+        return _error(403 if isinstance(exc, Forbidden) else 400, exc.code, exc.message, cors)
+    response = JSONResponse(
+        {
+            "login_ticket": ticket.login_ticket,
+            "co_verifier": ticket.co_verifier,
+            "co_id": ticket.co_id,
+        },
+        headers={**cors, "Cache-Control": "no-store"},
+    )
+    secure = is_secure(request)
+    response.set_cookie(
+        VERIFIER_COOKIE,
+        ticket.co_verifier,
+        max_age=int(co.TICKET_LIFETIME.total_seconds()),
+        httponly=True,
+        secure=secure,
+        # The cookie rides in the app's iframe or redirect to /authorize: cross-site deployments
+        # need None (and so Secure); a plain-http dev server falls back to Lax (same-site only).
+        samesite="none" if secure else "lax",
+        path="/authorize",
+    )
+    return response
+
+
+# -- /authorize with a login ticket --------------------------------------------------------------
+
+
+async def authorize_with_ticket(
+    request: Request,
+    current: Tenant,
+    app: Application,
+    req: authz.AuthorizationRequest,
+    login_ticket: str,
+) -> Response:
+    """The ticket is the sign-in (so ``prompt=none`` does not ask for an earlier session): spend
+    it, start the browser's session, answer in the request's response_mode."""
+    c = services(request)
+    try:
+        started = await c.cross_origin.redeem(
+            current,
+            app,
+            req.redirect_uri,
+            login_ticket,
+            request.cookies.get(VERIFIER_COOKIE),
+            session_value(request),
+        )
+    except co.TicketRefused as exc:
+        return deliver_error(
+            request,
+            current,
+            app,
+            req.redirect_uri,
+            req.response_mode,
+            req.state,
+            AccessDenied(exc.message),
+        )
+    session = started.session
+    if await c.authorization.needs_consent(current, app, session.user_pk, req):
+        response = deliver_error(
+            request,
+            current,
+            app,
+            req.redirect_uri,
+            req.response_mode,
+            req.state,
+            authz.ConsentRequired(),
+        )
+    else:
+        params = await c.authorization.respond(current, app, req, session.user_pk, session)
+        response = deliver(request, app, req.redirect_uri, req.response_mode, params)
+    set_session(request, response, current, started.cookie_value)
+    response.delete_cookie(VERIFIER_COOKIE, path="/authorize")
+    return response
