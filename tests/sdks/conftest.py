@@ -45,6 +45,7 @@ from tests.sdks.support import (
 )
 
 REALM = "Username-Password-Authentication"
+START_TIMEOUT_S = 60
 PG_URL = os.environ.get("TETHER_TEST_DATABASE_URL", "")
 #: The pages an app may return to (each is a registered callback).
 PAGES = ("auth0js.html", "auth0js9.html", "lock.html", "lock-passwordless.html", "co-verify.html")
@@ -87,6 +88,8 @@ class Live:
     web: str  # client_id of the regular web app (passport-auth0)
     web_secret: str
     node_port: int  # where a node app (the regular web app's callback) listens
+    machine: str  # a machine client with read/update/create:users on the Management API
+    machine_secret: str
     ca: Path
     env: dict[str, str]
     data_dir: Path
@@ -127,7 +130,7 @@ def email(label: str) -> str:
 
 
 def _wait_until_up(url: str, ca: Path, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"tether serve exited:\n{log.read_text(errors='replace')}")
@@ -142,7 +145,70 @@ def _wait_until_up(url: str, ca: Path, process: subprocess.Popen[bytes], log: Pa
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    raise AssertionError(f"tether serve did not answer in 30 s:\n{log.read_text(errors='replace')}")
+    raise AssertionError(
+        f"tether serve did not answer in {START_TIMEOUT_S} s:\n{log.read_text(errors='replace')}"
+    )
+
+
+def _provision(
+    url: str, ca: Path, management: dict[str, str], pages: str, node_port: int
+) -> dict[str, dict[str, Any]]:
+    """The SPA (implicit and code, cross-origin authentication, for the test pages), the
+    regular web app (for node apps on ``node_port``), a machine client with a Management API
+    grant, the database connection for all three and an ``email`` connection for the SPA."""
+    with httpx.Client(
+        base_url=url, verify=ssl.create_default_context(cafile=ca), timeout=30
+    ) as http:
+        token = http.post(
+            "/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": management["client_id"],
+                "client_secret": management["client_secret"],
+                "audience": management["audience"],
+            },
+        ).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+
+        def call(method: str, path: str, body: dict[str, Any]) -> Any:
+            r = http.request(method, "/api/v2" + path, json=body)
+            assert r.status_code in (200, 201), r.text
+            return r.json()
+
+        callbacks = [pages + "/", *(f"{pages}/{p}" for p in PAGES)]
+        node_app = f"http://localhost:{node_port}"
+        apps = {
+            "spa": call("POST", "/clients", {
+                "name": "SDK single-page app", "app_type": "spa", "callbacks": callbacks,
+                "web_origins": [pages], "allowed_origins": [pages],
+                "allowed_logout_urls": callbacks,
+                "grant_types": ["implicit", "authorization_code", "refresh_token"],
+                "cross_origin_authentication": True,
+            }),
+            "web": call("POST", "/clients", {
+                "name": "SDK web app", "app_type": "regular_web",
+                "callbacks": [node_app + "/callback"], "allowed_logout_urls": [node_app + "/"],
+                "grant_types": ["authorization_code", "implicit", "refresh_token"],
+            }),
+            "machine": call("POST", "/clients", {
+                "name": "SDK machine", "app_type": "non_interactive",
+                "grant_types": ["client_credentials"],
+            }),
+        }  # fmt: skip
+        call("POST", "/client-grants", {
+            "client_id": apps["machine"]["client_id"], "audience": url + "/api/v2/",
+            "scope": ["read:users", "update:users", "create:users"],
+        })  # fmt: skip
+        [database] = [c for c in http.get("/api/v2/connections").json() if c["name"] == REALM]
+        ids = [a["client_id"] for a in apps.values()]
+        call("PATCH", f"/connections/{database['id']}", {
+            "enabled_clients": [*database["enabled_clients"], *ids],
+        })  # fmt: skip
+        # Lock's passwordless widget signs in with the connection named "email".
+        call("POST", "/connections", {
+            "name": "email", "strategy": "email", "enabled_clients": [apps["spa"]["client_id"]],
+        })  # fmt: skip
+    return apps
 
 
 @pytest.fixture(scope="package")
@@ -183,6 +249,8 @@ def live(_requirements: None) -> Iterator[Live]:
     page_server = PageServer(certificates, build).start(pages_port)
     process: subprocess.Popen[bytes] | None = None
     log = data_dir / "serve.log"
+    bundle = ThreadPoolExecutor(1)
+    built = bundle.submit(build_lock, build / "lock.js")  # beside the start-up below
     try:
         init = json.loads(run_cli(env, data_dir, "init", "--json"))
         assert init["issuer"] == url + "/"
@@ -194,50 +262,36 @@ def live(_requirements: None) -> Iterator[Live]:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        callbacks = " ".join([pages + "/", *(f"{pages}/{p}" for p in PAGES)])
-        # Each CLI call is a second or more of start-up: they run at once, beside the server's.
-        with ThreadPoolExecutor(3) as pool:
-            bundle = pool.submit(build_lock, build / "lock.js")
-            spa_call = pool.submit(
-                run_cli, env, data_dir, "apps", "create", "SDK single-page app", "--type", "spa",
-                "--callbacks", callbacks, "--web-origins", pages, "--allowed-origins", pages,
-                "--logout-urls", callbacks,
-                "--grant-types", "implicit authorization_code refresh_token",
-                "--connection", REALM, "--cross-origin-authentication", "--json",
-            )  # fmt: skip
-            web_call = pool.submit(
-                run_cli, env, data_dir, "apps", "create", "SDK web app", "--type", "regular_web",
-                "--callbacks", f"http://localhost:{node_port}/callback",
-                "--logout-urls", f"http://localhost:{node_port}/",
-                "--grant-types", "authorization_code implicit refresh_token",
-                "--connection", REALM, "--json",
-            )  # fmt: skip
-            spa, web = json.loads(spa_call.result()), json.loads(web_call.result())
-            bundle.result()
-        # Lock's passwordless widget signs in with the connection named "email".
-        run_cli(
-            env, data_dir, "connections", "create", "email", "--strategy", "email",
-            "--app", spa["client_id"], "--json",
-        )  # fmt: skip
         _wait_until_up(url, certificates.ca, process, log)
+        # Set up through the Management API, as an operator's script would: one process
+        # already running, instead of a CLI start-up per application.
+        apps = _provision(url, certificates.ca, init["management_client"], pages, node_port)
+        built.result()
         page_server.config.update(
-            {"domain": f"localhost:{port}", "issuer": url + "/", "clientID": spa["client_id"]}
+            {
+                "domain": f"localhost:{port}",
+                "issuer": url + "/",
+                "clientID": apps["spa"]["client_id"],
+            }
         )
         yield Live(
             url=url,
             domain=f"localhost:{port}",
             issuer=url + "/",
             pages=pages,
-            spa=spa["client_id"],
-            web=web["client_id"],
-            web_secret=web["client_secret"],
+            spa=apps["spa"]["client_id"],
+            web=apps["web"]["client_id"],
+            web_secret=apps["web"]["client_secret"],
             node_port=node_port,
+            machine=apps["machine"]["client_id"],
+            machine_secret=apps["machine"]["client_secret"],
             ca=certificates.ca,
             env=env,
             data_dir=data_dir,
             page_server=page_server,
         )
     finally:
+        bundle.shutdown()
         if process is not None:
             process.terminate()
             try:
