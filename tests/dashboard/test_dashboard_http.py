@@ -245,6 +245,21 @@ async def test_applications_apis_connections_and_keys(
     client_id = r.url.path.rsplit("/", 1)[1]
     r = await submit(http, form(r.text, f"/dashboard/applications/{client_id}"), name="Shop 2")
     assert (await container.applications.get(tenant, client_id)).name == "Shop 2"
+    app_form = f"/dashboard/applications/{client_id}"
+    assert (
+        await container.applications.get(tenant, client_id)
+    ).cross_origin_authentication is False
+    # Issue 15: Auth0's "Allow Cross-Origin Authentication" is a box on the same form.
+    r = await submit(http, form(r.text, app_form), cross_origin_authentication="on")
+    assert (await container.applications.get(tenant, client_id)).cross_origin_authentication
+    checked = form(r.text, app_form)
+    assert checked.fields["cross_origin_authentication"] == "on"
+    unchecked = {k: v for k, v in checked.fields.items() if k != "cross_origin_authentication"}
+    r = await http.post(app_form, data=unchecked, follow_redirects=True)
+    assert r.status_code == 200
+    assert (
+        await container.applications.get(tenant, client_id)
+    ).cross_origin_authentication is False
     r = await submit(
         http, form(r.text, f"/dashboard/applications/{client_id}"), callbacks="not a url"
     )

@@ -684,6 +684,8 @@ async def application_update(request: Request, client_id: str) -> Response:
                 allowed_logout_urls=_lines(form.get("logout_urls", "")),
                 web_origins=_lines(form.get("web_origins", "")),
                 allowed_origins=_lines(form.get("allowed_origins", "")),
+                # An unchecked box is not sent at all.
+                cross_origin_authentication="cross_origin_authentication" in form,
             ),
             await _actor(request, who),
         )
