@@ -324,7 +324,12 @@ class LinkingService:
             # end it all (sessions, refresh tokens, older tokens) rather than leave a way in
             # through an identity that has left. The restored user's tokens from before its
             # link (same sub) end too: its row was made with tokens_valid_after = now.
-            await self._access.end_user_access(uow, tenant.id, primary, at=now)
+            await uow.refresh_tokens.revoke_for_user(tenant.id, primary.pk, now)
+            await uow.sessions.revoke_for_user(tenant.id, primary.pk, now)
+            # The primary's access tokens are NOT cut off here: an Auth0 app re-reads the user
+            # with the very token that unlinked (the seed tutorial does), and a token does not
+            # say which identity it came through. Ending only those that came through the
+            # unlinked identity needs per-identity sessions (docs/security.md, differences).
             self._access.note_after_commit(uow, tenant.id, restored.user_id, now)
             primary.updated_at = now
             await uow.users.update(primary)
