@@ -117,6 +117,9 @@ NO_NEGATIVE_INPUTS = {
     "POST /jobs/users-exports",
     "GET /jobs/{job_id}",
     "GET /jobs/{job_id}/errors",
+    # A user's brute-force blocks by id: any string is a user id, and there is no body or query.
+    "GET /user-blocks/{id}",
+    "DELETE /user-blocks/{id}",
 }
 #: Per operation and mode: ~30 operations, about a minute per backend on a busy machine.
 MAX_EXAMPLES = 15
