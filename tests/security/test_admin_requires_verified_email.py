@@ -8,10 +8,14 @@ refusal says to verify first or to name the user_id (which stays accepted, expli
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import httpx
 import pytest
 
 from tests.conftest import World
+from tests.dashboard.support import alert, form, notice, sign_in, submit
 from tether.domain.actor import Actor
 from tether.domain.errors import InvalidInput
 from tether.domain.models import User
@@ -107,3 +111,57 @@ async def test_a_user_id_stays_accepted_explicitly(http: httpx.AsyncClient, worl
     assert promoted.user_id == stranger
     assert promoted.email_verified is False
     assert await _admin_ids(world) == {stranger}
+
+
+async def test_the_dashboard_lists_each_admins_verification_state(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """Issue 11, finding 3 ("the dashboard's admin list shows each admin's verification state");
+    pre-account takeover (Sudhodanan & Paverd 2022): an admin named by user_id while unverified
+    is flagged on the list, so the operator can check who holds it."""
+    owner = await _verified(world, "owner@example.com")
+    await world.container.admins.add(world.tenant, "owner@example.com", ACTOR)
+    stranger = await _sign_up(http, world, "ops@example.com")
+    await world.container.admins.add(world.tenant, stranger, ACTOR)
+
+    page = await sign_in(http, "/dashboard/admins", "owner@example.com", PASSWORD)
+
+    assert page.status_code == 200, page.text[:500]
+    rows = _admin_rows(page.text)
+    assert rows == {owner.user_id: "true", stranger: "false"}
+    assert "1 admin has not verified" in page.text
+
+
+async def test_the_dashboard_adds_admins_by_verified_email_only(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """OWASP ASVS 8.2.1 and pre-account takeover (Sudhodanan & Paverd 2022): the dashboard's
+    "Add admin" follows the CLI's rule (one verified address, or an explicit user_id), and
+    removes another admin but not oneself."""
+    await _verified(world, "owner@example.com")
+    await world.container.admins.add(world.tenant, "owner@example.com", ACTOR)
+    await _sign_up(http, world, "ops@example.com")
+    colleague = await _verified(world, "colleague@example.com")
+    page = await sign_in(http, "/dashboard/admins", "owner@example.com", PASSWORD)
+
+    refused = await submit(http, form(page.text, "/dashboard/admins"), who="ops@example.com")
+    assert refused.status_code == 400
+    assert "No user has verified the email ops@example.com" in alert(refused.text)
+    assert len(await _admin_ids(world)) == 1
+
+    added = await submit(http, form(page.text, "/dashboard/admins"), who="colleague@example.com")
+    assert added.status_code == 200
+    assert notice(added.text) == "The user is an admin now."
+    assert colleague.user_id in await _admin_ids(world)
+
+    me = form(added.text, "/dashboard/admins/remove")  # only the colleague's row has the button
+    assert me.fields["user_id"] == colleague.user_id
+    removed = await submit(http, me)
+    assert notice(removed.text) == "The user is no longer an admin."
+    assert colleague.user_id not in await _admin_ids(world)
+
+
+def _admin_rows(html: str) -> dict[str, str]:
+    """user_id -> data-verified, from the admin list's rows."""
+    found = re.findall(r'<code class="hint">([^<]+)</code>.*?data-verified="(\w+)"', html, re.S)
+    return {unescape(user_id): verified for user_id, verified in found}

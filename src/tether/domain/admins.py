@@ -18,7 +18,7 @@ from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.models import Tenant, User
 
 if TYPE_CHECKING:
-    from tether.domain.ports import UnitOfWorkFactory
+    from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -35,57 +35,24 @@ class AdminService:
 
     async def find_user(self, tenant: Tenant, who: str) -> User:
         """The user an email address (exactly one user) or a user_id names."""
-        who = who.strip()
-        if not who:
-            raise InvalidInput("Name a user by email address or user_id.")
-        async with self._uow() as uow:
-            if _is_email(who):
-                found = await uow.users.by_email(tenant.id, who.lower())
-                if len(found) > 1:
-                    raise InvalidInput(
-                        f"Several users have the email {who} ({_ids(found)}): "
-                        "name one by its user_id."
-                    )
-                user = found[0] if found else None
-            else:
-                user = await uow.users.get(tenant.id, who)
-        if user is None:
-            raise NotFound(f"No user {who} in tenant {tenant.name}.", code="inexistent_user")
-        return user
+        async with self._uow(read_only=True) as uow:
+            return await _named(uow, tenant, who)
 
     async def find_candidate(self, tenant: Tenant, who: str) -> User:
-        """The user who may be made an admin: named by user_id (the operator's explicit
-        choice), or by an email address that exactly one user has *verified*.
-
-        Anyone can sign up with any address, so an unverified address proves nothing about who
-        holds the account (pre-account takeover, Sudhodanan & Paverd 2022): by email, unverified
-        users never count, and an address two verified users share names nobody.
-        """
-        who = who.strip()
-        if not _is_email(who):
-            return await self.find_user(tenant, who)
-        async with self._uow() as uow:
-            found = await uow.users.by_email(tenant.id, who.lower())
-        verified = [u for u in found if u.email_verified]
-        if len(verified) == 1:
-            return verified[0]
-        if len(verified) > 1:
-            raise InvalidInput(
-                f"Several users have verified the email {who} ({_ids(verified)}): "
-                "name one by its user_id."
-            )
-        if found:
-            raise InvalidInput(
-                f"No user has verified the email {who} (unverified: {_ids(found)}). "
-                "Have the person verify their email first, or name the user by its user_id "
-                "if you are sure it is theirs."
-            )
-        raise NotFound(f"No user {who} in tenant {tenant.name}.", code="inexistent_user")
+        """The user who may be made an admin (see ``_candidate``)."""
+        async with self._uow(read_only=True) as uow:
+            return await _candidate(uow, tenant, who)
 
     async def add(self, tenant: Tenant, who: str, actor: Actor) -> User:
-        """Make a user an admin; the one way an admin is made (CLI, tests, any later surface)."""
-        user = await self.find_candidate(tenant, who)
+        """Make a user an admin; the one way an admin is made (CLI, dashboard, tests).
+
+        The check and the grant are one transaction, with the user's row locked: an email
+        change (which makes the address unverified again) cannot slip in between them."""
         async with self._uow() as uow:
+            user = await _candidate(uow, tenant, who)
+            if not await uow.users.lock(tenant.id, [user.pk]):
+                raise Conflict("The user changed during the request; try again.", code="conflict")
+            user = await _candidate(uow, tenant, who)
             if await uow.admins.get(tenant.id, user.pk) is not None:
                 raise Conflict(f"{user.email or user.user_id} is an admin already.")
             await uow.admins.add(Admin(tenant.id, user.pk, self._clock.now()))
@@ -128,7 +95,9 @@ class AdminService:
         return user
 
     async def list(self, tenant: Tenant) -> builtins.list[AdminUser]:
-        async with self._uow() as uow:
+        """The tenant's admins with their users (the dashboard shows whether each one's email
+        is verified: an admin named by user_id may not have proved their address)."""
+        async with self._uow(read_only=True) as uow:
             out = []
             for admin in await uow.admins.list(tenant.id):
                 user = await uow.users.by_pk(tenant.id, admin.user_pk)
@@ -137,7 +106,7 @@ class AdminService:
         return out
 
     async def is_admin(self, tenant: Tenant, user_pk: str) -> bool:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.admins.get(tenant.id, user_pk) is not None
 
     async def record(
@@ -159,6 +128,53 @@ class AdminService:
                 details={**details, "actor": actor.user_id or actor.client_id},
             )
             await uow.commit()
+
+
+async def _named(uow: UnitOfWork, tenant: Tenant, who: str) -> User:
+    who = who.strip()
+    if not who:
+        raise InvalidInput("Name a user by email address or user_id.")
+    if _is_email(who):
+        found = await uow.users.by_email(tenant.id, who.lower())
+        if len(found) > 1:
+            raise InvalidInput(
+                f"Several users have the email {who} ({_ids(found)}): name one by its user_id."
+            )
+        user = found[0] if found else None
+    else:
+        user = await uow.users.get(tenant.id, who)
+    if user is None:
+        raise NotFound(f"No user {who} in tenant {tenant.name}.", code="inexistent_user")
+    return user
+
+
+async def _candidate(uow: UnitOfWork, tenant: Tenant, who: str) -> User:
+    """The user who may be made an admin: named by user_id (the operator's explicit choice),
+    or by an email address that exactly one user has *verified*.
+
+    Anyone can sign up with any address, so an unverified address proves nothing about who
+    holds the account (pre-account takeover, Sudhodanan & Paverd 2022): by email, unverified
+    users never count, and an address two verified users share names nobody.
+    """
+    who = who.strip()
+    if not _is_email(who):
+        return await _named(uow, tenant, who)
+    found = await uow.users.by_email(tenant.id, who.lower())
+    verified = [u for u in found if u.email_verified]
+    if len(verified) == 1:
+        return verified[0]
+    if len(verified) > 1:
+        raise InvalidInput(
+            f"Several users have verified the email {who} ({_ids(verified)}): "
+            "name one by its user_id."
+        )
+    if found:
+        raise InvalidInput(
+            f"No user has verified the email {who} (unverified: {_ids(found)}). "
+            "Have the person verify their email first, or name the user by its user_id "
+            "if you are sure it is theirs."
+        )
+    raise NotFound(f"No user {who} in tenant {tenant.name}.", code="inexistent_user")
 
 
 def _is_email(who: str) -> bool:

@@ -29,6 +29,7 @@ from tether.web.auth_api import (
 )
 from tether.web.auth_api.errors import render_oauth
 from tether.web.cors import Cors
+from tether.web.dashboard import admins as dashboard_admins
 from tether.web.dashboard import jobs as dashboard_jobs
 from tether.web.dashboard import pages as dashboard_pages
 from tether.web.hosted import magic_link, pages, unblock, upstream
@@ -142,6 +143,7 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
         account_pages,
         dashboard_pages,
         dashboard_jobs,
+        dashboard_admins,
     ):
         app.include_router(module.router)
     if services.settings.demo:

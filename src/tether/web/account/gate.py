@@ -41,6 +41,8 @@ MESSAGES = {
     "created": "Created.",
     "rotated": "The signing keys were rotated: the next key is now current.",
     "signed_out": "You are signed out.",
+    "admin_added": "The user is an admin now.",
+    "admin_removed": "The user is no longer an admin.",
 }
 
 

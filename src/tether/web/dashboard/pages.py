@@ -81,6 +81,7 @@ SECTIONS = [
     ("connections", "Connections"),
     ("keys", "Keys"),
     ("jobs", "Jobs"),
+    ("admins", "Admins"),
 ]
 
 

@@ -1,0 +1,89 @@
+"""``/dashboard/admins``: who may use the dashboard, with each admin's email verification state.
+
+An admin named by email had to have verified it (domain/admins.py); one named by user_id may not
+have, so the list says so: an unverified address proves nothing about who holds the account
+(pre-account takeover, Sudhodanan & Paverd 2022). Adding and removing go through the same
+``AdminService`` as ``tether admins``, with the signed-in admin as the actor.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tether.domain.errors import DomainError
+from tether.web.account import gate
+from tether.web.context import services
+from tether.web.dashboard.pages import _actor, _admin, _form, _render
+from tether.web.errors import status_of
+from tether.web.html.errors import HtmlRoute
+
+router = APIRouter(route_class=HtmlRoute)
+HOME = "/dashboard/admins"
+
+
+@router.get(HOME)
+async def admins(request: Request) -> Response:
+    who = await _admin(request)
+    if isinstance(who, Response):
+        return who
+    return await _admins_page(request, who)
+
+
+async def _admins_page(
+    request: Request,
+    who: gate.Visitor,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    value: str = "",
+) -> Response:
+    listed = await services(request).admins.list(who.tenant)
+    return _render(
+        request,
+        who,
+        "dashboard/admins.html",
+        "admins",
+        title="Admins",
+        admins=sorted(listed, key=lambda a: a.admin.created_at),
+        unverified=sum(1 for a in listed if not a.user.email_verified),
+        status=status,
+        error=error,
+        value=value,
+    )
+
+
+@router.post(HOME)
+async def admins_add(request: Request) -> Response:
+    form = await _form(request)
+    who = await _admin(request, back=HOME)
+    if isinstance(who, Response):
+        return who
+    named = form.get("who", "")
+    try:
+        await services(request).admins.add(who.tenant, named, await _actor(request, who))
+    except DomainError as exc:
+        return await _admins_page(
+            request, who, status=status_of(exc), error=exc.message, value=named
+        )
+    return gate.see_other(gate.with_msg(HOME, "admin_added"))
+
+
+@router.post(HOME + "/remove")
+async def admins_remove(request: Request) -> Response:
+    form = await _form(request)
+    who = await _admin(request, back=HOME)
+    if isinstance(who, Response):
+        return who
+    user_id = form.get("user_id", "")
+    if user_id == who.user.user_id:
+        # Removing oneself would lock this browser out mid-page; another admin (or the CLI) can.
+        return await _admins_page(
+            request, who, status=400, error="You cannot remove yourself; ask another admin."
+        )
+    try:
+        await services(request).admins.remove(who.tenant, user_id, await _actor(request, who))
+    except DomainError as exc:
+        return await _admins_page(request, who, status=status_of(exc), error=exc.message)
+    return gate.see_other(gate.with_msg(HOME, "admin_removed"))
