@@ -11,7 +11,7 @@ import ipaddress
 import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -51,7 +51,17 @@ class Settings(BaseSettings):
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
-        description="Peers whose X-Forwarded-For / X-Forwarded-Proto are believed.",
+        description=(
+            "Addresses or CIDRs of the reverse proxies in front of Tether: only from these are "
+            "forwarding headers (client address, scheme, host) believed."
+        ),
+    )
+    forwarded_headers: Literal["x-forwarded", "forwarded"] = Field(
+        "x-forwarded",
+        description=(
+            "Which headers the trusted proxies write: X-Forwarded-For/-Proto/-Host, or RFC 7239 "
+            "Forwarded. The other style is ignored even from them."
+        ),
     )
     log_level: str = "info"
     redis_url: str = Field("", description="Rate-limit counters in Redis when set.")
@@ -98,6 +108,17 @@ class Settings(BaseSettings):
             if not _HOST_NAME.fullmatch(text):
                 raise ValueError(f"{entry!r} is neither a CIDR nor a host name")
             checked.append(text)
+        return checked
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        checked = []
+        for entry in value:
+            try:
+                checked.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR") from None
         return checked
 
     @field_validator("public_url")

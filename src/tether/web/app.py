@@ -37,6 +37,7 @@ from tether.web.management import jobs
 from tether.web.management.app import create_management_app
 from tether.web.management.errors import management_body
 from tether.web.middleware import RequestLimits
+from tether.web.proxy import ProxyHeaders
 from tether.web.public_cors import PublicCors
 from tether.web.services import Services, Wiring
 
@@ -160,5 +161,11 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
         RequestLimits,
         max_body=services.settings.max_body_bytes,
         larger={jobs.IMPORT_PATH: jobs.IMPORT_MAX_BODY},
+    )
+    # Outermost: everything inside sees the client's address, scheme and host (web/proxy.py).
+    app.add_middleware(
+        ProxyHeaders,
+        trusted=services.settings.trusted_proxies,
+        style=services.settings.forwarded_headers,
     )
     return app

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_address, ip_network
-
 from starlette.requests import Request
 
 from tether.domain.audit import RequestInfo
@@ -27,26 +25,12 @@ async def tenant(request: Request) -> Tenant:
     return found
 
 
-def _trusted(peer: str, proxies: list[str]) -> bool:
-    try:
-        address = ip_address(peer)
-    except ValueError:
-        return False
-    return any(address in ip_network(p, strict=False) for p in proxies)
-
-
 def client_ip(request: Request) -> str | None:
-    """The caller's IP. X-Forwarded-For is believed only from a trusted proxy, read right to left
-    (RFC 9700 §4.13: a proxy's inbound headers must not be taken from the client)."""
-    peer = request.client.host if request.client else None
-    proxies = services(request).settings.trusted_proxies
-    if peer is None or not proxies or not _trusted(peer, proxies):
-        return peer
-    forwarded = request.headers.get("x-forwarded-for", "")
-    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-        if not _trusted(hop, proxies):
-            return hop
-    return peer
+    """The caller's IP: what rate limits, brute-force protection and log events key on. The one
+    place it is read. Behind a trusted proxy ``web/proxy.ProxyHeaders`` has already put the
+    client's address in the scope; forwarding headers from anyone else were dropped there, so a
+    client cannot pick its own address (RFC 9700 §4.13)."""
+    return request.client.host if request.client else None
 
 
 def request_info(request: Request) -> RequestInfo:

@@ -21,6 +21,12 @@ _env = Environment(
 )
 
 
+#: Where the pages' stylesheet is served (web/app.py mounts it). A path, not a URL built from the
+#: request: behind a TLS proxy the request says http://backend while the browser is on the
+#: tenant's https URL, and CSP's ``style-src 'self'`` refuses a stylesheet from anywhere else.
+STATIC = "/u/static/"
+
+
 def csp(
     nonce: str, *, form_targets: Iterable[str] = (), frame_ancestors: Iterable[str] = ()
 ) -> str:
@@ -64,7 +70,7 @@ def page(
     html = _env.get_template(template).render(
         request=request,
         nonce=nonce,
-        static=str(request.url_for("hosted_static", path="")),
+        static=STATIC,
         **context,
     )
     return HTMLResponse(
