@@ -130,13 +130,18 @@ class Linking(RuleBasedStateMachine):
     def linked(self) -> list[str]:
         return [i for i in self.identities() if self.owner[i] != i]
 
+    async def stamp(self, user_id: str) -> int:
+        """The ``iat`` a grant stamps on ``user_id``'s tokens now: after its tokens-valid-after
+        instant (an unlink moves the restored user's; domain/access.py), as the grants do."""
+        async with self.world.container.uow(read_only=True) as uow:
+            user = await uow.users.get(self.world.tenant.id, user_id)
+        return issued_at_after(int(time.time()), user.tokens_valid_after if user else None)
+
     async def user_token(self, user_id: str) -> str:
         """What the password-realm grant gives ``user_id`` (made directly: same key, same
         claims), with ``update:current_user_identities``. Its ``iat`` is what the grant stamps:
         after the user's tokens-valid-after instant (an unlink moves it; domain/access.py)."""
-        async with self.world.container.uow(read_only=True) as uow:
-            user = await uow.users.get(self.world.tenant.id, user_id)
-        now = issued_at_after(int(time.time()), user.tokens_valid_after if user else None)
+        now = await self.stamp(user_id)
         return await sign(
             self.world,
             {
@@ -197,7 +202,13 @@ class Linking(RuleBasedStateMachine):
         else:
             token = await self.user_token(primary)
             proof = await sign(
-                self.world, id_claims(named, self.world.app.client_id, azp=self.world.app.client_id)
+                self.world,
+                id_claims(
+                    named,
+                    self.world.app.client_id,
+                    azp=self.world.app.client_id,
+                    iat=await self.stamp(named),
+                ),
             )
             response = await link(self.http, token, primary, {"link_with": proof})
         assert response.status_code < 500, response.text

@@ -45,6 +45,10 @@ async def _patch_metadata(http: httpx.AsyncClient, user_id: str, token: str) -> 
 
 
 async def _id_token(http: httpx.AsyncClient, world: World, email: str) -> str:
+    return await _id_token_with(http, world, email, PASSWORD)
+
+
+async def _id_token_with(http: httpx.AsyncClient, world: World, email: str, password: str) -> str:
     response = await http.post(
         "/oauth/token",
         json={
@@ -52,7 +56,7 @@ async def _id_token(http: httpx.AsyncClient, world: World, email: str) -> str:
             "client_id": world.app.client_id,
             "client_secret": world.app.client_secret,
             "username": email,
-            "password": PASSWORD,
+            "password": password,
             "realm": DATABASE,
             "scope": "openid",
         },
@@ -148,6 +152,36 @@ async def test_a_password_change_stops_older_tokens_and_newer_ones_work(
     fresh = await user_token(http, world, EMAIL, NEW_PASSWORD)
     assert (await _patch_metadata(http, oidc.user_id, fresh)).status_code == 200
     assert (await _userinfo(http, fresh)).status_code == 200
+
+
+async def test_a_link_with_proof_minted_before_the_secondarys_change_is_refused(
+    world: World,
+    http: httpx.AsyncClient,
+    oidc: Oidc,  # noqa: F811
+    clock: MovableClock,  # noqa: F811
+) -> None:
+    """OWASP ASVS 5.0 7.4.3: a credential change ends every token of the account, the ID token
+    offered as a linking proof included. An ID token of the secondary obtained before its
+    password changed (a stolen one, say) no longer links it; a fresh one does. Fails before
+    this fix: only the calling token was checked."""
+    other = await world.container.users.create(
+        world.tenant, None, NewDatabaseUser(email=OTHER_EMAIL, password=PASSWORD)
+    )
+    token = await user_token(http, world, EMAIL, PASSWORD)
+    stale = await _id_token(http, world, OTHER_EMAIL)
+    clock.advance(2)
+    await _admin_patch(
+        http, world, other.user_id, {"password": NEW_PASSWORD, "connection": DATABASE}
+    )
+
+    refused = await _link(http, oidc.user_id, token, stale)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["message"] == "Invalid token (link_with)."
+    assert await world.container.users.get(world.tenant, other.user_id) is not None
+
+    clock.advance(1)
+    fresh = await _id_token_with(http, world, OTHER_EMAIL, NEW_PASSWORD)
+    assert (await _link(http, oidc.user_id, token, fresh)).status_code == 201
 
 
 async def test_the_boundary_second(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tether.domain.access import UserAccess
+from tether.domain.access import UserAccess, accepts_iat
 from tether.domain.actor import Actor
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
@@ -171,6 +171,11 @@ class LinkingService:
             secondary = await uow.users.by_pk(tenant.id, secondary.pk)
             if primary is None or secondary is None:
                 raise Conflict("Specified identity already exists.", code="identity_conflict")
+            if isinstance(spec, LinkWith) and not _proof_still_good(claims, secondary):
+                # The proof was minted before the secondary's password changed, it was blocked
+                # and unblocked, or an identity left it: a stolen ID token ended there
+                # (OWASP ASVS 5.0 7.4.1, DESIGN.md "tokens valid after").
+                raise LinkError("Invalid token (link_with).")
             if isinstance(spec, LinkWith) and spec.caller_azp is not None:
                 _check_verified(tenant, primary)
             before = _snapshot(primary)
@@ -389,3 +394,12 @@ def _check_verified(tenant: Tenant, primary: User) -> None:
             "account to it (tenant setting linking.require_verified_email).",
             code="unverified_email",
         )
+
+
+def _proof_still_good(claims: dict[str, Any], secondary: User) -> bool:
+    """Whether a ``link_with`` ID token was issued after the secondary's "tokens valid after"
+    instant (a token without a whole-number ``iat`` counts as issued at the epoch)."""
+    iat = claims.get("iat")
+    if not isinstance(iat, int) or isinstance(iat, bool):
+        iat = 0
+    return accepts_iat(iat, secondary.tokens_valid_after)
