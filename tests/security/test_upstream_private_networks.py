@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
 from html import unescape
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,7 +24,12 @@ from tether.bootstrap import build_container
 from tether.config import Settings
 from tether.domain.applications import NewApplication
 from tether.domain.federation import UPSTREAM_FAILED
-from tether.federation.http import PrivateNetworks, UpstreamHttpError, check_destination
+from tether.federation.http import (
+    PrivateNetworks,
+    UpstreamHttpError,
+    check_destination,
+    make_client,
+)
 from tether.web.app import create_app
 
 OPTION = "allow_private_network"
@@ -183,3 +190,40 @@ async def test_one_message_whatever_the_target(
     logged = caplog.text
     for kind in ("private_address", "network", "dns"):
         assert f"({kind})" in logged, logged
+
+
+async def test_a_rebinding_name_cannot_switch_to_a_private_address_after_the_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """OWASP ASVS 1.3.6 (SSRF), DNS rebinding: a name whose DNS answers a public address to the
+    check and 127.0.0.1 to the connection (TTL 0) never gets a connection to loopback; the
+    address dialled is one the guard checked in the same step. Fails before this fix: the
+    client resolved the name again when it connected and reached the loopback listener."""
+    hits: list[str] = []
+
+    async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hits.append("connected")
+        writer.close()
+
+    server = await asyncio.start_server(count, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    loop = asyncio.get_running_loop()
+    answers = iter(["93.184.215.14"])  # the first answer is public, every later one loopback
+
+    async def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in ("rebind.example", b"rebind.example"):  # anyio passes IDNA bytes
+            return await real(host, *args, **kwargs)
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    real = loop.getaddrinfo
+    monkeypatch.setattr(loop, "getaddrinfo", rebinding)
+    try:
+        async with make_client(private=PrivateNetworks.parse([])) as client:
+            with pytest.raises(UpstreamHttpError) as refused:
+                await client.request("GET", f"https://rebind.example:{port}/jwks")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert hits == []
+    assert refused.value.kind == "private_address"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 TIMEOUT = httpx.Timeout(5.0, connect=3.0)
@@ -79,24 +80,81 @@ async def check_destination(url: str, private: PrivateNetworks = NO_PRIVATE_NETW
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UpstreamHttpError("bad_url", url)
-    host = parts.hostname
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = await _resolve_checked(parts.hostname, port, private)
+    if parts.scheme == "http" and not all(_is_private(a) for a in addresses):
+        raise UpstreamHttpError("insecure_url", "upstream URLs must be https")
+
+
+async def _resolve_checked(
+    host: str, port: int, private: PrivateNetworks
+) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses ``host`` resolves to, once every one has passed the guard."""
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise UpstreamHttpError("dns", host) from exc
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses:
         raise UpstreamHttpError("dns", host)
-    allowed_private = True
     for address in addresses:
-        if not _is_private(address):
-            allowed_private = False
-        elif not private.allows(host, address):
+        if _is_private(address) and not private.allows(host, address):
             raise UpstreamHttpError("private_address", f"{host} -> {address}")
-    if parts.scheme == "http" and not allowed_private:
-        raise UpstreamHttpError("insecure_url", "upstream URLs must be https")
+    return addresses
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to an address it resolved and checked itself, in the same step.
+
+    ``check_destination`` before a request is not enough on its own: the HTTP client resolves
+    the name again when it connects, and a rebinding DNS server (TTL 0) answers a public
+    address to the check and 127.0.0.1 or 169.254.169.254 to the connect (OWASP ASVS 1.3.6;
+    "DNS rebinding"). Here the checked address is the one dialled; TLS still verifies the
+    certificate against the host name, which httpcore passes to ``start_tls`` separately."""
+
+    def __init__(self, private: PrivateNetworks):
+        self._private = private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109  (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await _resolve_checked(host, port, self._private)
+        return await self._inner.connect_tcp(
+            str(addresses[0]), port, timeout, local_address, socket_options
+        )
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109  (httpcore's interface)
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise UpstreamHttpError("bad_url", "unix sockets are not upstreams")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport over ``_GuardedBackend``. httpx takes no network backend, so the
+    pool it built is swapped for one that has it (same settings); proxies from the environment
+    are not used (``trust_env=False``), so no proxy resolves the name in our stead."""
+
+    def __init__(self, private: PrivateNetworks):
+        super().__init__(trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=100,  # httpx's own defaults
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_GuardedBackend(private),
+        )
 
 
 class UpstreamClient:
@@ -109,7 +167,8 @@ class UpstreamClient:
         self._client = httpx.AsyncClient(
             timeout=TIMEOUT,
             follow_redirects=False,
-            transport=transport,
+            transport=transport or _GuardedTransport(private),
+            trust_env=False,
             headers={"User-Agent": "Tether", "Accept": "application/json"},
         )
 
