@@ -21,6 +21,7 @@ from tests.dashboard.conftest import TEST_ACTOR, new_user
 from tests.dashboard.support import alert, form, sign_in, submit
 from tests.management.conftest import machine_token
 from tether.bootstrap import build_container
+from tether.cli.demo import demo_settings
 from tether.config import Settings
 from tether.domain.applications import NewApplication
 from tether.domain.federation import UPSTREAM_FAILED
@@ -227,3 +228,23 @@ async def test_a_rebinding_name_cannot_switch_to_a_private_address_after_the_che
         await server.wait_closed()
     assert hits == []
     assert refused.value.kind == "private_address"
+
+
+def test_the_demo_adds_loopback_to_the_operators_networks_and_keeps_them() -> None:
+    """OWASP ASVS 1.3.6: ``tether serve --demo`` needs loopback for its outside IdP; it adds it
+    to what the operator allowed instead of replacing the operator's setting (it used to
+    overwrite TETHER_FEDERATION_PRIVATE_NETWORKS, dropping the operator's internal IdP)."""
+    base = Settings(federation_private_networks=["10.20.0.0/16", "idp.internal"])
+
+    demo = demo_settings(base)
+
+    assert demo.demo is True
+    assert demo.federation_private_networks == [
+        "10.20.0.0/16",
+        "idp.internal",
+        "127.0.0.0/8",
+        "::1/128",
+        "localhost",
+    ]
+    assert base.federation_private_networks == ["10.20.0.0/16", "idp.internal"]
+    assert demo_settings(demo).federation_private_networks == demo.federation_private_networks

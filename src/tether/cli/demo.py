@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tether.bootstrap import build_container
 from tether.cli.common import console, settings
+from tether.config import Settings
 from tether.domain import demo
 from tether.web import access_log
 from tether.web.app import create_app
@@ -19,12 +20,21 @@ def sample_folder() -> Path:
     return Path(__file__).resolve().parents[3] / "examples" / "angularjs-linking"
 
 
+#: The outside IdP is this server's second tenant, on loopback.
+LOOPBACK = ("127.0.0.0/8", "::1/128", "localhost")
+
+
+def demo_settings(base: Settings) -> Settings:
+    """The operator's settings with demo mode on and loopback added to the private networks
+    upstream requests may reach: added to what the operator allowed, never replacing it."""
+    allowed = list(base.federation_private_networks)
+    allowed += [n for n in LOOPBACK if n not in allowed]
+    return base.model_copy(update={"demo": True, "federation_private_networks": allowed})
+
+
 def serve_demo(host: str, port: int, sample_port: int) -> None:
     os.environ["TETHER_DEMO"] = "true"
-    # The outside IdP is this server's second tenant, on loopback: the operator's allowance for
-    # it, and nothing else private.
-    os.environ["TETHER_FEDERATION_PRIVATE_NETWORKS"] = '["127.0.0.0/8", "::1/128", "localhost"]'
-    s = settings()
+    s = demo_settings(settings())
     s.ensure_master_secret()
     folder = sample_folder()
     sample_origin = f"http://localhost:{sample_port}"
