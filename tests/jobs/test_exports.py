@@ -11,7 +11,7 @@ import io
 import json
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import bcrypt
 import httpx
@@ -65,7 +65,8 @@ async def export(api: httpx.AsyncClient, world: World, **body: Any) -> tuple[dic
     location = urlsplit(job["location"])
     assert job["location"].startswith("http://tether.test/api/v2/jobs/")
     # the link carries its own proof: no bearer token
-    file = await api.get(location.path, headers={"Authorization": ""})
+    assert location.path.endswith("/file") and location.query.startswith("token=")
+    file = await api.get(f"{location.path}?{location.query}", headers={"Authorization": ""})
     assert file.status_code == 200, file.text
     assert file.headers["content-type"] == "application/gzip"
     return job, gzip.decompress(file.content)
@@ -143,21 +144,31 @@ async def test_the_link_is_unguessable_and_expires(
     api: httpx.AsyncClient, world: World, database: Connection
 ) -> None:
     job, _ = await export(api, world, format="json", limit=1)
-    path = urlsplit(job["location"]).path
-    expires, _, mac = path.rsplit("/", 1)[1].partition(".")
-    base = path.rsplit("/", 1)[0]
+    where = urlsplit(job["location"])
+    path, token = where.path, parse_qs(where.query)["token"][0]
+    expires, _, mac = token.partition(".")
     for forged in (f"{expires}.{mac[:-2]}AA", f"{int(expires) + 3600}.{mac}", "nope", ""):
-        answer = await api.get(f"{base}/{forged}", headers={"Authorization": ""})
+        answer = await api.get(path, params={"token": forged}, headers={"Authorization": ""})
         assert answer.status_code == 404, forged
+    assert (await api.get(path, headers={"Authorization": ""})).status_code == 404
     other = path.replace(job["id"], "job_" + "0" * 32)
-    assert (await api.get(other, headers={"Authorization": ""})).status_code == 404
+    answer = await api.get(other, params={"token": token}, headers={"Authorization": ""})
+    assert answer.status_code == 404
+    # The link opens on its own tenant's host only.
+    elsewhere = await world.container.tenants.create("elsewhere", "http://elsewhere.test/")
+    assert elsewhere.issuer != world.tenant.issuer
+    answer = await api.get(
+        f"http://elsewhere.test{path}", params={"token": token}, headers={"Authorization": ""}
+    )
+    assert answer.status_code == 404
     async with world.container.uow() as uow:
         stored = await uow.jobs.get(world.tenant.id, job["id"])
         assert stored is not None and stored.location_expires_at is not None
         stored.location_expires_at -= timedelta(hours=2)
         await uow.jobs.save(stored)
         await uow.commit()
-    assert (await api.get(path, headers={"Authorization": ""})).status_code == 404
+    answer = await api.get(path, params={"token": token}, headers={"Authorization": ""})
+    assert answer.status_code == 404
     assert "location" not in (await api.get(f"/api/v2/jobs/{job['id']}")).json()
 
 

@@ -15,6 +15,7 @@ import hashlib
 import re
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from html import unescape
 from typing import Any
@@ -156,7 +157,7 @@ def _tokens(srv: Server, response: httpx.Response) -> dict[str, Any]:
 
 def test_a_full_flow_leaves_no_secret_in_the_logs(server: Server) -> None:
     """OWASP ASVS 16.2.5: sign-up, password login, code flow with PKCE, refresh, a reset
-    ticket, a passwordless code and a magic link: none of the passwords, tickets, codes,
+    ticket, a passwordless code, a magic link and an export's download link: none of the passwords, tickets, codes,
     tokens or client secrets appears in any line the server logged."""
     base = f"http://localhost:{server.env.port}"
     http = httpx.Client(base_url=base, timeout=30)
@@ -371,6 +372,22 @@ def test_a_full_flow_leaves_no_secret_in_the_logs(server: Server) -> None:
     follow = Browser(base)
     r = follow.get(f"{urlsplit(magic.group(1)).path}?{magic_query}")
     assert r.status_code in (200, 303), r.text[:500]
+
+    # A users export, downloaded through its link (the link's token is the only proof).
+    export = http.post("/api/v2/jobs/users-exports", headers=api, json={"format": "csv"})
+    assert export.status_code == 201, export.text
+    job: dict[str, Any] = {}
+    for _ in range(100):
+        job = http.get(f"/api/v2/jobs/{export.json()['id']}", headers=api).json()
+        if job.get("status") in ("completed", "failed"):
+            break
+        time.sleep(0.1)
+    assert job.get("location"), job
+    where = urlsplit(job["location"])
+    # The token, wherever the link carries it (it used to be the path's last segment).
+    flowed.add(parse_qs(where.query).get("token", [where.path.rsplit("/", 1)[-1]])[0])
+    downloaded = http.get(job["location"])
+    assert downloaded.status_code == 200, downloaded.text[:500]
 
     server.secrets.update(flowed)
     output = server.output()

@@ -217,13 +217,15 @@ class JobService:
         expires = int(job.location_expires_at.timestamp())
         return f"{expires}.{self._mac(job, expires)}"
 
-    async def open_file(self, job_id: str, token: str) -> AsyncIterator[bytes]:
-        """The export's gzip, chunk by chunk; NotFound for a wrong or expired link."""
+    async def open_file(self, tenant: Tenant, job_id: str, token: str) -> AsyncIterator[bytes]:
+        """The export's gzip, chunk by chunk; NotFound for a wrong or expired link, or one
+        opened on another tenant's host."""
         async with self._uow(read_only=True) as uow:
             job = await uow.jobs.by_id(job_id)
         expires_text, _, mac = token.partition(".")
         if (
             job is None
+            or job.tenant_id != tenant.id
             or not expires_text.isdigit()
             or job.status != JobStatus.COMPLETED
             or job.location_expires_at is None

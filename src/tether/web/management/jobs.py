@@ -4,7 +4,8 @@
 ``upsert``, ``external_id``, ``send_completion_email``) and answers 202 with the pending job;
 the users file may be up to 500 KB, so this one path has a larger body cap than the rest.
 ``POST /jobs/users-exports`` answers 201; the completed job's ``location`` downloads the file
-(``GET /jobs/{id}/file/{token}``: no bearer, the token is the unguessable, expiring proof).
+(``GET /jobs/{id}/file?token=...``: no bearer, the token is the unguessable, expiring proof; it
+rides in the query, which the access log redacts, never in the path, which it records).
 Scopes: ``create:users`` to import, ``read:users`` to export; either reads a job.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Security
 from starlette.datastructures import UploadFile
@@ -21,7 +23,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from tether.domain.jobs.models import Job, JobStatus, JobType
 from tether.domain.models import iso8601
 from tether.web.body import read_params
-from tether.web.context import services
+from tether.web.context import services, tenant
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
@@ -160,7 +162,9 @@ async def export_users(request: Request, who: Who) -> Response:
 
 def _location(request: Request, who: Caller, job: Job) -> str | None:
     token = services(request).jobs.link_token(job)
-    return f"{who.tenant.issuer}api/v2/jobs/{job.id}/file/{token}" if token else None
+    if not token:
+        return None
+    return f"{who.tenant.issuer}api/v2/jobs/{job.id}/file?{urlencode({'token': token})}"
 
 
 @router.get("/jobs/{job_id}", responses=schemas.errors(404), summary="Get a job")
@@ -189,10 +193,11 @@ async def job_errors(request: Request, job_id: str, who: Who) -> Response:
     return Response(status_code=204)
 
 
-@files.get("/jobs/{job_id}/file/{token}", include_in_schema=False)
-async def download(request: Request, job_id: str, token: str) -> Response:
+@files.get("/jobs/{job_id}/file", include_in_schema=False)
+async def download(request: Request, job_id: str) -> Response:
     service = services(request).jobs
-    job_chunks = await service.open_file(job_id, token[:200])
+    token = request.query_params.get("token") or ""
+    job_chunks = await service.open_file(await tenant(request), job_id, token[:200])
 
     async def body() -> AsyncIterator[bytes]:
         async for chunk in job_chunks:
