@@ -23,6 +23,7 @@ from tether.domain.cross_origin import CrossOriginService
 from tether.domain.external import ExternalSignIn
 from tether.domain.federation import FederationService
 from tether.domain.jobs.service import JobService
+from tether.domain.jobs.verification_email import VerificationEmailJobs
 from tether.domain.keys import KeyService
 from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
@@ -38,6 +39,7 @@ from tether.domain.tenants import TenantService
 from tether.domain.tokens import RULE_TOKEN_IP, TokenService
 from tether.domain.user_admin import UserAdmin
 from tether.domain.users import RULE_LOGIN_IP, DatabaseUsers
+from tether.domain.verification import RULE_VERIFICATION_MAIL, EmailVerification
 from tether.federation.registry import UpstreamRegistry
 from tether.storage import migrate
 from tether.storage.db import create_engine
@@ -81,6 +83,8 @@ class Container:
     account: AccountService
     access: UserAccess
     jobs: JobService
+    verification: EmailVerification
+    verification_jobs: VerificationEmailJobs
 
     @property
     def services(self) -> Services:
@@ -112,6 +116,8 @@ class Container:
             jobs=self.jobs,
             access=self.access,
             guard=self.guard,
+            verification=self.verification,
+            verification_jobs=self.verification_jobs,
         )
 
     async def upgrade_database(self) -> None:
@@ -156,6 +162,7 @@ def build_container(
             "management": settings.management_rate_limit,
             RULE_EMAIL: settings.passwordless_rate_limit_email,
             RULE_IP: settings.passwordless_rate_limit_ip,
+            RULE_VERIFICATION_MAIL: settings.verification_mail_rate_limit,
         },
         settings.redis_url,
     )
@@ -178,6 +185,7 @@ def build_container(
     access = UserAccess(TokenCutoffs(uow, clock), audit, mail, clock)
     proof = MailboxProof(audit, mail, clock, access)
     guard = BruteForceGuard(uow, mail, audit, limiter, clock)
+    verification = EmailVerification(uow, mail, audit, clock, limiter, proof)
     users = DatabaseUsers(
         uow,
         PasswordHasher(hash_parameters or HashParameters()),
@@ -189,6 +197,7 @@ def build_container(
         access,
         proof,
         guard,
+        verification,
     )
     tokens = TokenService(uow, keys, users, audit, clock)
     external = ExternalSignIn(uow, audit, clock, proof)
@@ -214,7 +223,7 @@ def build_container(
         mail=mail,
         sessions=sessions,
         authorization=AuthorizationService(uow, tokens, clock),
-        user_admin=UserAdmin(uow, users, audit, clock, access),
+        user_admin=UserAdmin(uow, users, audit, clock, access, verification),
         logs=logs,
         linking=linking,
         external=external,
@@ -234,4 +243,6 @@ def build_container(
         account=AccountService(uow, linking, sessions, mail, logs, clock),
         access=access,
         jobs=JobService(uow, audit, clock, sealer, access, mail),
+        verification=verification,
+        verification_jobs=VerificationEmailJobs(uow, verification, audit, clock),
     )

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     )
     passwordless_rate_limit_email: str = Field("5/10minutes", description="Codes sent per address.")
     passwordless_rate_limit_ip: str = Field("30/10minutes", description="Codes sent per client IP.")
+    verification_mail_rate_limit: str = Field(
+        "5/hour", description="Verification mails asked for again, per user."
+    )
     federation_private_networks: list[str] = Field(
         default_factory=list,
         description=(

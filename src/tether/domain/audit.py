@@ -46,6 +46,10 @@ class LogType(StrEnum):
     BLOCKED_IP = "limit_mu"
     UNBLOCKED = "ublkdu"
     DELETED_USER = "du"
+    SUCCESS_VERIFICATION_EMAIL = "sv"
+    FAILED_VERIFICATION_EMAIL = "fv"
+    SUCCESS_VERIFICATION_EMAIL_REQUEST = "svr"
+    FAILED_VERIFICATION_EMAIL_REQUEST = "fvr"
 
 
 @dataclass(frozen=True)

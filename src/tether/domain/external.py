@@ -114,6 +114,24 @@ class ExternalSignIn:
                         uow, tenant, user, external.email, how="passwordless_code", request=request
                     )
                     user = await uow.users.by_pk(tenant.id, user.pk) or user
+                elif (
+                    verified
+                    and identity.is_primary
+                    and external.email
+                    and not user.email_verified
+                    and (user.email or "").lower() == external.email.lower()
+                ):
+                    # A trusted upstream now vouches for the address the user has had
+                    # unverified: that proves the mailbox as a verification link would.
+                    await self._proof.mailbox_proven(
+                        uow,
+                        tenant,
+                        user,
+                        external.email,
+                        how="upstream_verified_email",
+                        request=request,
+                    )
+                    user = await uow.users.by_pk(tenant.id, user.pk) or user
                 if identity.is_primary and connection.options.get("sync_user_profile", True):
                     for key in SYNCED:
                         value = profile_data.get(key)

@@ -9,6 +9,7 @@ _SCOPES: tuple[tuple[str, str], ...] = (
     ("update:users", "Update users"),
     ("delete:users", "Delete users"),
     ("create:users", "Create users"),
+    ("create:user_tickets", "Create email verification tickets"),
     ("read:users_app_metadata", "Read users' app_metadata"),
     ("update:users_app_metadata", "Update users' app_metadata"),
     ("delete:users_app_metadata", "Delete users' app_metadata"),

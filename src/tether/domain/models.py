@@ -246,6 +246,23 @@ class PasswordTicket:
 
 
 @dataclass
+class VerificationTicket:
+    """A single-use email verification link (Auth0's email verification ticket): it verifies
+    ``email`` for the user only while that is still the user's address."""
+
+    id: str
+    tenant_id: str
+    ticket_hash: str
+    user_pk: str
+    email: str
+    expires_at: datetime
+    created_at: datetime
+    result_url: str | None = None
+    include_email: bool = False
+    used_at: datetime | None = None
+
+
+@dataclass
 class LogEvent:
     log_id: str
     tenant_id: str

@@ -35,6 +35,7 @@ from tether.domain.models import (
     Tenant,
     UpstreamFlow,
     User,
+    VerificationTicket,
 )
 from tether.domain.user_search import Query, Sort
 
@@ -324,6 +325,20 @@ class LoginBlockRepo(Protocol):
         ...
 
 
+class VerificationTicketRepo(Protocol):
+    """Email verification links (domain/verification.py), stored as the SHA-256 of the ticket."""
+
+    async def add(self, ticket: VerificationTicket) -> None: ...
+    async def by_hash(self, tenant_id: str, ticket_hash: str) -> VerificationTicket | None: ...
+    async def mark_used(self, ticket_id: str, at: datetime) -> bool:
+        """Spend the ticket; False if it was already spent (by a racing request, say)."""
+        ...
+
+    async def spend_for_user(self, tenant_id: str, user_pk: str, at: datetime) -> int:
+        """Spend every outstanding ticket of the user (its address changed or was proven)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. ``commit`` makes every change durable together, or none."""
 
@@ -377,6 +392,8 @@ class UnitOfWork(Protocol):
     def bulk_users(self) -> BulkUserRepo: ...
     @property
     def login_blocks(self) -> LoginBlockRepo: ...
+    @property
+    def verification_tickets(self) -> VerificationTicketRepo: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

@@ -45,6 +45,8 @@ SETTINGS: dict[str, Callable[[object], bool]] = {
     "legacy_id_token_bearer": lambda v: isinstance(v, bool),
     "linking.metadata_merge": lambda v: v in ("discard", "merge"),
     "linking.require_verified_email": lambda v: isinstance(v, bool),
+    # Email verification (domain/verification.py): mail a link on database sign-up.
+    "email_verification.on_signup": lambda v: isinstance(v, bool),
     # Brute-force protection (domain/brute_force.py): on/off, consecutive failures per
     # account and IP before that IP is blocked, and how long a block lasts.
     "brute_force.enabled": lambda v: isinstance(v, bool),

@@ -22,6 +22,7 @@ from tether.domain.models import User
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.user_search import Query, Sort
 from tether.domain.users import PROFILE_FIELDS, DatabaseUsers, NewDatabaseUser, normalise_email
+from tether.domain.verification import EmailVerification
 from tether.protocol import json_text
 
 METADATA_MAX_BYTES = 16 * 1024
@@ -98,8 +99,10 @@ class UserAdmin:
         audit: Audit,
         clock: Clock,
         access: UserAccess,
+        verification: EmailVerification,
     ):
         self._uow = uow
+        self._verification = verification
         self._db = db_users
         self._audit = audit
         self._clock = clock
@@ -183,13 +186,24 @@ class UserAdmin:
                 connection=connection,
                 details={"request": {"method": "POST", "path": "/api/v2/users"}},
             )
+            # Auth0: "User will receive a verification email after creation if email_verified
+            # is false or not specified"; ``verify_email`` overrides it either way.
+            if bool(body.get("verify_email", not user.email_verified)) and not user.email_verified:
+                await self._verification.queue_mail(uow, tenant, user)
             await uow.commit()
         return user
 
     async def update(
-        self, tenant_id: str, user_id: str, changes: UserChanges, actor: Actor
+        self,
+        tenant_id: str,
+        user_id: str,
+        changes: UserChanges,
+        actor: Actor,
+        *,
+        verify_email: bool | None = None,
     ) -> User:
-        """``PATCH /api/v2/users/{id}``."""
+        """``PATCH /api/v2/users/{id}``. A new email is unverified (unless ``email_verified``
+        says otherwise) and gets a verification mail (unless ``verify_email`` is false)."""
         check_strings(changes.values)
         if changes.has("password") and changes.has("email"):
             raise InvalidInput(
@@ -206,6 +220,7 @@ class UserAdmin:
             new_hash = await self._db.hash_for(password, user.email)
         now = self._clock.now()
         changed: list[str] = []
+        email_changed = False
         async with self._uow() as uow:
             found = await uow.users.get(tenant_id, user_id)
             if found is None:
@@ -239,6 +254,7 @@ class UserAdmin:
                     if await uow.credentials.by_email(tenant_id, credential.connection_id, email):
                         raise Conflict("The specified new email already exists", code="user_exists")
                     await uow.credentials.set_email(credential.identity_id, email)
+                email_changed = email != (user.email or "")
                 user.email = email
                 user.email_verified = (
                     bool(changes.get("email_verified")) if changes.has("email_verified") else False
@@ -269,6 +285,12 @@ class UserAdmin:
                 changed.append("app_metadata")
             user.updated_at = now
             await uow.users.update(user)
+            if email_changed and verify_email is not False:
+                # A new address is unverified until its owner uses the link mailed to it;
+                # links to the old address die with it.
+                tenant = await uow.tenants.get(tenant_id)
+                if tenant is not None:
+                    await self._verification.email_changed(uow, tenant, user)
             await self._audit.record(
                 uow,
                 tenant_id,

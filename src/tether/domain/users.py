@@ -39,6 +39,7 @@ from tether.domain.models import (
 )
 from tether.domain.passwords import PasswordHasher, PasswordPolicy
 from tether.domain.ports import RateLimiter, UnitOfWork, UnitOfWorkFactory
+from tether.domain.verification import EmailVerification, mail_on_signup
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -101,8 +102,10 @@ class DatabaseUsers:
         access: UserAccess,
         proof: MailboxProof,
         guard: BruteForceGuard,
+        verification: EmailVerification,
     ):
         self._uow = uow
+        self._verification = verification
         self._guard = guard
         self._hasher = hasher
         self._policy = policy
@@ -249,6 +252,9 @@ class DatabaseUsers:
                 user=user,
                 connection=connection,
             )
+            if mail_on_signup(tenant) and not user.email_verified:
+                # In the sign-up's transaction: no account without its mail, no mail without it.
+                await self._verification.queue_mail(uow, tenant, user)
             await uow.commit()
         return user
 

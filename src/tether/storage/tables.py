@@ -494,6 +494,25 @@ login_blocks = sa.Table(
 sa.Index("ix_login_blocks_identifier", login_blocks.c.tenant_id, login_blocks.c.identifier)
 sa.Index("ix_login_blocks_unblock_hash", login_blocks.c.unblock_hash, unique=True)
 
+# Email verification links (domain/verification.py): ``ticket_hash`` is the SHA-256 of the
+# single-use ticket mailed or handed out; it verifies ``email`` only while the user still has it.
+verification_tickets = sa.Table(
+    "verification_tickets",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    _tenant_fk(),
+    sa.Column("ticket_hash", sa.String(64), nullable=False),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("result_url", sa.String(2048)),
+    sa.Column("include_email", sa.Boolean, nullable=False, default=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("used_at", sa.DateTime),
+    sa.UniqueConstraint("tenant_id", "ticket_hash"),
+)
+sa.Index("ix_verification_tickets_user_pk", verification_tickets.c.user_pk)
+
 # A cross-origin sign-in (POST /co/authenticate) waiting to be redeemed at /authorize: ``id`` is
 # the SHA-256 of the ``login_ticket`` sent, ``verifier_hash`` that of its ``co_verifier``; used once.
 login_tickets = sa.Table(

@@ -32,6 +32,7 @@ from tether.storage import jobs as job_repos
 from tether.storage import repositories as repos
 from tether.storage.db import READ_ONLY, sqlite_busy_timeout
 from tether.storage.login_blocks import LoginBlocks
+from tether.storage.verification import VerificationTickets
 
 #: PostgreSQL's deadlock_detected and serialization_failure: two transactions collided and one
 #: was rolled back whole. The client may simply try again, so it is a 409, not a 500.
@@ -137,6 +138,7 @@ class SqlUnitOfWork:
         self.jobs = job_repos.Jobs(conn)
         self.bulk_users = job_repos.BulkUsers(conn)
         self.login_blocks = LoginBlocks(conn)
+        self.verification_tickets = VerificationTickets(conn)
         return self
 
     async def __aexit__(

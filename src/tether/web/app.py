@@ -32,7 +32,7 @@ from tether.web.cors import Cors
 from tether.web.dashboard import admins as dashboard_admins
 from tether.web.dashboard import jobs as dashboard_jobs
 from tether.web.dashboard import pages as dashboard_pages
-from tether.web.hosted import magic_link, pages, unblock, upstream
+from tether.web.hosted import magic_link, pages, unblock, upstream, verify_email
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
 from tether.web.management.errors import management_body
@@ -141,6 +141,7 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
         magic_link,
         unblock,
         upstream,
+        verify_email,
         account_pages,
         dashboard_pages,
         dashboard_jobs,

@@ -22,6 +22,7 @@ from tether.domain.connections import ConnectionService
 from tether.domain.cross_origin import CrossOriginService
 from tether.domain.federation import FederationService
 from tether.domain.jobs.service import JobService
+from tether.domain.jobs.verification_email import VerificationEmailJobs
 from tether.domain.keys import KeyService
 from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
@@ -33,6 +34,7 @@ from tether.domain.tenants import TenantService
 from tether.domain.tokens import TokenService
 from tether.domain.user_admin import UserAdmin
 from tether.domain.users import DatabaseUsers
+from tether.domain.verification import EmailVerification
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Services:
     jobs: JobService
     access: UserAccess
     guard: BruteForceGuard
+    verification: EmailVerification
+    verification_jobs: VerificationEmailJobs
 
 
 class Wiring(Protocol):

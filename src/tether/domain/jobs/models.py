@@ -13,6 +13,8 @@ from tether.domain.models import Identity, PasswordCredential, User
 class JobType(StrEnum):
     USERS_IMPORT = "users_import"
     USERS_EXPORT = "users_export"
+    #: POST /jobs/verification-email: done when it answers (the mail is in the outbox).
+    VERIFICATION_EMAIL = "verification_email"
 
 
 class JobStatus(StrEnum):

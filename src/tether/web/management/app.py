@@ -24,6 +24,7 @@ from tether.web.management import (
     jobs,
     logs,
     resource_servers,
+    tickets,
     user_blocks,
     users,
 )
@@ -137,6 +138,7 @@ def create_management_app(services: Services) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(jobs.files)
     app.include_router(user_blocks.router)
+    app.include_router(tickets.router)
     for module in (clients, connections, resource_servers, client_grants):
         app.include_router(module.router)
     app.add_middleware(RateLimitHeaders)

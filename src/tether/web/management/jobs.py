@@ -3,6 +3,8 @@
 ``POST /jobs/users-imports`` takes a multipart form (``users`` file, ``connection_id``,
 ``upsert``, ``external_id``, ``send_completion_email``) and answers 202 with the pending job;
 the users file may be up to 500 KB, so this one path has a larger body cap than the rest.
+``POST /jobs/verification-email`` (``update:users``) mails a verification link and answers 201
+with a job that is already completed.
 ``POST /jobs/users-exports`` answers 201; the completed job's ``location`` downloads the file
 (``GET /jobs/{id}/file?token=...``: no bearer, the token is the unguessable, expiring proof; it
 rides in the query, which the access log redacts, never in the path, which it records).
@@ -28,6 +30,7 @@ from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
 from tether.web.management.errors import ManagementError
+from tether.web.management.tickets import no_organizations
 
 IMPORT_PATH = "/api/v2/jobs/users-imports"
 MAX_USERS_FILE = 500 * 1024  # Auth0: "The file size limit for a bulk import is 500KB."
@@ -52,7 +55,7 @@ def job_view(job: Job, location: str | None = None) -> dict[str, Any]:
         view["external_id"] = job.external_id
     if job.type == JobType.USERS_IMPORT:
         view["upsert"] = job.upsert
-    else:
+    elif job.type == JobType.USERS_EXPORT:
         view["format"] = job.format or "json"
         if job.limit is not None:
             view["limit"] = job.limit
@@ -156,6 +159,28 @@ async def export_users(request: Request, who: Who) -> Response:
         limit=body.get("limit"),
         request=who.request,
         client_id=who.client_id,
+    )
+    return JSONResponse(job_view(job), status_code=201)
+
+
+@router.post(
+    "/jobs/verification-email",
+    status_code=201,
+    response_model=schemas.VerificationJob,
+    responses=schemas.errors(404, 429),
+    summary="Send a verification email",
+)
+async def verification_email(
+    request: Request, who: Who, body: schemas.VerificationEmailJob
+) -> Response:
+    """Mail the user a new verification link (domain/verification.py); rate limited per user."""
+    who.require(["update:users"])
+    no_organizations(body.organization_id)
+    job = await services(request).verification_jobs.send(
+        who.tenant,
+        body.user_id,
+        who.actor,
+        identity=body.identity.model_dump() if body.identity else None,
     )
     return JSONResponse(job_view(job), status_code=201)
 

@@ -55,6 +55,45 @@ class UpdateUser(_Body):
     picture: str | None = Str
 
 
+class IdentityRef(_Body):
+    """Auth0's ``identity`` in verification requests: which identity's address to verify."""
+
+    user_id: str = Field(max_length=255)
+    provider: str = Field(max_length=64)
+
+
+class VerificationEmailJob(_Body):
+    """``POST /jobs/verification-email``."""
+
+    user_id: str = Field(min_length=1, max_length=320)
+    client_id: str | None = Field(default=None, max_length=64)
+    identity: IdentityRef | None = None
+    organization_id: str | None = Field(default=None, max_length=64)
+
+
+class EmailVerificationTicket(_Body):
+    """``POST /tickets/email-verification``."""
+
+    user_id: str = Field(min_length=1, max_length=320)
+    result_url: str | None = Field(default=None, max_length=2048)
+    client_id: str | None = Field(default=None, max_length=64)
+    organization_id: str | None = Field(default=None, max_length=64)
+    ttl_sec: int | None = Field(default=None, ge=0)
+    includeEmailInRedirect: bool | None = None  # Auth0's name
+    identity: IdentityRef | None = None
+
+
+class Ticket(BaseModel):
+    ticket: str
+
+
+class VerificationJob(BaseModel):
+    type: Literal["verification_email"]
+    status: str
+    created_at: str
+    id: str
+
+
 class Identity(BaseModel):
     model_config = ConfigDict(extra="allow")
     connection: str

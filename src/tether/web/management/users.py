@@ -154,6 +154,7 @@ async def update_user(
         who.require(["update:users", "update:users_app_metadata"])
     else:
         who.require(["update:users"])
+    verify_email = sent.get("verify_email")
     for name in ("connection", "client_id", "verify_email"):
         sent.pop(name, None)
     for name in ("email_verified", "blocked", "password", "email"):
@@ -162,7 +163,7 @@ async def update_user(
                 400, f"Payload validation error: '{name}' may not be null.", "invalid_body"
             )
     user = await services(request).user_admin.update(
-        who.tenant.id, id, UserChanges(sent), who.actor
+        who.tenant.id, id, UserChanges(sent), who.actor, verify_email=verify_email
     )
     return JSONResponse(user_view(user))
 
