@@ -22,7 +22,8 @@ from tether.domain.views import user_view
 from tether.protocol import json_text
 
 users = typer.Typer(
-    no_args_is_help=True, help="Users: list, search, show, create, update, block, delete."
+    no_args_is_help=True,
+    help="Users: list, search, show, create, update, block, verify-email, delete.",
 )
 logs = typer.Typer(no_args_is_help=True, help="Log events.")
 CLI = Actor(client_id="tether-cli")
@@ -206,6 +207,37 @@ def users_blocks(
             {"identifier": b.identifier, "ip": b.ip, "connection": b.connection}
             for b in await c.guard.blocks(t, names)
         ]
+
+    emit(run(work), as_json)
+
+
+@users.command("verify-email")
+def users_verify_email(
+    user_id: str,
+    send: bool = typer.Option(False, "--send", help="Mail the user a new verification link."),
+    mark: bool = typer.Option(
+        False,
+        "--mark",
+        help="Mark the address verified yourself; identities linked while it was unverified "
+        "are detached, as when the owner uses the link.",
+    ),
+    tenant: str = TenantOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Email verification: --send mails a link (POST /api/v2/jobs/verification-email),
+    --mark vouches for the address; with neither, show whether it is verified."""
+    if send and mark:
+        raise typer.BadParameter("choose --send or --mark, not both")
+
+    async def work(c: Container) -> dict[str, Any]:
+        t = await pick_tenant(c, tenant)
+        if send:
+            job = await c.verification_jobs.send(t, user_id, CLI)
+            return {"user_id": user_id, "sent": True, "job": job.id}
+        user = await (
+            c.verification.mark(t, user_id, CLI) if mark else c.user_admin.get(t.id, user_id)
+        )
+        return {"user_id": user.user_id, "email": user.email, "email_verified": user.email_verified}
 
     emit(run(work), as_json)
 

@@ -32,6 +32,7 @@ from tether.web.cors import Cors
 from tether.web.dashboard import admins as dashboard_admins
 from tether.web.dashboard import jobs as dashboard_jobs
 from tether.web.dashboard import pages as dashboard_pages
+from tether.web.dashboard import verification as dashboard_verification
 from tether.web.hosted import magic_link, pages, unblock, upstream, verify_email
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
@@ -146,6 +147,7 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
         dashboard_pages,
         dashboard_jobs,
         dashboard_admins,
+        dashboard_verification,
     ):
         app.include_router(module.router)
     if services.settings.demo:

@@ -36,6 +36,7 @@ MESSAGES = {
     "unblocked": "The user is unblocked.",
     "logins_unblocked": "Sign-in is unblocked from every address brute-force protection blocked.",
     "deleted": "The user was deleted.",
+    "verification_sent": "A verification link was mailed to the user's address.",
     "user_unlinked": "The identity was unlinked; it is a user of its own again.",
     "user_linked": "The user was linked into this one.",
     "created": "Created.",

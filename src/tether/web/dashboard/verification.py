@@ -1,0 +1,34 @@
+"""``POST /dashboard/user/verification``: the user page's "Send verification mail" button, the
+same use case as ``POST /api/v2/jobs/verification-email`` (domain/jobs/verification_email.py),
+with the admin as the actor and the same per-user limit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tether.domain.errors import DomainError
+from tether.web.account import gate
+from tether.web.context import services
+from tether.web.dashboard.pages import _actor, _admin, _form, _user_page, user_url
+from tether.web.errors import status_of
+from tether.web.html.errors import HtmlRoute
+
+router = APIRouter(route_class=HtmlRoute)
+
+
+@router.post("/dashboard/user/verification")
+async def send_verification(request: Request) -> Response:
+    form = await _form(request)
+    user_id = form.get("id", "")
+    who = await _admin(request, back=user_url(user_id))
+    if isinstance(who, Response):
+        return who
+    try:
+        await services(request).verification_jobs.send(
+            who.tenant, user_id, await _actor(request, who)
+        )
+    except DomainError as exc:
+        return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
+    return gate.see_other(user_url(user_id, "verification_sent"))
