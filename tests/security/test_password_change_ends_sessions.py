@@ -10,6 +10,8 @@ was mailed.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import httpx
 
 from tests.conftest import World
@@ -33,6 +35,8 @@ from tests.security.support_s1_credentials import (
     silent_code,
     user_token_response,
 )
+from tests.web.conftest import create_user
+from tests.web.test_cross_origin_authentication import _authenticate, _authorize, _spa
 from tether.domain.actor import Actor
 from tether.domain.log_filter import LogFilter
 from tether.domain.user_admin import UserChanges
@@ -142,3 +146,24 @@ async def test_the_new_password_signs_in_and_the_mail_goes_to_the_person(
     old = await user_token_response(other_browser, world, EMAIL, PASSWORD)
     assert old.status_code == 403, old.text
     assert (await user_token_response(other_browser, world, EMAIL, NEW_PASSWORD)).status_code == 200
+
+
+async def test_a_login_ticket_earned_before_the_change_is_refused(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """OWASP ASVS 5.0 7.4.3: a credential change ends every way in, the embedded login's
+    unspent login ticket (/co/authenticate, valid 2 minutes) included. Fails before this fix:
+    the ticket still started a session after the password changed."""
+    client_id = await _spa(world)
+    user = await create_user(world)
+    ticket = (await _authenticate(http, client_id)).json()["login_ticket"]
+    await world.container.user_admin.update(
+        world.tenant.id, user.user_id, UserChanges({"password": NEW_PASSWORD}), Actor(None)
+    )
+
+    refused = await http.get("/authorize", params=_authorize(client_id, ticket))
+
+    assert refused.status_code == 303, refused.text
+    fragment = parse_qs(urlsplit(refused.headers["location"]).fragment)
+    assert fragment["error"] == ["access_denied"]
+    assert "tether_session" not in refused.headers.get("set-cookie", "")

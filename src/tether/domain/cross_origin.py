@@ -168,8 +168,14 @@ class CrossOriginService:
             ):
                 raise TicketRefused("Invalid or expired login ticket.")
             user = await uow.users.by_pk(tenant.id, ticket.user_pk)
-            if user is None or user.blocked:
+            if user is None or user.blocked or _ended_since(user, ticket):
                 raise TicketRefused("Invalid or expired login ticket.")
             started = await self._sessions.start(uow, tenant, user, [ticket.amr], replaces)
             await uow.commit()
         return started
+
+
+def _ended_since(user: User, ticket: LoginTicket) -> bool:
+    """The user's access ended (a password change, a block) after the ticket was earned: the
+    credential it proved is no longer the account's (OWASP ASVS 5.0 7.4.3)."""
+    return user.tokens_valid_after is not None and user.tokens_valid_after >= ticket.created_at
