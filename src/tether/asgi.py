@@ -22,4 +22,4 @@ def create() -> FastAPI:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     access_log.install()  # no ticket, code or state from a query string in the access log
-    return create_app(build_container(settings))
+    return create_app(build_container(settings), drain_on_sigterm=True)

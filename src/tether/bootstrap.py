@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tether.adapters.ratelimit import LimitsRateLimiter
+from tether.adapters.ratelimit import LimitsRateLimiter, redis_probe
 from tether.adapters.smtp import SmtpTransport
 from tether.config import Settings
 from tether.domain.access import TokenCutoffs, UserAccess
@@ -22,6 +22,7 @@ from tether.domain.connections import ConnectionService
 from tether.domain.cross_origin import CrossOriginService
 from tether.domain.external import ExternalSignIn
 from tether.domain.federation import FederationService
+from tether.domain.health import HealthService, Probe, signing_keys_probe
 from tether.domain.jobs.service import JobService
 from tether.domain.jobs.verification_email import VerificationEmailJobs
 from tether.domain.keys import KeyService
@@ -43,6 +44,7 @@ from tether.domain.verification import RULE_VERIFICATION_MAIL, EmailVerification
 from tether.federation.registry import UpstreamRegistry
 from tether.storage import migrate
 from tether.storage.db import create_engine
+from tether.storage.health import database_probe, migrations_probe
 from tether.storage.uow import SqlUnitOfWorkFactory
 from tether.web.services import Services
 
@@ -85,6 +87,7 @@ class Container:
     jobs: JobService
     verification: EmailVerification
     verification_jobs: VerificationEmailJobs
+    health: HealthService
 
     @property
     def services(self) -> Services:
@@ -118,6 +121,7 @@ class Container:
             guard=self.guard,
             verification=self.verification,
             verification_jobs=self.verification_jobs,
+            health=self.health,
         )
 
     async def upgrade_database(self) -> None:
@@ -205,6 +209,13 @@ def build_container(
     passwordless = PasswordlessService(uow, sealer, mail, external, limiter, audit, clock, guard)
     logs = LogService(uow, audit)
     linking = LinkingService(uow, keys, audit, mail, clock, access)
+    probes: dict[str, Probe] = {
+        "database": database_probe(engine),
+        "migrations": migrations_probe(engine),
+        "signing_keys": signing_keys_probe(tenants, keys),
+    }
+    if settings.redis_url:
+        probes["redis"] = redis_probe(limiter)
     return Container(
         settings=settings,
         engine=engine,
@@ -245,4 +256,5 @@ def build_container(
         jobs=JobService(uow, audit, clock, sealer, access, mail),
         verification=verification,
         verification_jobs=VerificationEmailJobs(uow, verification, audit, clock),
+        health=HealthService(probes),
     )

@@ -94,6 +94,19 @@ class Settings(BaseSettings):
             "ever fetched, and no API or dashboard setting can widen this."
         ),
     )
+    shutdown_delay: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "Seconds between SIGTERM and closing the listener, while /readyz already answers "
+            "503: time for the load balancer to stop sending new requests."
+        ),
+    )
+    shutdown_timeout: int = Field(
+        30,
+        gt=0,
+        description="Seconds in-flight requests get to finish after that; then they are cut.",
+    )
     demo: bool = Field(False, description="Demo mode: the /demo/mailbox page. Never in production.")
     db_busy_timeout_ms: int = 5000
 

@@ -233,3 +233,44 @@ def start_node(env: dict[str, str], cwd: Path, port: int, name: str = "serve") -
             stderr=subprocess.STDOUT,
         )
     return Node(port, process, log_path)
+
+
+@contextlib.contextmanager
+def prepared(folder: Path, **settings: str) -> Iterator[tuple[dict[str, str], dict[str, object]]]:
+    """An environment for ``tether`` in ``folder`` with ``settings`` (TETHER_ names without the
+    prefix), its database made (SQLite there, or a fresh PostgreSQL database dropped after) and
+    ``tether init`` run. Yields the environment and what init printed."""
+    import json
+    import secrets
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+    env.update(
+        {
+            "TETHER_DATA_DIR": str(folder),
+            "TETHER_MASTER_SECRET": secrets.token_urlsafe(32),
+            "TETHER_LOG_LEVEL": "info",
+        }
+    )
+    env.update({f"TETHER_{k.upper()}": v for k, v in settings.items()})
+    pg_url = os.environ.get("TETHER_TEST_DATABASE_URL", "")
+    database = None
+    if pg_url:
+        from sqlalchemy.engine import make_url
+
+        from tests.browser.conftest import _pg_admin
+
+        database = "tether_prod_" + secrets.token_hex(6)
+        _pg_admin(f'CREATE DATABASE "{database}"')
+        env["TETHER_DATABASE_URL"] = (
+            make_url(pg_url).set(database=database).render_as_string(hide_password=False)
+        )
+    try:
+        if database:
+            run_tether(env, folder, "db", "upgrade")
+        init = json.loads(run_tether(env, folder, "init", "--json"))
+        yield env, init
+    finally:
+        if database:
+            from tests.browser.conftest import _pg_admin
+
+            _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,11 +32,11 @@ from tests.production.support import (
     Nginx,
     Node,
     nginx,
+    prepared,
     run_tether,
     start_node,
 )
 
-PG_URL = os.environ.get("TETHER_TEST_DATABASE_URL", "")
 CALLBACK = "https://app.example.test/cb"
 PASSWORD = "correct horse battery staple"
 TOKEN_LIMIT = 5
@@ -51,68 +52,42 @@ class Stack:
     audience: str
 
 
-def _database(env: dict[str, str]) -> str | None:
-    if not PG_URL:
-        return None
-    from sqlalchemy.engine import make_url
-
-    from tests.browser.conftest import _pg_admin
-
-    name = "tether_prod_" + secrets.token_hex(6)
-    _pg_admin(f'CREATE DATABASE "{name}"')
-    env["TETHER_DATABASE_URL"] = (
-        make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    )
-    return name
-
-
 @pytest.fixture(scope="module")
 def stack(nginx_required: None) -> Iterator[Stack]:
     folder = Path(tempfile.mkdtemp(prefix="tether-nginx-"))
     port, backend = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
-    env.update(
-        {
-            "TETHER_DATA_DIR": str(folder),
-            "TETHER_PUBLIC_URL": f"https://localhost:{port}",
-            "TETHER_TRUSTED_PROXIES": json.dumps([PROXY_ADDRESS]),
-            "TETHER_MASTER_SECRET": secrets.token_urlsafe(32),
-            "TETHER_TOKEN_RATE_LIMIT": f"{TOKEN_LIMIT}/minute",
-            "TETHER_LOG_LEVEL": "info",
-        }
-    )
-    database = _database(env)
+    settings = {
+        "public_url": f"https://localhost:{port}",
+        "trusted_proxies": json.dumps([PROXY_ADDRESS]),
+        "token_rate_limit": f"{TOKEN_LIMIT}/minute",
+    }
     node: Node | None = None
     try:
-        if database:
-            run_tether(env, folder, "db", "upgrade")
-        init = json.loads(run_tether(env, folder, "init", "--json"))
-        node = start_node(env, folder, backend)
-        with ThreadPoolExecutor(1) as pool:
-            app = pool.submit(
-                run_tether, env, folder, "apps", "create", "Proxied", "--type", "regular_web",
-                "--callbacks", CALLBACK, "--grant-types", "authorization_code",
-                "--connection", "Username-Password-Authentication", "--json",
-            )  # fmt: skip
-            with nginx(folder / "nginx", port, [backend]) as front:
-                node.wait_ready()
-                yield Stack(
-                    front=front,
-                    node=node,
-                    client_id=json.loads(app.result())["client_id"],
-                    machine_id=init["management_client"]["client_id"],
-                    machine_secret=init["management_client"]["client_secret"],
-                    audience=init["management_client"]["audience"],
-                )
-        output = node.log()
-        assert "Traceback" not in output, output
+        with prepared(folder, **settings) as (env, init):
+            node = start_node(env, folder, backend)
+            with ThreadPoolExecutor(1) as pool:
+                app = pool.submit(
+                    run_tether, env, folder, "apps", "create", "Proxied", "--type", "regular_web",
+                    "--callbacks", CALLBACK, "--grant-types", "authorization_code",
+                    "--connection", "Username-Password-Authentication", "--json",
+                )  # fmt: skip
+                with nginx(folder / "nginx", port, [backend]) as front:
+                    node.wait_ready()
+                    machine: Any = init["management_client"]
+                    yield Stack(
+                        front=front,
+                        node=node,
+                        client_id=json.loads(app.result())["client_id"],
+                        machine_id=machine["client_id"],
+                        machine_secret=machine["client_secret"],
+                        audience=machine["audience"],
+                    )
+            assert node.stop() in (0, -signal.SIGTERM), node.log()
+            output = node.log()
+            assert "Traceback" not in output, output
     finally:
         if node is not None:
             node.stop()
-        if database:
-            from tests.browser.conftest import _pg_admin
-
-            _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
+from tether.domain.health import Check, Probe
 from tether.domain.ports import RateLimitState
 
 
@@ -51,3 +52,18 @@ class LimitsRateLimiter:
     async def reset(self, rule: str, key: str) -> None:
         item = self._item(rule)
         await self._limiter.clear(item, key)
+
+    async def reachable(self) -> bool:
+        """Whether the counters' storage answers (Redis PING; memory always does)."""
+        return bool(await self._storage.check())
+
+
+def redis_probe(limiter: LimitsRateLimiter) -> Probe:
+    """Readiness (domain/health.py): without Redis the processes would count apart."""
+
+    async def probe() -> Check:
+        if await limiter.reachable():
+            return Check(True)
+        return Check(False, "Redis does not answer")
+
+    return probe

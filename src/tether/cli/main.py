@@ -128,8 +128,10 @@ def serve(
         port=s.port,
         workers=workers,
         log_level=s.log_level.lower(),
+        # web/proxy.py reads forwarding headers, from TETHER_TRUSTED_PROXIES only.
         proxy_headers=False,
         server_header=False,
+        timeout_graceful_shutdown=s.shutdown_timeout,  # bounds the drain after SIGTERM
     )
 
 

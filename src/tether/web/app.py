@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
-from tether.web import errors
+from tether.web import errors, health
 from tether.web.account import pages as account_pages
 from tether.web.auth_api import (
     authorize,
@@ -34,6 +34,7 @@ from tether.web.dashboard import jobs as dashboard_jobs
 from tether.web.dashboard import pages as dashboard_pages
 from tether.web.dashboard import verification as dashboard_verification
 from tether.web.hosted import magic_link, pages, unblock, upstream, verify_email
+from tether.web.lifecycle import Lifecycle
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
 from tether.web.management.errors import management_body
@@ -71,17 +72,25 @@ async def _run_jobs_forever(services: Services) -> None:
         await asyncio.sleep(JOBS_INTERVAL)
 
 
-def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
-    """The app over ``wiring.services``; shutting it down calls ``wiring.close()``."""
+def create_app(
+    wiring: Wiring, *, deliver_mail: bool = True, drain_on_sigterm: bool = False
+) -> FastAPI:
+    """The app over ``wiring.services``; shutting it down calls ``wiring.close()``.
+    ``drain_on_sigterm`` (the server's entry point, tether.asgi) turns readiness off on SIGTERM
+    before the server stops (web/lifecycle.py)."""
     services = wiring.services
+    lifecycle = Lifecycle()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if drain_on_sigterm:
+            lifecycle.install(services.settings.shutdown_delay)
         task = asyncio.create_task(_deliver_mail_forever(services)) if deliver_mail else None
         job_task = asyncio.create_task(_run_jobs_forever(services)) if deliver_mail else None
         try:
             yield
         finally:
+            lifecycle.drain()
             for running in (task, job_task):
                 if running is not None:
                     running.cancel()
@@ -98,6 +107,7 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
     )
     app.state.services = services
     app.state.interactive = True
+    app.state.lifecycle = lifecycle
 
     async def handle(request: Request, exc: Exception) -> Response:
         # Each surface's routes name their renderer; what no route matched answers OAuth JSON.
@@ -125,11 +135,8 @@ def create_app(wiring: Wiring, *, deliver_mail: bool = True) -> FastAPI:
             status_code=405,
         )
 
-    @app.get("/healthz")
-    async def healthz() -> Response:
-        return JSONResponse({"status": "ok"})
-
     for module in (
+        health,
         discovery,
         token,
         userinfo,

@@ -21,6 +21,7 @@ from tether.domain.clock import Clock
 from tether.domain.connections import ConnectionService
 from tether.domain.cross_origin import CrossOriginService
 from tether.domain.federation import FederationService
+from tether.domain.health import HealthService
 from tether.domain.jobs.service import JobService
 from tether.domain.jobs.verification_email import VerificationEmailJobs
 from tether.domain.keys import KeyService
@@ -67,6 +68,7 @@ class Services:
     guard: BruteForceGuard
     verification: EmailVerification
     verification_jobs: VerificationEmailJobs
+    health: HealthService
 
 
 class Wiring(Protocol):
