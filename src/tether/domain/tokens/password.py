@@ -1,0 +1,73 @@
+"""The password grants (RFC 6749 §4.3, Auth0's password-realm) and the passwordless OTP grant."""
+
+from __future__ import annotations
+
+from tether.domain.audit import NO_REQUEST, LogType, RequestInfo
+from tether.domain.errors import InvalidCredentials
+from tether.domain.models import Application, Tenant, User
+from tether.domain.tokens.issuance import (
+    DEFAULT_USER_SCOPE,
+    TokenIssuer,
+    TokenResponse,
+    require_grant,
+)
+from tether.protocol.errors import InvalidGrant
+from tether.protocol.grants import GrantType
+from tether.protocol.scopes import parse_scope
+
+
+class PasswordGrants(TokenIssuer):
+    """Tokens for a person who proved a password or an emailed code."""
+
+    async def password(
+        self,
+        tenant: Tenant,
+        app: Application,
+        grant: GrantType,
+        username: str,
+        password: str,
+        realm: str | None,
+        scope: str | None,
+        audience: str | None,
+        request: RequestInfo = NO_REQUEST,
+    ) -> TokenResponse:
+        """RFC 6749 §4.3 and Auth0's password-realm grant, for applications that enable it."""
+        require_grant(app, grant)
+        if grant is GrantType.PASSWORD:
+            realm = tenant.settings.get("default_directory") or None
+        async with self._uow(read_only=True) as uow:
+            api = await self._api(uow, tenant, audience)
+        requested = parse_scope(scope or DEFAULT_USER_SCOPE)
+        try:
+            user, _ = await self._users.authenticate(
+                tenant, app, realm, username, password, request
+            )
+        except InvalidCredentials as exc:
+            raise InvalidGrant("Wrong email or password.") from exc
+        return await self.issue_for_user(
+            tenant, app, user, grant, requested, api, request, LogType.SUCCESS_EXCHANGE_PASSWORD
+        )
+
+    async def passwordless_user_tokens(
+        self,
+        tenant: Tenant,
+        app: Application,
+        user: User,
+        scope: str | None,
+        audience: str | None,
+        request: RequestInfo = NO_REQUEST,
+    ) -> TokenResponse:
+        """``http://auth0.com/oauth/grant-type/passwordless/otp`` once the code checked out."""
+        async with self._uow(read_only=True) as uow:
+            api = await self._api(uow, tenant, audience)
+        requested = parse_scope(scope or DEFAULT_USER_SCOPE)
+        return await self.issue_for_user(
+            tenant,
+            app,
+            user,
+            GrantType.PASSWORDLESS_OTP,
+            requested,
+            api,
+            request,
+            LogType.SUCCESS_LOGIN,
+        )
