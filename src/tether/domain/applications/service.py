@@ -1,0 +1,374 @@
+"""Applications (OAuth clients) and their client grants: Auth0's ``/clients`` and
+``/client-grants``, client authentication (RFC 6749 §2.3.1) and the web-origin read model."""
+
+from __future__ import annotations
+
+import builtins
+import hmac
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from tether.domain.actor import Actor
+from tether.domain.applications.specs import (
+    ORIGINS_CACHE_SECONDS,
+    ApplicationChanges,
+    CreatedApplication,
+    NewApplication,
+    apply_application_changes,
+    audit_details,
+    validate_new_application,
+)
+from tether.domain.audit import Audit, LogType
+from tether.domain.clock import Clock
+from tether.domain.errors import Conflict, InvalidInput, NotFound
+from tether.domain.ids import new_id, new_secret
+from tether.domain.models import Api, Application, ClientGrant, Tenant
+from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.sealing import Sealer
+from tether.domain.text import check_text
+from tether.protocol.errors import InvalidClient
+
+
+class ApplicationService:
+    def __init__(
+        self, uow: UnitOfWorkFactory, sealer: Sealer, clock: Clock, audit: Audit | None = None
+    ):
+        self._uow = uow
+        self._sealer = sealer
+        self._clock = clock
+        self._audit = audit or Audit(clock)
+        self._origins: dict[str, tuple[float, frozenset[str]]] = {}
+
+    def forget_origins(self, tenant: Tenant) -> None:
+        """Drop the cached web origins after a change, so CORS follows it at once here."""
+        self._origins.pop(tenant.id, None)
+
+    async def add(
+        self, uow: UnitOfWork, tenant: Tenant, spec: NewApplication
+    ) -> CreatedApplication:
+        app = validate_new_application(spec)
+        app.tenant_id = tenant.id
+        app.created_at = self._clock.now()
+        secret = None
+        if not app.is_public:
+            secret = new_secret()
+            app.encrypted_secret = self._sealer.seal(tenant.id, secret.encode())
+        await uow.applications.add(app)
+        return CreatedApplication(app, secret)
+
+    async def create(
+        self,
+        tenant: Tenant,
+        spec: NewApplication,
+        *,
+        api_identifier: str | None = None,
+        scopes: list[str] | None = None,
+    ) -> CreatedApplication:
+        """Create an application; with ``api_identifier``, also the client grant for it."""
+        async with self._uow() as uow:
+            created = await self.add(uow, tenant, spec)
+            if api_identifier is not None:
+                await self._add_grant(
+                    uow, tenant, created.application.client_id, api_identifier, scopes or []
+                )
+            await uow.commit()
+        return created
+
+    async def _add_grant(
+        self, uow: UnitOfWork, tenant: Tenant, client_id: str, audience: str, scopes: list[str]
+    ) -> ClientGrant:
+        api = await uow.apis.by_identifier(tenant.id, audience)
+        if api is None:
+            raise NotFound(f"No API with identifier {audience}.", code="inexistent_resource_server")
+        scopes = _check_grant_scopes(api, scopes)
+        if await uow.client_grants.find(tenant.id, client_id, audience):
+            raise Conflict("A client grant for this client and audience already exists.")
+        grant = ClientGrant(new_id("cgr_"), tenant.id, client_id, audience, scopes)
+        await uow.client_grants.add(grant)
+        return grant
+
+    async def grant(
+        self, tenant: Tenant, client_id: str, audience: str, scopes: list[str]
+    ) -> ClientGrant:
+        async with self._uow() as uow:
+            if await uow.applications.by_client_id(tenant.id, client_id) is None:
+                raise NotFound("Client not found.", code="inexistent_client")
+            grant = await self._add_grant(uow, tenant, client_id, audience, scopes)
+            await uow.commit()
+        return grant
+
+    async def list(self, tenant: Tenant) -> builtins.list[Application]:
+        async with self._uow() as uow:
+            return await uow.applications.list(tenant.id)
+
+    async def get(self, tenant: Tenant, client_id: str) -> Application:
+        async with self._uow() as uow:
+            app = await uow.applications.by_client_id(tenant.id, client_id)
+        if app is None:
+            raise NotFound("Client not found.", code="inexistent_client")
+        return app
+
+    async def web_origins(self, tenant: Tenant) -> frozenset[str]:
+        """Every origin any application of the tenant allows (web origins and CORS origins),
+        cached briefly: browsers ask on every token request."""
+        now = time.monotonic()
+        cached = self._origins.get(tenant.id)
+        if cached and now - cached[0] < ORIGINS_CACHE_SECONDS:
+            return cached[1]
+        origins = frozenset(
+            o for app in await self.list(tenant) for o in (*app.web_origins, *app.allowed_origins)
+        )
+        self._origins[tenant.id] = (now, origins)
+        return origins
+
+    def secret_of(self, app: Application) -> str | None:
+        if app.encrypted_secret is None:
+            return None
+        return self._sealer.open(app.tenant_id, app.encrypted_secret).decode()
+
+    async def delete(self, tenant: Tenant, client_id: str) -> None:
+        """Delete an application (the CLI's ``apps delete``): see ``remove``."""
+        async with self._uow() as uow:
+            await self._remove(uow, tenant, client_id)
+            await uow.commit()
+        self.forget_origins(tenant)
+
+    @staticmethod
+    async def _remove(uow: UnitOfWork, tenant: Tenant, client_id: str) -> Application:
+        """The application, its client grants, and its place in every connection's
+        ``enabled_clients``, in ``uow``."""
+        app = await uow.applications.by_client_id(tenant.id, client_id)
+        if app is None:
+            raise NotFound("Client not found.", code="inexistent_client")
+        for connection in await uow.connections.list(tenant.id):
+            if client_id in connection.enabled_clients:
+                await uow.connections.set_enabled_clients(
+                    tenant.id,
+                    connection.id,
+                    [c for c in connection.enabled_clients if c != client_id],
+                )
+        await uow.applications.delete(tenant.id, client_id)
+        return app
+
+    # -- the Management API's /clients and /client-grants ----------------------------
+
+    async def page(
+        self,
+        tenant: Tenant,
+        *,
+        page: int,
+        per_page: int,
+        app_types: Sequence[str] | None = None,
+        is_first_party: bool | None = None,
+    ) -> tuple[builtins.list[Application], int]:
+        """One page of the tenant's applications, oldest first, and how many match."""
+        found = [
+            a
+            for a in await self.list(tenant)
+            if (not app_types or a.app_type.value in app_types)
+            and (is_first_party is None or a.is_first_party == is_first_party)
+        ]
+        return found[page * per_page : (page + 1) * per_page], len(found)
+
+    async def register(
+        self, tenant: Tenant, spec: NewApplication, actor: Actor
+    ) -> CreatedApplication:
+        """``POST /api/v2/clients``: create an application and log who did."""
+        async with self._uow() as uow:
+            created = await self.add(uow, tenant, spec)
+            await self._record(uow, tenant, actor, "Create a client", created.application, "POST")
+            await uow.commit()
+        self.forget_origins(tenant)
+        return created
+
+    async def update(
+        self, tenant: Tenant, client_id: str, changes: ApplicationChanges, actor: Actor
+    ) -> Application:
+        """``PATCH /api/v2/clients/{id}``. Becoming confidential mints a secret; becoming public
+        (``token_endpoint_auth_method: none``) drops it."""
+        async with self._uow() as uow:
+            app = await uow.applications.by_client_id(tenant.id, client_id)
+            if app is None:
+                raise NotFound("Client not found.", code="inexistent_client")
+            updated = apply_application_changes(app, changes)
+            if updated.is_public:
+                updated.encrypted_secret = None
+            elif updated.encrypted_secret is None:
+                updated.encrypted_secret = self._sealer.seal(tenant.id, new_secret().encode())
+            await uow.applications.update(updated)
+            await self._record(
+                uow, tenant, actor, "Update a client", updated, "PATCH", fields=changes.names
+            )
+            await uow.commit()
+        self.forget_origins(tenant)
+        return updated
+
+    async def remove(self, tenant: Tenant, client_id: str, actor: Actor) -> None:
+        """``DELETE /api/v2/clients/{id}``: the application, its client grants, and its place in
+        every connection's ``enabled_clients``."""
+        async with self._uow() as uow:
+            app = await self._remove(uow, tenant, client_id)
+            await self._record(uow, tenant, actor, "Delete a client", app, "DELETE")
+            await uow.commit()
+        self.forget_origins(tenant)
+
+    async def _record(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        actor: Actor,
+        description: str,
+        app: Application,
+        method: str,
+        **extra: Any,
+    ) -> None:
+        path = "/api/v2/clients" + ("" if method == "POST" else f"/{app.client_id}")
+        await self._audit.record(
+            uow,
+            tenant.id,
+            LogType.SUCCESS_API_OPERATION,
+            actor.request,
+            description=description,
+            client_id=actor.client_id,
+            details=audit_details(
+                actor, method, path, client={"client_id": app.client_id, "name": app.name}, **extra
+            ),
+        )
+
+    async def grants_page(
+        self,
+        tenant: Tenant,
+        *,
+        page: int,
+        per_page: int,
+        client_id: str | None = None,
+        audience: str | None = None,
+    ) -> tuple[builtins.list[ClientGrant], int]:
+        found = [
+            g
+            for g in await self.client_grants(tenant, client_id)
+            if audience is None or g.audience == audience
+        ]
+        return found[page * per_page : (page + 1) * per_page], len(found)
+
+    async def add_client_grant(
+        self,
+        tenant: Tenant,
+        client_id: str,
+        audience: str,
+        scopes: builtins.list[str],
+        actor: Actor,
+    ) -> ClientGrant:
+        """``POST /api/v2/client-grants``."""
+        check_text("client_id", client_id, min_length=1, max_length=64)
+        check_text("audience", audience, min_length=1, max_length=600)
+        async with self._uow() as uow:
+            if await uow.applications.by_client_id(tenant.id, client_id) is None:
+                raise NotFound("Client not found.", code="inexistent_client")
+            grant = await self._add_grant(uow, tenant, client_id, audience, scopes)
+            await self._record_grant(uow, tenant, actor, "Create client grant", grant, "POST")
+            await uow.commit()
+        return grant
+
+    async def update_client_grant(
+        self, tenant: Tenant, grant_id: str, scopes: builtins.list[str] | None, actor: Actor
+    ) -> ClientGrant:
+        """``PATCH /api/v2/client-grants/{id}``: the scopes (the client and API stay)."""
+        async with self._uow() as uow:
+            grant = await uow.client_grants.get(tenant.id, grant_id)
+            if grant is None:
+                raise NotFound("The client grant does not exist.", code="inexistent_client_grant")
+            if scopes is not None:
+                api = await uow.apis.by_identifier(tenant.id, grant.audience)
+                if api is None:
+                    raise NotFound(
+                        f"No API with identifier {grant.audience}.",
+                        code="inexistent_resource_server",
+                    )
+                grant.scope = _check_grant_scopes(api, scopes)
+                await uow.client_grants.update(grant)
+            await self._record_grant(uow, tenant, actor, "Update client grant", grant, "PATCH")
+            await uow.commit()
+        return grant
+
+    async def remove_client_grant(self, tenant: Tenant, grant_id: str, actor: Actor) -> None:
+        """``DELETE /api/v2/client-grants/{id}``."""
+        async with self._uow() as uow:
+            grant = await uow.client_grants.get(tenant.id, grant_id)
+            if grant is None or not await uow.client_grants.delete(tenant.id, grant_id):
+                raise NotFound("The client grant does not exist.", code="inexistent_client_grant")
+            await self._record_grant(uow, tenant, actor, "Delete client grant", grant, "DELETE")
+            await uow.commit()
+
+    async def _record_grant(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        actor: Actor,
+        description: str,
+        grant: ClientGrant,
+        method: str,
+    ) -> None:
+        path = "/api/v2/client-grants" + ("" if method == "POST" else f"/{grant.id}")
+        await self._audit.record(
+            uow,
+            tenant.id,
+            LogType.SUCCESS_API_OPERATION,
+            actor.request,
+            description=description,
+            client_id=actor.client_id,
+            details=audit_details(
+                actor,
+                method,
+                path,
+                client_grant={
+                    "id": grant.id,
+                    "client_id": grant.client_id,
+                    "audience": grant.audience,
+                    "scope": list(grant.scope),
+                },
+            ),
+        )
+
+    async def client_grants(
+        self, tenant: Tenant, client_id: str | None = None
+    ) -> builtins.list[ClientGrant]:
+        async with self._uow() as uow:
+            return await uow.client_grants.list(tenant.id, client_id)
+
+    async def find(self, tenant: Tenant, client_id: str) -> Application | None:
+        """The application with this ``client_id``, or None; a read-only unit of work."""
+        async with self._uow(read_only=True) as uow:
+            return await uow.applications.by_client_id(tenant.id, client_id)
+
+    async def authenticate(
+        self, tenant: Tenant, client_id: str, secret: str | None, method: str
+    ) -> Application:
+        """RFC 6749 §2.3.1 / §3.2.1: a confidential client must prove its secret; a public one
+        must send none. Every failure is the same ``invalid_client``. Only reads: a read-only
+        unit of work, so on SQLite it takes no write lock."""
+        app = await self.find(tenant, client_id)
+        if app is None:
+            raise InvalidClient("Unknown client or wrong client credentials.")
+        if app.is_public:
+            if secret is not None:
+                raise InvalidClient("This client is public and must not send a secret.")
+            return app
+        expected = self.secret_of(app)
+        if secret is None or expected is None:
+            raise InvalidClient("Client authentication required.")
+        if not hmac.compare_digest(expected.encode(), secret.encode()):
+            raise InvalidClient("Unknown client or wrong client credentials.")
+        return app
+
+
+def _check_grant_scopes(api: Api, scopes: Sequence[str]) -> list[str]:
+    """The scopes, each once and in the order given, all defined by ``api``."""
+    unknown = set(scopes) - set(api.scope_values)
+    if unknown:
+        shown = ", ".join(sorted(unknown))
+        if len(shown) > 200:
+            shown = shown[:200] + "..."
+        raise InvalidInput(f"scope: {shown} not defined by {api.identifier}.")
+    return list(dict.fromkeys(scopes))
