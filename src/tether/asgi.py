@@ -5,8 +5,6 @@ Settings come from the environment; each worker process builds its own container
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from tether.bootstrap import build_container
@@ -17,9 +15,6 @@ from tether.web.app import create_app
 
 def create() -> FastAPI:
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    access_log.install()  # no ticket, code or state from a query string in the access log
+    # Text or JSON lines; no ticket, code or state from a query string in the access log.
+    access_log.configure(settings.log_format, settings.log_level)
     return create_app(build_container(settings), drain_on_sigterm=True)

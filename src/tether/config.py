@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         ),
     )
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description=(
+            "json: one JSON object a line, with a line per request (id, tenant, client, route, "
+            "status, latency) and per log event."
+        ),
+    )
     redis_url: str = Field("", description="Rate-limit counters in Redis when set.")
     smtp_host: str = ""
     smtp_port: int = 587

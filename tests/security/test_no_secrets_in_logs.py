@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 import secrets
 import subprocess
@@ -43,12 +44,20 @@ OTP = "http://auth0.com/oauth/grant-type/passwordless/otp"
 TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 
 
+@pytest.fixture(scope="module", params=["text", "json"])
+def log_format(request: pytest.FixtureRequest) -> str:
+    """Both log formats: text (uvicorn's access log) and TETHER_LOG_FORMAT=json (Tether's own
+    request lines, log event lines, everything else as JSON)."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """tests/e2e's live server, at the default log level (info: uvicorn's access log on)."""
+def server(tmp_path_factory: pytest.TempPathFactory, log_format: str) -> Iterator[Server]:
+    """tests/e2e's live server, at the default log level (info: the access log on)."""
     data_dir = tmp_path_factory.mktemp("logs")
     with tether_env(data_dir) as env:
         env.env["TETHER_LOG_LEVEL"] = "info"
+        env.env["TETHER_LOG_FORMAT"] = log_format
         init = env.json("init")
         stdout_path, stderr_path = data_dir / "serve.stdout", data_dir / "serve.stderr"
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
@@ -155,7 +164,7 @@ def _tokens(srv: Server, response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def test_a_full_flow_leaves_no_secret_in_the_logs(server: Server) -> None:
+def test_a_full_flow_leaves_no_secret_in_the_logs(server: Server, log_format: str) -> None:
     """OWASP ASVS 16.2.5: sign-up, password login, code flow with PKCE, refresh, a reset
     ticket, a passwordless code, a magic link and an export's download link: none of the passwords, tickets, codes,
     tokens or client secrets appears in any line the server logged."""
@@ -391,7 +400,15 @@ def test_a_full_flow_leaves_no_secret_in_the_logs(server: Server) -> None:
 
     server.secrets.update(flowed)
     output = server.output()
-    assert "/lo/reset?ticket=" in output, f"the access log did not record the reset:\n{output}"
+    if log_format == "json":
+        # Every line the server logged is JSON (stdout has only `tether serve`'s banner).
+        logged = server.stderr_path.read_text(errors="replace").splitlines()
+        lines = [json.loads(line) for line in logged if line.strip()]
+        routes = {line.get("route") for line in lines if line["logger"] == "tether.access"}
+        assert "/lo/reset" in routes, f"no request line for the reset:\n{output}"
+        assert any(line["logger"] == "tether.events" for line in lines), output
+    else:
+        assert "/lo/reset?ticket=" in output, f"the access log did not record the reset:\n{output}"
     leaked = sorted(s for s in {*flowed, *server.secrets} if s and s in output)
     assert not leaked, f"{len(leaked)} secret(s) in the server's output: {leaked}"
     # Six digits may occur anywhere by chance (a port, a time): only as a word of its own.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import typer
 
@@ -132,7 +133,16 @@ def serve(
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=s.shutdown_timeout,  # bounds the drain after SIGTERM
+        **_log_config(s.log_format),
     )
+
+
+def _log_config(fmt: str) -> dict[str, Any]:
+    """TETHER_LOG_FORMAT=json: uvicorn's own lines in JSON too, from its first one."""
+    from tether.web.access_log import uvicorn_log_config
+
+    config = uvicorn_log_config(fmt)
+    return {} if config is None else {"log_config": config}
 
 
 @db_app.command("upgrade")

@@ -5,6 +5,7 @@ Type codes follow Auth0's documented list ("Log Event Type Codes").
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -13,6 +14,8 @@ from tether.domain.clock import Clock
 from tether.domain.ids import new_log_id
 from tether.domain.models import Application, Connection, LogEvent, User
 from tether.domain.ports import UnitOfWork
+
+log = logging.getLogger("tether.events")
 
 
 class LogType(StrEnum):
@@ -104,4 +107,28 @@ class Audit:
             details=details or {},
         )
         await uow.logs.add(event)
+        # The operator's log gets a line once the event is committed (not for a rollback).
+        uow.after_commit(lambda: _log_line(event))
         return event
+
+
+def _log_line(event: LogEvent) -> None:
+    """One line per log event (issue 14, "Logs"): its type and ids, nothing a person typed
+    beyond the fixed description (no details: they can quote a request)."""
+    log.info(
+        "log event %s %s",
+        event.type,
+        event.log_id,
+        extra={
+            "fields": {
+                "event": event.type,
+                "log_id": event.log_id,
+                "tenant_id": event.tenant_id,
+                "client_id": event.client_id,
+                "user_id": event.user_id,
+                "connection": event.connection,
+                "client_ip": event.ip,
+                "description": event.description[:200] or None,
+            }
+        },
+    )

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from tether.domain.errors import DomainError
 from tether.protocol.errors import OAuth2Error
 from tether.web import errors, health
+from tether.web.access_log import AccessLog
 from tether.web.account import pages as account_pages
 from tether.web.auth_api import (
     authorize,
@@ -111,7 +112,12 @@ def create_app(
 
     async def handle(request: Request, exc: Exception) -> Response:
         # Each surface's routes name their renderer; what no route matched answers OAuth JSON.
-        return errors.dispatch(request, exc, default=render_oauth)
+        response = errors.dispatch(request, exc, default=render_oauth)
+        # An unhandled error is answered outside the middleware that stamps the request id.
+        request_id = getattr(request.state, "request_id", None)
+        if request_id and "x-request-id" not in response.headers:
+            response.headers["X-Request-Id"] = request_id
+        return response
 
     app.add_exception_handler(OAuth2Error, handle)
     app.add_exception_handler(DomainError, handle)
@@ -172,6 +178,8 @@ def create_app(
         max_body=services.settings.max_body_bytes,
         larger={jobs.IMPORT_PATH: jobs.IMPORT_MAX_BODY},
     )
+    # The request's id and its log line, inside the proxy's view of the client.
+    app.add_middleware(AccessLog, enabled=services.settings.log_format == "json")
     # Outermost: everything inside sees the client's address, scheme and host (web/proxy.py).
     app.add_middleware(
         ProxyHeaders,

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tether.protocol import json_text
+from tether.web import access_log
 from tether.web.errors import BodyError
 
 MAX_FIELDS = 100
@@ -19,6 +20,12 @@ MAX_FIELDS = 100
 
 async def read_params(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
     """The body as a mapping. JSON must be an object; a form field may appear once."""
+    params = await _read_params(request, allow_empty=allow_empty)
+    access_log.note_client(request.scope.setdefault("state", {}), params.get("client_id"))
+    return params
+
+
+async def _read_params(request: Request, *, allow_empty: bool) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     raw = await request.body()
     if not raw:

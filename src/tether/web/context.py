@@ -7,6 +7,7 @@ from starlette.requests import Request
 from tether.domain.audit import RequestInfo
 from tether.domain.errors import NotFound
 from tether.domain.models import Tenant
+from tether.web import access_log
 from tether.web.services import Services
 
 
@@ -22,7 +23,13 @@ async def tenant(request: Request) -> Tenant:
     found = await services(request).tenants.resolve(host)
     if found is None:
         raise NotFound("No tenant is configured yet. Run `tether init`.", code="inexistent_tenant")
+    request.state.tenant = found.name  # for the request's log line (web/access_log.py)
     return found
+
+
+def note_client(request: Request, client_id: object) -> None:
+    """The application this request is for, as far as the request's log line is concerned."""
+    access_log.note_client(request.scope.setdefault("state", {}), client_id)
 
 
 def client_ip(request: Request) -> str | None:

@@ -83,7 +83,13 @@ def retry_headers(exc: DomainError) -> dict[str, str]:
 def log_unhandled(request: Request, exc: Exception) -> str:
     """Logs an error no renderer understood, with its traceback; returns the request id."""
     request_id: str = getattr(request.state, "request_id", "-")
-    log.error("unhandled error, request id %s", request_id, exc_info=exc)
+    # By name: an error no route handled is logged after the request's context has ended.
+    log.error(
+        "unhandled error, request id %s",
+        request_id,
+        exc_info=exc,
+        extra={"fields": {"request_id": request_id}},
+    )
     return request_id
 
 

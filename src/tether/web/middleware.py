@@ -24,8 +24,10 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
+        # web/access_log.AccessLog gives the id (a trusted proxy's, or a new one) first.
+        state = scope.setdefault("state", {})
+        request_id = state.get("request_id") or secrets.token_hex(8)
+        state["request_id"] = request_id
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         max_body = self.larger.get(scope.get("path", ""), self.max_body)

@@ -22,7 +22,7 @@ from tether.protocol.params import normalise, require
 from tether.web import ratelimit
 from tether.web.auth_api.errors import OAuthRoute
 from tether.web.body import read_params
-from tether.web.context import request_info, services, tenant
+from tether.web.context import note_client, request_info, services, tenant
 from tether.web.errors import NO_STORE
 
 router = APIRouter(route_class=OAuthRoute)
@@ -46,9 +46,11 @@ async def _client(request: Request, current: Tenant, params: dict[str, str]) -> 
         normalise({"client_id": credentials.client_id, "client_secret": credentials.client_secret})
     except InvalidRequest as exc:
         raise InvalidClient("Malformed client credentials.") from exc
-    return await c.applications.authenticate(
+    app = await c.applications.authenticate(
         current, credentials.client_id, credentials.client_secret, credentials.method
     )
+    note_client(request, app.client_id)  # also when it came in a Basic header
+    return app
 
 
 @router.post("/oauth/token")

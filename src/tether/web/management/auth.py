@@ -19,7 +19,7 @@ from tether.domain.errors import DomainError
 from tether.domain.models import Tenant
 from tether.protocol import jose
 from tether.protocol.scopes import parse_scope
-from tether.web.context import request_info, services
+from tether.web.context import note_client, request_info, services
 from tether.web.management.errors import ManagementError, unauthorized
 
 #: The 401 message for a user token issued before the user's access ended.
@@ -133,6 +133,7 @@ async def authenticate(request: Request, tenant: Tenant, *, allow_id_token: bool
         # subjects (``<client>@clients``) never have an instant, so any token may be asked.
         raise unauthorized(ENDED)
     azp = claims.get("azp")
+    note_client(request, azp)
     return Caller(
         tenant=tenant,
         subject=subject,
