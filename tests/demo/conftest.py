@@ -125,7 +125,7 @@ def _wait_until_up(urls: list[str], process: subprocess.Popen[bytes], log: Path)
 def demo(_database_url: str | None) -> Iterator[Demo]:
     """``tether serve --demo --port P --sample-port Q`` on a fresh data folder (and database)."""
     data_dir = Path(tempfile.mkdtemp(prefix="tether-demo-"))
-    port, sample_port = free_port(), free_port()
+    port, sample_port, lock_port = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
     env.update(
         {
@@ -143,7 +143,7 @@ def demo(_database_url: str | None) -> Iterator[Demo]:
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [tether_bin(), "serve", "--demo", "--port", str(port)]
-                + ["--sample-port", str(sample_port)],
+                + ["--sample-port", str(sample_port), "--lock-sample-port", str(lock_port)],
                 env={**env, "COLUMNS": "200"},
                 cwd=data_dir,
                 stdout=out,
@@ -151,15 +151,25 @@ def demo(_database_url: str | None) -> Iterator[Demo]:
             )
         url = f"http://localhost:{port}"
         sample_url = f"http://localhost:{sample_port}/"
+        lock_url = f"http://localhost:{lock_port}/"
         _wait_until_up(
-            [f"{url}/.well-known/openid-configuration", f"{sample_url}config.json"], process, log
+            [
+                f"{url}/.well-known/openid-configuration",
+                f"{sample_url}config.json",
+                f"{lock_url}config.json",
+            ],
+            process,
+            log,
         )
         config = httpx.get(f"{sample_url}config.json", timeout=5).json()
+        lock_config = httpx.get(f"{lock_url}config.json", timeout=5).json()
         yield Demo(
             url=url,
             sample_url=sample_url,
             client_id=config["clientId"],
             config=config,
+            lock_url=lock_url,
+            lock_config=lock_config,
             env=env,
             data_dir=data_dir,
             log=log,

@@ -18,6 +18,7 @@ from tests.browser.support import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "examples" / "angularjs-linking"
+LOCK_SAMPLE = REPO / "examples" / "angularjs-lock-linking"
 #: Where each step's screenshot goes. TETHER_DEMO_SCREENSHOTS=docs/screenshots refreshes the
 #: committed ones (shown in the README); a normal run writes to a temporary folder, so running
 #: the suite never changes the checkout.
@@ -45,6 +46,8 @@ class Demo:
     env: dict[str, str]
     data_dir: Path
     log: Path
+    lock_url: str = ""  # http://localhost:LOCK_PORT/, the tutorial's Lock 14 version
+    lock_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def upstream_url(self) -> str:

@@ -65,6 +65,49 @@ async def test_another_sample_port_later_moves_the_sample(
     assert {demo.EMAIL_CONNECTION, demo.UPSTREAM_CONNECTION} <= enabled
 
 
+async def test_the_lock_sample_gets_what_an_embedded_lock_needs(
+    tmp_path: Path, engine: AsyncEngine
+) -> None:
+    """Its own SPA with the implicit grant, cross-origin authentication for its origin, its
+    /co/verify page, and the database and outside-provider buttons; moved with its port."""
+    c = build_container(
+        make_settings(tmp_path, demo=True), engine=engine, hash_parameters=FAST_HASH
+    )
+    provisioned = await c.provision()
+
+    async def run(origin: str) -> demo.Demo:
+        return await demo.provision_demo(
+            c.tenants,
+            c.applications,
+            c.connections,
+            c.users,
+            provisioned.tenant,
+            SAMPLE_ORIGIN,
+            origin,
+        )
+
+    first = await run("http://localhost:3001")
+    again = await run("http://localhost:3001/")
+    assert first.lock_client_id and again.lock_client_id == first.lock_client_id
+    assert first.lock_client_id != first.sample_client_id
+    lock = await c.applications.get(first.tenant, first.lock_client_id)
+    assert lock.cross_origin_authentication
+    assert lock.cross_origin_loc == "http://localhost:3001/co-verify.html"
+    assert list(lock.web_origins) == list(lock.allowed_origins) == ["http://localhost:3001"]
+    assert set(lock.callbacks) == {"http://localhost:3001", "http://localhost:3001/"}
+    assert "implicit" in lock.grant_types
+    enabled = {x.name for x in await c.connections.enabled_for(first.tenant, lock.client_id)}
+    assert enabled == {"Username-Password-Authentication", demo.UPSTREAM_CONNECTION}
+    names = [a.name for a in await c.applications.list(first.tenant)]
+    assert names.count(demo.LOCK_SAMPLE_APP) == 1
+
+    moved = await run("http://localhost:3005")
+    assert moved.lock_client_id == first.lock_client_id
+    lock = await c.applications.get(first.tenant, first.lock_client_id)
+    assert list(lock.web_origins) == ["http://localhost:3005"]
+    assert lock.cross_origin_loc == "http://localhost:3005/co-verify.html"
+
+
 async def test_another_port_later_is_a_warning(tmp_path: Path, engine: AsyncEngine) -> None:
     """The outside IdP is a tenant on the first run's port: it cannot follow (yet)."""
     c = build_container(

@@ -1,4 +1,5 @@
-"""``tether serve --demo``: Tether and the seed's AngularJS sample, side by side, on loopback."""
+"""``tether serve --demo``: Tether and the seed's AngularJS samples (spa-js, and the tutorial's
+Lock 14 version), side by side, on loopback."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from tether.web.app import create_app
 from tether.web.demo import create_sample_app
 
 
-def sample_folder() -> Path:
-    """examples/angularjs-linking of this checkout."""
-    return Path(__file__).resolve().parents[3] / "examples" / "angularjs-linking"
+def sample_folder(name: str = "angularjs-linking") -> Path:
+    """examples/NAME of this checkout."""
+    return Path(__file__).resolve().parents[3] / "examples" / name
 
 
 #: The outside IdP is this server's second tenant, on loopback.
@@ -32,12 +33,18 @@ def demo_settings(base: Settings) -> Settings:
     return base.model_copy(update={"demo": True, "federation_private_networks": allowed})
 
 
-def serve_demo(host: str, port: int, sample_port: int) -> None:
+#: The Lock sample's browser bundle of Lock (esbuild, at install time: npm run build).
+LOCK_BUNDLE = Path("build") / "lock.js"
+
+
+def serve_demo(host: str, port: int, sample_port: int, lock_sample_port: int = 3001) -> None:
     os.environ["TETHER_DEMO"] = "true"
     s = demo_settings(settings())
     s.ensure_master_secret()
     folder = sample_folder()
     sample_origin = f"http://localhost:{sample_port}"
+    lock_folder = sample_folder("angularjs-lock-linking")
+    lock_origin = f"http://localhost:{lock_sample_port}"
 
     async def main() -> None:
         import uvicorn
@@ -52,6 +59,7 @@ def serve_demo(host: str, port: int, sample_port: int) -> None:
             container.users,
             provisioned.tenant,
             sample_origin,
+            lock_origin if lock_folder.is_dir() else None,
         )
 
         def say(text: str) -> None:
@@ -88,6 +96,18 @@ def serve_demo(host: str, port: int, sample_port: int) -> None:
                 soft_wrap=True,
                 highlight=False,
             )
+        if lock_folder.is_dir():
+            say(
+                f"Lock sample            {lock_origin}/  (client_id {d.lock_client_id}; Lock 14, as the tutorial)"
+            )
+            if not (lock_folder / LOCK_BUNDLE).is_file():
+                console.print(
+                    "[yellow]warning:[/yellow] the Lock sample's bundle is missing: "
+                    f"npm ci --prefix {lock_folder} && npm run --prefix {lock_folder} build"
+                    "  (./scripts/serve does it when npm is installed)",
+                    soft_wrap=True,
+                    highlight=False,
+                )
         for warning in d.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True, highlight=False)
         servers = [
@@ -120,6 +140,24 @@ def serve_demo(host: str, port: int, sample_port: int) -> None:
             )
         else:
             console.print(f"[yellow]No sample at {folder}; serving Tether only.[/yellow]")
+        if lock_folder.is_dir():
+            lock_config = {
+                "domain": provisioned.tenant.public_url,
+                "issuer": provisioned.tenant.issuer,
+                "clientId": d.lock_client_id,
+                "audience": provisioned.tenant.management_audience,
+            }
+            servers.append(
+                uvicorn.Server(
+                    uvicorn.Config(
+                        create_sample_app(lock_folder, lock_config),
+                        host=host,
+                        port=lock_sample_port,
+                        log_level="warning",
+                        server_header=False,
+                    )
+                )
+            )
         access_log.install()  # after uvicorn.Config set its loggers up
         await asyncio.gather(*(server.serve() for server in servers))
 

@@ -85,6 +85,11 @@ def serve(
     sample_port: int = typer.Option(
         3000, "--sample-port", help="Where --demo serves the sample app."
     ),
+    lock_sample_port: int = typer.Option(
+        3001,
+        "--lock-sample-port",
+        help="Where --demo serves the tutorial's Lock 14 version of the sample.",
+    ),
 ) -> None:
     """Run the server. On SQLite it creates and upgrades the database by itself."""
     # Worker processes read their settings from the environment: hand them ours.
@@ -96,7 +101,7 @@ def serve(
         from tether.cli.demo import serve_demo
 
         s = settings()
-        serve_demo(s.host, s.port, sample_port)
+        serve_demo(s.host, s.port, sample_port, lock_sample_port)
         return
     s = settings()
     if s.ensure_master_secret():

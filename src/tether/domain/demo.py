@@ -1,9 +1,12 @@
-"""``tether serve --demo``: everything the seed's linking sample needs, with no internet.
+"""``tether serve --demo``: everything the seed's linking samples need, with no internet.
 
-On the default tenant: the AngularJS sample registered as a single-page app (its own origin),
-a database connection, passwordless email, and an OpenID connection to a second tenant of the
-same server that plays an outside provider (served on ``127.0.0.1`` while the main tenant is on
-``localhost``). The outside provider gets a ready account. Running it again reuses everything.
+On the default tenant: the AngularJS sample (``@auth0/auth0-spa-js``) registered as a
+single-page app on its own origin; the tutorial's Lock 14 version of it on another origin, with
+what an embedded Lock needs (the implicit grant, cross-origin authentication, its
+``cross_origin_loc`` page); a database connection, passwordless email, and an OpenID connection
+to a second tenant of the same server that plays an outside provider (served on ``127.0.0.1``
+while the main tenant is on ``localhost``). The outside provider gets a ready account. Running it
+again reuses everything.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from urllib.parse import urlsplit
 
 from tether.domain.actor import Actor
 from tether.domain.applications import ApplicationChanges, ApplicationService, NewApplication
+from tether.domain.authorization import IMPLICIT
 from tether.domain.connections import DEFAULT_DATABASE, ConnectionService
 from tether.domain.errors import NotFound
 from tether.domain.models import AppType, Tenant
@@ -21,6 +25,9 @@ from tether.domain.users import DatabaseUsers, NewDatabaseUser
 from tether.protocol.grants import GrantType
 
 SAMPLE_APP = "AngularJS linking sample"
+LOCK_SAMPLE_APP = "AngularJS Lock linking sample"
+#: The Lock sample's page that answers the /co/verify fallback (auth0-js crossOriginVerification).
+LOCK_VERIFY_PAGE = "/co-verify.html"
 UPSTREAM_TENANT = "outside-idp"
 UPSTREAM_APP = "Tether demo (relying party)"
 UPSTREAM_CONNECTION = "outside-idp"
@@ -35,6 +42,8 @@ class Demo:
     upstream: Tenant
     sample_client_id: str
     sample_origin: str
+    lock_client_id: str | None = None
+    lock_origin: str | None = None
     #: What an earlier run set up for other ports and this one cannot use (the data is reused).
     warnings: tuple[str, ...] = ()
 
@@ -54,6 +63,7 @@ async def provision_demo(
     users: DatabaseUsers,
     tenant: Tenant,
     sample_origin: str,
+    lock_origin: str | None = None,
 ) -> Demo:
     """Idempotent: what exists is kept, what is missing is made."""
     sample_origin = sample_origin.rstrip("/")
@@ -133,4 +143,66 @@ async def provision_demo(
             },
             [sample.client_id],
         )
-    return Demo(tenant, upstream, sample.client_id, sample_origin, tuple(warnings))
+    lock_client_id = None
+    if lock_origin is not None:
+        lock_origin = lock_origin.rstrip("/")
+        lock_client_id = await _lock_sample(applications, connections, tenant, lock_origin)
+    return Demo(
+        tenant,
+        upstream,
+        sample.client_id,
+        sample_origin,
+        lock_client_id,
+        lock_origin,
+        tuple(warnings),
+    )
+
+
+def _lock_sample_settings(origin: str) -> ApplicationChanges:
+    """What an embedded Lock 14 needs (lock-protocol.md §2, §5): its page as callback and web
+    origin (the hidden iframe of popup mode is framed by it), the origin allowed to call
+    /co/authenticate, the implicit grant (Lock asks for ``token id_token``), and the page that
+    answers the /co/verify fallback."""
+    return ApplicationChanges(
+        callbacks=(origin, origin + "/"),
+        web_origins=(origin,),
+        allowed_origins=(origin,),
+        allowed_logout_urls=(origin, origin + "/"),
+        cross_origin_authentication=True,
+        cross_origin_loc=origin + LOCK_VERIFY_PAGE,
+    )
+
+
+async def _lock_sample(
+    applications: ApplicationService,
+    connections: ConnectionService,
+    tenant: Tenant,
+    origin: str,
+) -> str:
+    existing = {a.name: a for a in await applications.list(tenant)}
+    app = existing.get(LOCK_SAMPLE_APP)
+    wanted = _lock_sample_settings(origin)
+    if app is not None:
+        if origin not in app.web_origins:  # another --lock-sample-port than last time
+            await applications.update(tenant, app.client_id, wanted, Actor(client_id=None))
+        return app.client_id
+    created = await applications.create(
+        tenant,
+        NewApplication(
+            name=LOCK_SAMPLE_APP,
+            app_type=AppType.SPA,
+            callbacks=wanted.callbacks or (),
+            web_origins=wanted.web_origins or (),
+            allowed_origins=wanted.allowed_origins or (),
+            allowed_logout_urls=wanted.allowed_logout_urls or (),
+            grant_types=(IMPLICIT,),
+            cross_origin_authentication=True,
+            cross_origin_loc=wanted.cross_origin_loc,
+        ),
+    )
+    client_id = created.application.client_id
+    # Lock's buttons are the app's connections (/client/{id}.js): the password database and
+    # the outside provider. Lock (not Lock Passwordless) would not show the email connection.
+    for name in (DEFAULT_DATABASE, UPSTREAM_CONNECTION):
+        await connections.enable(tenant, name, client_id)
+    return client_id
