@@ -1,7 +1,8 @@
 """The seed's tutorial as written, on Lock 14 (examples/angularjs-lock-linking), clicked through
 in Chromium on ``tether serve --demo``: sign up in Lock's widget, link a second password account
-through a second Lock in popup mode, see the identity with its profileData, unlink it. Each
-step's screenshot goes to docs/screenshots/demo-lock-*.png.
+through a second Lock in popup mode, see the identity with its profileData, unlink it; then link
+an account of the outside provider through Lock's button, a real popup that ends on Tether's
+WinChan relay page (``owp=true``). Each step's screenshot goes to docs/screenshots/demo-lock-*.png.
 
 Lock fetches its language file from cdn.auth0.com (lock-protocol.md §1.4): there is no internet
 here, so that request is aborted at once and Lock uses its bundled English, as it does when the
@@ -126,3 +127,31 @@ def test_sign_up_with_lock_link_a_second_lock_account_and_unlink(
     ann.page.reload()
     ready(ann, demo)
     assert ann.user_id() == primary
+
+    # Lock's button for the outside provider, in popup mode: a window on Tether's /authorize
+    # (connection=outside-idp, owp=true, prompt=login) -> the provider's sign-in page -> back to
+    # Tether, which ends the popup on its relay page; Lock hears the tokens through WinChan.
+    # An account of its own there (the spa-js test links outside@example.com elsewhere).
+    outside_email = "otto@example.com"
+    demo.cli(
+        "users", "create", "--email", outside_email, "--password", PASSWORD,
+        "--verified", "--tenant", "outside-idp",
+    )  # fmt: skip
+    ann.page.click("#link-account")
+    widget = lock_widget(ann)
+    with ann.page.expect_popup() as opened:
+        widget.locator(".auth0-lock-social-button").first.click()
+    popup = opened.value
+    popup.wait_for_url(lambda u: u.startswith(f"{demo.upstream_url}/u/login"))
+    popup.fill("#email", outside_email)
+    popup.fill("#password", PASSWORD)
+    shot(popup, "lock-07-outside-idp-popup")
+    popup.click("form button[type=submit]")
+    [outside] = ann.wait_for_identities(1)
+    assert outside["provider"] == "oidc"
+    assert outside_email in outside["text"]
+    assert ann.error() is None
+    assert popup.is_closed()  # WinChan closed it once the answer arrived
+    shot(ann.page, "lock-08-linked-outside-idp")
+    held = demo.cli("users", "show", primary)
+    assert [i["provider"] for i in held["identities"]] == ["auth0", "oidc"]

@@ -18,6 +18,10 @@ from tether.protocol.errors import InvalidRequest, OAuth2Error
 from tether.protocol.scopes import parse_scope
 
 RESPONSE_MODES = frozenset({"query", "fragment", "form_post", "web_message"})
+#: How an ``owp=true`` popup is answered (auth0-js ``popup.authorize``, lock-protocol.md §2.6,
+#: §2.7b): a relay page on this server's origin speaks WinChan to the page that opened it. Not a
+#: response_mode a client can ask for: only ``owp=true`` with a redirect mode selects it.
+WINCHAN = "winchan"
 RESPONSE_TYPES = frozenset({"code", "id_token", "id_token token", "token id_token"})
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 
@@ -60,11 +64,21 @@ class AuthorizationRequest:
     screen_hint: str | None = None
     connection: str | None = None
     ui_locales: str | None = None
+    #: auth0-js' ``owp`` ("opener will process"): a popup whose opener waits for a WinChan relay.
+    owp: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_code(self) -> bool:
         return self.response_type == "code"
+
+    @property
+    def answer_mode(self) -> str:
+        """How the response is delivered: the response_mode, or the WinChan relay of an owp
+        popup (whose answer would otherwise land on the app's page inside the popup)."""
+        if self.owp and self.response_mode in ("query", "fragment"):
+            return WINCHAN
+        return self.response_mode
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -84,6 +98,7 @@ class AuthorizationRequest:
             "screen_hint": self.screen_hint,
             "connection": self.connection,
             "ui_locales": self.ui_locales,
+            "owp": self.owp,
         }
 
     @classmethod
@@ -112,6 +127,7 @@ class AuthorizationRequest:
             screen_hint=opt("screen_hint"),
             connection=opt("connection"),
             ui_locales=opt("ui_locales"),
+            owp=data.get("owp") is True,
         )
 
 
@@ -172,6 +188,7 @@ def parse(params: Mapping[str, str], *, redirect_uri: str) -> AuthorizationReque
         screen_hint=params.get("screen_hint"),
         connection=params.get("connection"),
         ui_locales=params.get("ui_locales"),
+        owp=params.get("owp") == "true",
     )
 
 

@@ -17,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from tether.domain.authorization import BadAuthorizeRequest
 from tether.domain.errors import DomainError
+from tether.domain.federation import UPSTREAM_STRATEGIES
 from tether.domain.models import Application, Session, Tenant
 from tether.protocol import authorize as authz
 from tether.protocol.errors import OAuth2Error
@@ -41,6 +42,20 @@ def login_url(request: Request, tx_id: str, req: authz.AuthorizationRequest) -> 
     return f"{path}?{urlencode({'state': tx_id})}"
 
 
+async def _sign_in_url(
+    request: Request, current: Tenant, app: Application, tx_id: str, req: authz.AuthorizationRequest
+) -> str:
+    """``connection=<an upstream provider>`` goes straight to that provider, as Auth0's
+    /authorize does (Lock's and auth0-js' social buttons, ``owp`` popups included); anything
+    else goes to the sign-in page, which shows only the named connection if there is one."""
+    if req.connection:
+        enabled = await services(request).connections.enabled_for(current, app.client_id)
+        if any(c.name == req.connection and c.strategy in UPSTREAM_STRATEGIES for c in enabled):
+            query = urlencode({"state": tx_id, "connection": req.connection})
+            return f"/u/login/upstream?{query}"
+    return login_url(request, tx_id, req)
+
+
 async def _answer(
     request: Request,
     current: Tenant,
@@ -50,7 +65,7 @@ async def _answer(
 ) -> Response:
     c = services(request)
     params = await c.authorization.respond(current, app, req, session.user_pk, session)
-    return deliver(request, app, req.redirect_uri, req.response_mode, params)
+    return deliver(request, app, req.redirect_uri, req.answer_mode, params)
 
 
 @router.api_route("/authorize", methods=["GET", "POST"])
@@ -81,6 +96,8 @@ async def authorize(request: Request) -> Response:
         params.get("response_mode") if params.get("response_mode") in authz.RESPONSE_MODES else None
     )
     default_mode = "query" if params.get("response_type") == "code" else "fragment"
+    if params.get("owp") == "true" and mode in (None, "query", "fragment"):
+        default_mode = mode = authz.WINCHAN  # the popup's opener hears the error, as the tokens
     try:
         req = await c.authorization.validate(current, app, params)
     except OAuth2Error as exc:
@@ -98,12 +115,12 @@ async def authorize(request: Request) -> Response:
                 current,
                 app,
                 req.redirect_uri,
-                req.response_mode,
+                req.answer_mode,
                 req.state,
                 authz.LoginRequired(),
             )
         tx_id = await c.authorization.park(current, req)
-        return _redirect(login_url(request, tx_id, req))
+        return _redirect(await _sign_in_url(request, current, app, tx_id, req))
     if await c.authorization.needs_consent(current, app, session.user_pk, req):
         if "none" in req.prompt:
             return deliver_error(
@@ -111,7 +128,7 @@ async def authorize(request: Request) -> Response:
                 current,
                 app,
                 req.redirect_uri,
-                req.response_mode,
+                req.answer_mode,
                 req.state,
                 authz.ConsentRequired(),
             )

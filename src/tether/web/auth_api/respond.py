@@ -1,9 +1,14 @@
 """Delivering an authorization response in the request's response_mode (RFC 6749 §4.1.2,
-OAuth 2.0 Form Post Response Mode, Auth0's web_message)."""
+OAuth 2.0 Form Post Response Mode, Auth0's web_message, and the WinChan relay that ends an
+auth0-js ``owp=true`` popup, lock-protocol.md §2.7b)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,6 +27,13 @@ def deliver(
     params: Mapping[str, str],
 ) -> Response:
     origin = authz.origin_of(redirect_uri)
+    if mode == authz.WINCHAN:
+        return page(
+            request,
+            "winchan_relay.html",
+            target_origin=origin,
+            response=_winchan_result(params),
+        )
     if mode == "form_post":
         return page(
             request,
@@ -63,3 +75,22 @@ def deliver_error(
         state=state,
     )
     return deliver(request, app, redirect_uri, mode, params)
+
+
+def _winchan_result(params: Mapping[str, str]) -> dict[str, Any]:
+    """auth0-js hands this object to the app as the authResult with no further checks (no
+    state, nonce or signature validation in popup.authorize): it carries the decoded ID token
+    as ``id_token_payload`` too, as apps read ``authResult.idTokenPayload``."""
+    result: dict[str, Any] = dict(params)
+    if "expires_in" in result and str(result["expires_in"]).isdigit():
+        result["expires_in"] = int(result["expires_in"])
+    token = params.get("id_token")
+    if token:
+        try:
+            payload = token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError, binascii.Error):
+            claims = None
+        if isinstance(claims, dict):
+            result["id_token_payload"] = claims
+    return result

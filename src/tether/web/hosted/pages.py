@@ -468,7 +468,7 @@ async def consent_submit(request: Request) -> Response:
             current,
             app,
             req.redirect_uri,
-            req.response_mode,
+            req.answer_mode,
             req.state,
             AccessDenied("The user denied access."),
         )

@@ -93,7 +93,7 @@ async def callback(request: Request) -> Response:
             AccessDenied(exc.message) if exc.error == "access_denied" else ServerError(exc.message)
         )
         return deliver_error(
-            request, current, app, req.redirect_uri, req.response_mode, req.state, error
+            request, current, app, req.redirect_uri, req.answer_mode, req.state, error
         )
     response = await _signed_in(request, current, tx, user, ["fed"])
     response.delete_cookie(FLOW_COOKIE, path="/login/callback")
