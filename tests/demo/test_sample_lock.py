@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.demo.support import LOCK_SAMPLE, Demo, Person, shot
@@ -155,3 +156,46 @@ def test_sign_up_with_lock_link_a_second_lock_account_and_unlink(
     shot(ann.page, "lock-08-linked-outside-idp")
     held = demo.cli("users", "show", primary)
     assert [i["provider"] for i in held["identities"]] == ["auth0", "oidc"]
+
+
+def test_a_browser_that_drops_tethers_cookie_signs_in_through_co_verify(
+    demo: Demo, lock_people: Callable[[], Person]
+) -> None:
+    """Third-party cookies blocked: the browser drops the verifier cookie /co/authenticate sets
+    (here its answer is fetched outside the browser and handed over without Set-Cookie), so the
+    top-level /authorize has none. Tether frames the app's cross_origin_loc page
+    (co-verify.html, auth0-js' crossOriginVerification), gets the verifier auth0-js kept on the
+    app's origin, and POSTs /co/verify; the sign-in goes on."""
+    email = "mia@example.com"
+    demo.signup(email, PASSWORD)
+    mia = lock_people()
+    seen: list[str] = []
+
+    def cookie_dropped(route: Any) -> None:
+        request = route.request
+        if request.method != "POST":
+            route.continue_()
+            return
+        keep = ("origin", "content-type", "auth0-client")
+        answer = httpx.post(
+            request.url,
+            content=request.post_data_buffer,
+            headers={k: v for k, v in request.headers.items() if k.lower() in keep},
+            timeout=10,
+        )
+        headers = {k: v for k, v in answer.headers.items() if k.lower() != "set-cookie"}
+        route.fulfill(status=answer.status_code, headers=headers, body=answer.content)
+
+    mia.context.route(f"{demo.url}/co/authenticate", cookie_dropped)
+    mia.context.on("request", lambda r: seen.append(f"{r.method} {r.url.split('?')[0]}"))
+    mia.page.click("#login")
+    widget = lock_widget(mia)
+    widget.locator("input[name=email]").fill(email)
+    widget.locator("input[name=password]").fill(PASSWORD)
+    widget.locator(SUBMIT).click()
+    ready(mia, demo)
+    mia.page.wait_for_selector("#profile-user-id")
+    assert mia.error() is None
+    assert mia.user_id().startswith("auth0|")
+    assert f"GET {demo.lock_url}co-verify.html" in seen
+    assert f"POST {demo.url}/co/verify" in seen

@@ -6,7 +6,9 @@ then opens ``/authorize?login_ticket=...`` and the ticket, redeemed once, is the
 
 What binds the ticket to the browser that earned it: the verifier travels back only in a cookie
 Tether set on the ``/co/authenticate`` answer, and the ticket is spent only when that cookie's
-verifier matches (Auth0's cross-origin verification). The ticket is also bound to the app, to the
+verifier matches (Auth0's cross-origin verification). A browser that blocks that cookie (a
+third-party cookie when the app is on another site) proves it with the copy auth0-js kept on the
+app's origin instead, read by the app's ``cross_origin_loc`` page (``/co/verify``). The ticket is also bound to the app, to the
 origin that asked (the callback must have that origin) and lives 2 minutes.
 """
 
@@ -143,6 +145,24 @@ class CrossOriginService:
             )
             await uow.commit()
         return ticket
+
+    async def verification_id(
+        self, tenant: Tenant, app: Application, redirect_uri: str, login_ticket: str
+    ) -> str | None:
+        """The ``co_id`` of a ticket still waiting for this app and callback origin, for the
+        /co/verify fallback (§2.3) when the browser did not send the verifier cookie; the
+        ticket stays unspent. None when there is no such ticket."""
+        async with self._uow(read_only=True) as uow:
+            ticket = await uow.login_tickets.pending(
+                tenant.id, _digest(login_ticket), self._clock.now()
+            )
+        if (
+            ticket is None
+            or ticket.client_id != app.client_id
+            or ticket.origin != origin_of(redirect_uri)
+        ):
+            return None
+        return ticket.co_id
 
     async def redeem(
         self,

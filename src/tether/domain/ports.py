@@ -247,6 +247,10 @@ class LoginTicketRepo(Protocol):
         """The unexpired, unused ticket with this verifier, now spent; else None."""
         ...
 
+    async def pending(self, tenant_id: str, ticket_id: str, at: datetime) -> LoginTicket | None:
+        """The unexpired, unused ticket, left as it is; else None."""
+        ...
+
 
 class PasswordlessRepo(Protocol):
     async def add(self, code: PasswordlessCode) -> None: ...

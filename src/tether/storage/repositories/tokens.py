@@ -189,3 +189,17 @@ class LoginTickets(Repository):
             return None
         row = (await self._c.execute(sa.select(t.login_tickets).where(c.id == ticket_id))).first()
         return to_record(LoginTicket, row) if row else None
+
+    async def pending(self, tenant_id: str, ticket_id: str, at: datetime) -> LoginTicket | None:
+        c = t.login_tickets.c
+        row = (
+            await self._c.execute(
+                sa.select(t.login_tickets).where(
+                    c.tenant_id == tenant_id,
+                    c.id == ticket_id,
+                    c.used_at.is_(None),
+                    c.expires_at > at,
+                )
+            )
+        ).first()
+        return to_record(LoginTicket, row) if row else None

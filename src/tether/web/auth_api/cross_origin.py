@@ -6,13 +6,17 @@
   with credentials for the app's allowed origins when the app allows cross-origin
   authentication (Auth0's setting of that name). The verifier also goes into an HttpOnly cookie:
   /authorize spends the ticket only in the browser that holds it (§2.3);
-- ``/authorize?login_ticket=...``: see ``authorize_with_ticket``.
+- ``/authorize?login_ticket=...``: see ``authorize_with_ticket``;
+- ``POST /co/verify``: the fallback for browsers that block that cookie (§2.3), see
+  ``verification_page``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -36,10 +40,14 @@ from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.cookies import is_secure, session_value, set_session
 from tether.web.errors import BodyError
+from tether.web.hosted.pages import error_page
+from tether.web.hosted.render import page
 
 router = APIRouter()
 
 VERIFIER_COOKIE = "tether_co_verifier"
+#: Beside a request parked for /co/verify: the digest of its ticket (never the ticket itself).
+CO_TICKET = "co_ticket_sha256"
 ALLOW_HEADERS = "Auth0-Client, Content-Type, Authorization, X-Request-Language"
 #: Lock's password meter knows only these (auth0-password-policies 3.1.0); others break it.
 LOCK_POLICIES = frozenset({"none", "low", "fair", "good", "excellent"})
@@ -119,6 +127,10 @@ async def _origin_allowed(request: Request, current: Tenant, origin: str | None)
     """For a preflight (no body, so no client_id): some app allows this origin."""
     apps = await services(request).applications.list(current)
     return any(co.allows(a, origin) for a in apps)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _cors(origin: str) -> dict[str, str]:
@@ -236,7 +248,25 @@ async def authorize_with_ticket(
     login_ticket: str,
 ) -> Response:
     """The ticket is the sign-in (so ``prompt=none`` does not ask for an earlier session): spend
-    it, start the browser's session, answer in the request's response_mode."""
+    it, start the browser's session, answer in the request's response_mode. Without the verifier
+    cookie (a browser that blocks third-party cookies) and with the app's ``cross_origin_loc``
+    set, the verifier is fetched from the app's page first (§2.3, ``verification_page``)."""
+    verifier = request.cookies.get(VERIFIER_COOKIE)
+    if not verifier and app.cross_origin_loc:
+        fallback = await verification_page(request, current, app, req, login_ticket)
+        if fallback is not None:
+            return fallback
+    return await _spend(request, current, app, req, login_ticket, verifier)
+
+
+async def _spend(
+    request: Request,
+    current: Tenant,
+    app: Application,
+    req: authz.AuthorizationRequest,
+    login_ticket: str,
+    verifier: str | None,
+) -> Response:
     c = services(request)
     try:
         started = await c.cross_origin.redeem(
@@ -244,7 +274,7 @@ async def authorize_with_ticket(
             app,
             req.redirect_uri,
             login_ticket,
-            request.cookies.get(VERIFIER_COOKIE),
+            verifier,
             session_value(request),
         )
     except co.TicketRefused as exc:
@@ -253,7 +283,7 @@ async def authorize_with_ticket(
             current,
             app,
             req.redirect_uri,
-            req.response_mode,
+            req.answer_mode,
             req.state,
             AccessDenied(exc.message),
         )
@@ -264,13 +294,94 @@ async def authorize_with_ticket(
             current,
             app,
             req.redirect_uri,
-            req.response_mode,
+            req.answer_mode,
             req.state,
             authz.ConsentRequired(),
         )
     else:
         params = await c.authorization.respond(current, app, req, session.user_pk, session)
-        response = deliver(request, app, req.redirect_uri, req.response_mode, params)
+        response = deliver(request, app, req.redirect_uri, req.answer_mode, params)
     set_session(request, response, current, started.cookie_value)
     response.delete_cookie(VERIFIER_COOKIE, path="/authorize")
     return response
+
+
+# -- /co/verify: the fallback for browsers that block Tether's cookie -----------------------------
+
+
+async def verification_page(
+    request: Request,
+    current: Tenant,
+    app: Application,
+    req: authz.AuthorizationRequest,
+    login_ticket: str,
+) -> Response | None:
+    """Auth0's fallback page (lock-protocol.md §2.3): frame the app's ``cross_origin_loc``,
+    where auth0-js answers a ``co_verifier_request`` for this ticket's ``co_id`` with the
+    verifier it kept in a cookie of the app's origin, then POST it to /co/verify. The request
+    is parked meanwhile; the ticket stays unspent. None if there is no such waiting ticket."""
+    c = services(request)
+    loc = app.cross_origin_loc or ""
+    co_id = await c.cross_origin.verification_id(current, app, req.redirect_uri, login_ticket)
+    if co_id is None:
+        return None
+    tx_id = await c.authorization.park(current, req, extra={CO_TICKET: _digest(login_ticket)})
+    own_origin = co.origin_of(current.public_url)
+    loc_origin = co.origin_of(loc)
+    redirect_origin = authz.origin_of(req.redirect_uri)
+    return page(
+        request,
+        "co_verify.html",
+        iframe_url=f"{loc.split('#', 1)[0]}#origin={quote(own_origin, safe='')}",
+        target_origin=loc_origin,
+        co_id=co_id,
+        state=tx_id,
+        login_ticket=login_ticket,
+        # Popup mode runs this in the app's hidden iframe: framed by the app's web origin only;
+        # anything else is a top-level page that nobody frames.
+        frame_ancestors=[o for o in app.web_origins if o == redirect_origin]
+        if req.response_mode == "web_message"
+        else [],
+        frame_src=[loc_origin],
+        form_targets=[redirect_origin],
+    )
+
+
+def _from_own_page(request: Request, current: Tenant) -> bool:
+    """Fetch Metadata first (the page's ``no-referrer`` policy makes a form's Origin ``null``):
+    ``Sec-Fetch-Site: same-origin``; else an Origin header naming this server."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin", "").rstrip("/").lower()
+    return origin == co.origin_of(current.public_url)
+
+
+@router.post("/co/verify")
+async def verify(request: Request) -> Response:
+    """The fallback page's form: the verifier from the app's page, the parked request's state
+    and the ticket. Only a form of this server's own pages is taken (Fetch Metadata, or the
+    Origin header): another site could otherwise post its own ticket and verifier and sign this
+    browser in as someone else (login CSRF)."""
+    current = await tenant(request)
+    c = services(request)
+    if not _from_own_page(request, current):
+        return error_page(request, "This form can only be sent from Tether's own page.", status=403)
+    try:
+        form = await read_params(request)
+        tx, app = await c.authorization.transaction(current, str(form.get("state") or ""))
+    except (BodyError, DomainError) as exc:
+        message = exc.message if isinstance(exc, DomainError) else "The form could not be read."
+        return error_page(request, message, code="invalid_request")
+    ticket = str(form.get("login_ticket") or "")
+    if not ticket or tx.request.get(CO_TICKET) != _digest(ticket):
+        return error_page(request, "This sign-in does not match.", code="invalid_state")
+    if not await c.authorization.finish(current, tx):
+        return error_page(
+            request, "This sign-in was already completed.", code="invalid_state", status=400
+        )
+    req = authz.AuthorizationRequest.from_dict(tx.request)
+    verifier = form.get("verifier")
+    return await _spend(
+        request, current, app, req, ticket, verifier if isinstance(verifier, str) else None
+    )

@@ -28,14 +28,20 @@ STATIC = "/u/static/"
 
 
 def csp(
-    nonce: str, *, form_targets: Iterable[str] = (), frame_ancestors: Iterable[str] = ()
+    nonce: str,
+    *,
+    form_targets: Iterable[str] = (),
+    frame_ancestors: Iterable[str] = (),
+    frame_src: Iterable[str] = (),
 ) -> str:
     ancestors = " ".join(frame_ancestors) or "'none'"
     targets = " ".join(["'self'", *form_targets])
+    frames = " ".join(frame_src)
     return (
         "default-src 'none'; "
         f"script-src 'nonce-{nonce}'; "
-        "style-src 'self'; img-src 'self' data:; "
+        + (f"frame-src {frames}; " if frames else "")
+        + "style-src 'self'; img-src 'self' data:; "
         f"form-action {targets}; "
         f"frame-ancestors {ancestors}; "
         "base-uri 'none'"
@@ -43,11 +49,17 @@ def csp(
 
 
 def security_headers(
-    nonce: str, *, form_targets: Iterable[str] = (), frame_ancestors: Iterable[str] = ()
+    nonce: str,
+    *,
+    form_targets: Iterable[str] = (),
+    frame_ancestors: Iterable[str] = (),
+    frame_src: Iterable[str] = (),
 ) -> dict[str, str]:
     ancestors = list(frame_ancestors)
     headers = {
-        "Content-Security-Policy": csp(nonce, form_targets=form_targets, frame_ancestors=ancestors),
+        "Content-Security-Policy": csp(
+            nonce, form_targets=form_targets, frame_ancestors=ancestors, frame_src=frame_src
+        ),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
@@ -64,6 +76,7 @@ def page(
     status: int = 200,
     form_targets: Iterable[str] = (),
     frame_ancestors: Iterable[str] = (),
+    frame_src: Iterable[str] = (),
     **context: Any,
 ) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
@@ -76,5 +89,7 @@ def page(
     return HTMLResponse(
         html,
         status_code=status,
-        headers=security_headers(nonce, form_targets=form_targets, frame_ancestors=frame_ancestors),
+        headers=security_headers(
+            nonce, form_targets=form_targets, frame_ancestors=frame_ancestors, frame_src=frame_src
+        ),
     )
