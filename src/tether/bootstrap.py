@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,7 +32,7 @@ from tether.domain.mail import MailService
 from tether.domain.mailbox import MailboxProof
 from tether.domain.passwordless import RULE_EMAIL, RULE_IP, PasswordlessService
 from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPolicy
-from tether.domain.ports import RateLimiter, UnitOfWorkFactory
+from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.provisioning import Provisioned, provision_default_tenant
 from tether.domain.sealing import Sealer
 from tether.domain.sessions import SessionService
@@ -51,78 +51,20 @@ from tether.web.services import Services
 log = logging.getLogger("tether")
 
 
-@dataclass
-class Container:
-    """Everything built, for the CLI and tests. The app gets only ``services`` (no engine) and
-    ``close`` (``create_app`` takes the container as its ``Wiring``)."""
+@dataclass(frozen=True)
+class Container(Services):
+    """Everything built, for the CLI and tests: the services web gets, plus the database
+    handles and the upstream sign-in. The app gets only ``services`` (no engine) and ``close``
+    (``create_app`` takes the container as its ``Wiring``)."""
 
-    settings: Settings
     engine: AsyncEngine
     uow: UnitOfWorkFactory
-    clock: Clock
-    limiter: RateLimiter
-    guard: BruteForceGuard
-    audit: Audit
-    keys: KeyService
-    tenants: TenantService
-    applications: ApplicationService
-    apis: ApiService
-    connections: ConnectionService
-    users: DatabaseUsers
-    tokens: TokenService
-    mail: MailService
-    sessions: SessionService
-    authorization: AuthorizationService
-    user_admin: UserAdmin
-    logs: LogService
-    linking: LinkingService
     external: ExternalSignIn
-    passwordless: PasswordlessService
-    cross_origin: CrossOriginService
-    federation: FederationService
-    admins: AdminService
-    hosted_apps: HostedApps
-    account: AccountService
-    access: UserAccess
-    jobs: JobService
-    verification: EmailVerification
-    verification_jobs: VerificationEmailJobs
-    health: HealthService
 
     @property
     def services(self) -> Services:
-        """What web is handed: the services, never the engine."""
-        return Services(
-            settings=self.settings,
-            clock=self.clock,
-            limiter=self.limiter,
-            audit=self.audit,
-            keys=self.keys,
-            tenants=self.tenants,
-            applications=self.applications,
-            apis=self.apis,
-            connections=self.connections,
-            users=self.users,
-            tokens=self.tokens,
-            mail=self.mail,
-            sessions=self.sessions,
-            authorization=self.authorization,
-            user_admin=self.user_admin,
-            logs=self.logs,
-            linking=self.linking,
-            passwordless=self.passwordless,
-            cross_origin=self.cross_origin,
-            federation=self.federation,
-            admins=self.admins,
-            hosted_apps=self.hosted_apps,
-            account=self.account,
-            jobs=self.jobs,
-            access=self.access,
-            guard=self.guard,
-            verification=self.verification,
-            verification_jobs=self.verification_jobs,
-            health=self.health,
-        )
+        """What web is handed: the services, never the engine (the fields of ``Services``)."""
+        return Services(**{f.name: getattr(self, f.name) for f in fields(Services)})
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
