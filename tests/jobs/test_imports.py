@@ -362,3 +362,46 @@ async def test_an_upsert_that_blocks_ends_the_users_access(
     assert after is not None and after.blocked and after.tokens_valid_after is not None
     with pytest.raises(InvalidCredentials):
         await sign_in(world, "bo@example.com")
+
+
+async def test_user_ids_as_auth0s_export_writes_them_are_taken(
+    api: httpx.AsyncClient, world: World, database: Connection
+) -> None:
+    """Auth0's export writes ``user_id`` as ``auth0|<id>``; its import prepends the strategy
+    itself, so the prefix of the database strategy is taken off; another provider's is refused."""
+    exported_by_auth0 = {  # a line of an Auth0 export, its default fields
+        "user_id": "auth0|5f1e9c0d2a7b4c0068f1d2e3",
+        "email": "moved@example.com",
+        "email_verified": True,
+        "name": "Moved Person",
+        "created_at": "2020-07-27T09:31:25.123Z",
+        "updated_at": "2024-01-02T03:04:05.678Z",
+        "last_login": "2024-01-02T03:04:05.678Z",
+        "logins_count": 12,
+    }
+    users = [
+        exported_by_auth0,
+        {"email": "plain@example.com", "user_id": "no-prefix-7"},
+        {"email": "social@example.com", "user_id": "google-oauth2|1234567890"},
+        {"email": "twice@example.com", "user_id": "5f1e9c0d2a7b4c0068f1d2e3"},
+        {"email": "empty@example.com", "user_id": "auth0|"},
+    ]
+    job = await import_and_run(api, world, database.id, users)
+    assert job["summary"] == {"failed": 3, "updated": 0, "inserted": 2, "total": 5}
+    moved = await api.get("/api/v2/users/auth0|5f1e9c0d2a7b4c0068f1d2e3")
+    assert moved.status_code == 200, moved.text
+    body = moved.json()
+    assert body["email"] == "moved@example.com" and body["email_verified"] is True
+    assert body["identities"][0]["user_id"] == "5f1e9c0d2a7b4c0068f1d2e3"
+    assert body["identities"][0]["provider"] == "auth0"
+    plain = await api.get("/api/v2/users/auth0|no-prefix-7")
+    assert plain.status_code == 200 and plain.json()["email"] == "plain@example.com"
+    failed = {
+        item["user"]["email"]: item["errors"][0]
+        for item in (await api.get(f"/api/v2/jobs/{job['id']}/errors")).json()
+    }
+    assert failed["social@example.com"]["code"] == "PATTERN"
+    assert failed["social@example.com"]["path"] == "user_id"
+    assert "auth0|" in failed["social@example.com"]["message"]
+    assert failed["twice@example.com"]["code"] == "CONFLICT"  # the same id, written without it
+    assert failed["empty@example.com"]["code"] == "PATTERN"

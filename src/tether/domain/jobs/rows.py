@@ -1,7 +1,8 @@
 """One row of a users file, checked against Auth0's bulk-import user schema.
 
 Auth0, "Bulk User Import Database Schema and Examples": ``email`` (format email),
-``email_verified``, ``user_id`` (prefixed with the connection's strategy), ``username``,
+``email_verified``, ``user_id`` (prefixed with the connection's strategy: ``auth0|`` on a row,
+as Auth0's export writes it, is taken off), ``username``,
 ``given_name``, ``family_name``, ``name``, ``nickname``, ``picture``, ``blocked``,
 ``password_hash`` (bcrypt), ``custom_password_hash`` (mutually exclusive with it),
 ``app_metadata`` and ``user_metadata``. A failed row is reported with Auth0's job error codes
@@ -58,6 +59,9 @@ APP_METADATA_RESERVED = frozenset(
 )
 _BCRYPT = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: The strategy prefix of a database connection's user ids: Auth0's export writes ``auth0|<id>``
+#: and its import prepends the strategy itself, so a row may carry it or not.
+DATABASE_PREFIX = "auth0|"
 #: A credential that never verifies: an imported user without a hash sets a password by reset.
 NO_PASSWORD = "!"
 
@@ -117,6 +121,8 @@ def check(row: Any) -> ImportRow | list[RowError]:
         if name not in row:
             continue
         value = row[name]
+        if name == "user_id" and isinstance(value, str) and value.startswith(DATABASE_PREFIX):
+            value = value[len(DATABASE_PREFIX) :]
         if not isinstance(value, str):
             errors.append(_type_error(name, "string"))
         elif len(value) > limit:
@@ -125,7 +131,16 @@ def check(row: Any) -> ImportRow | list[RowError]:
                     "MAX_LENGTH", f"String is too long ({len(value)} chars), maximum {limit}", name
                 )
             )
-        elif _CONTROL.search(value) or (name == "user_id" and ("|" in value or not value)):
+        elif name == "user_id" and ("|" in value or not value):
+            # another provider's id ("google-oauth2|...") is not a database connection's
+            errors.append(
+                RowError(
+                    "PATTERN",
+                    f"user_id must be the id alone or prefixed with {DATABASE_PREFIX}",
+                    name,
+                )
+            )
+        elif _CONTROL.search(value):
             errors.append(RowError("PATTERN", "String does not match the allowed pattern", name))
         else:
             fields[name] = value
