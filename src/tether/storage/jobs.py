@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tether.domain.jobs.models import Job, JobError, JobStatus, JobType, NewUserRows, UserUpdate
@@ -179,36 +180,70 @@ class BulkUsers:
     def __init__(self, conn: AsyncConnection):
         self._c = conn
 
+    async def _each(
+        self, column: sa.Column[Any], where: Sequence[Any], values: Sequence[str], out: Any
+    ) -> dict[str, Any]:
+        """``value -> out`` for each of ``values`` with a row where ``column == value`` and
+        ``where`` (a unique key: at most one row each).
+
+        On PostgreSQL each value is looked up on its own (a correlated scalar subquery over
+        ``unnest``): an ``IN`` list over the last column of a unique index is planned from the
+        table's statistics, and while a bulk import is filling a table they say it is nearly
+        empty, so the planner scans every row of the tenant for each batch and importing 100,000
+        users took minutes (docs/benchmarks.md). One index probe a value needs no statistics."""
+        found: dict[str, Any] = {}
+        for start in range(0, len(values), _IN_CHUNK):
+            part = list(values[start : start + _IN_CHUNK])
+            if self._c.dialect.name == "postgresql":
+                wanted = (
+                    sa.func.unnest(sa.bindparam("wanted", part, type_=ARRAY(sa.String)))
+                    .table_valued("value")
+                    .render_derived(name="wanted")
+                )
+                hit = sa.select(out).where(*where, column == wanted.c.value).scalar_subquery()
+                rows = await self._c.execute(
+                    sa.select(wanted.c.value, hit.label("hit")).select_from(wanted)
+                )
+                found.update({r.value: r.hit for r in rows if r.hit is not None})
+            else:  # SQLite plans an IN list as one index probe a value
+                rows = await self._c.execute(
+                    sa.select(column.label("value"), out.label("hit")).where(
+                        *where, column.in_(part)
+                    )
+                )
+                found.update({r.value: r.hit for r in rows})
+        return found
+
     async def existing(
         self, tenant_id: str, connection_id: str, emails: Sequence[str]
     ) -> dict[str, tuple[str, str, int]]:
-        found: dict[str, tuple[str, str, int]] = {}
         c, i, u = t.password_credentials, t.identities, t.users
-        for start in range(0, len(emails), _IN_CHUNK):
+        identity_ids = await self._each(
+            c.c.email,
+            [c.c.tenant_id == tenant_id, c.c.connection_id == connection_id],
+            emails,
+            c.c.identity_id,
+        )
+        by_identity = {identity_id: email for email, identity_id in identity_ids.items()}
+        found: dict[str, tuple[str, str, int]] = {}
+        ids = list(by_identity)
+        for start in range(0, len(ids), _IN_CHUNK):
             rows = await self._c.execute(
-                sa.select(c.c.email, i.c.user_pk, c.c.identity_id, u.c.logins_count)
-                .select_from(c.join(i, i.c.id == c.c.identity_id).join(u, u.c.pk == i.c.user_pk))
-                .where(
-                    c.c.tenant_id == tenant_id,
-                    c.c.connection_id == connection_id,
-                    c.c.email.in_(list(emails[start : start + _IN_CHUNK])),
-                )
+                sa.select(i.c.id, i.c.user_pk, u.c.logins_count)
+                .select_from(i.join(u, u.c.pk == i.c.user_pk))
+                .where(i.c.id.in_(ids[start : start + _IN_CHUNK]))
             )
             for row in rows:
-                found[row.email] = (row.user_pk, row.identity_id, int(row.logins_count))
+                found[by_identity[row.id]] = (row.user_pk, row.id, int(row.logins_count))
         return found
 
     async def taken_user_ids(self, tenant_id: str, user_ids: Sequence[str]) -> set[str]:
         taken: set[str] = set()
-        for start in range(0, len(user_ids), _IN_CHUNK):
-            part = list(user_ids[start : start + _IN_CHUNK])
-            for table in (t.users, t.retired_user_ids):
-                rows = await self._c.execute(
-                    sa.select(table.c.user_id).where(
-                        table.c.tenant_id == tenant_id, table.c.user_id.in_(part)
-                    )
-                )
-                taken.update(r.user_id for r in rows)
+        for table in (t.users, t.retired_user_ids):
+            hits = await self._each(
+                table.c.user_id, [table.c.tenant_id == tenant_id], user_ids, table.c.user_id
+            )
+            taken.update(hits)
         return taken
 
     async def insert(self, rows: Sequence[NewUserRows]) -> None:
