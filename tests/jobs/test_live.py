@@ -1,5 +1,7 @@
-"""Jobs against a live ``tether serve``: auth0-python 6's own Jobs client (``jobs.users_imports
-.create``, ``jobs.get``, ``jobs.errors.get``, ``jobs.users_exports.create``), unchanged, and a job
+"""Jobs against a live ``tether serve``: auth0-python's own Jobs clients, unchanged: 6.x
+(``jobs.users_imports.create``, ``jobs.get``, ``jobs.errors.get``, ``jobs.users_exports.create``)
+and 4.x (``Jobs.import_users``, ``get``, ``get_failed_job``, ``export_users``, from
+.venv-sdk4 by sdk4_jobs_client.py), both against one server for the module; and a job
 interrupted by SIGKILL that the restarted server finishes (Auth0 Management API v2, "Jobs")."""
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 import httpx
 import pytest
 from auth0.authentication import GetToken
 from auth0.management import Auth0
 
 from tests.e2e.conftest import DATABASE_CONNECTION, TETHER, TetherEnv, tether_env
+from tests.management_sdk.conftest import SDK4, run_sdk
 
 pytestmark = pytest.mark.e2e
 #: Starting a server takes a second on an idle machine; the shared test machine can be far slower.
@@ -53,15 +58,25 @@ def _wait(get: Any, done: Any, timeout: float = 90.0) -> Any:
         time.sleep(0.2)
 
 
-def test_auth0_python_jobs_client(tmp_path: Path) -> None:
-    with tether_env(tmp_path) as env:
+@dataclass
+class Served:
+    """One ``tether serve`` for the module's SDK tests, and what ``tether init`` printed."""
+
+    env: TetherEnv
+    init: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with tether_env(tmp_path_factory.mktemp("jobs-live")) as env:
         env.env["TETHER_MANAGEMENT_RATE_LIMIT"] = "100000/second"
         init = env.json("init")
         with _serving(env):
-            _sdk_round_trip(env, init)
+            yield Served(env, init)
 
 
-def _sdk_round_trip(env: TetherEnv, init: dict[str, Any]) -> None:
+def test_auth0_python_jobs_client(served: Served) -> None:
+    env, init = served.env, served.init
     domain, issuer = f"localhost:{env.port}", env.issuer
     token = _token(domain, init["management_client"])
     mgmt = Auth0(base_url=f"http://{domain}/api/v2", token=token, max_retries=0, timeout=30)
@@ -117,7 +132,72 @@ def _sdk_round_trip(env: TetherEnv, init: dict[str, Any]) -> None:
     done = _wait(lambda: mgmt.jobs.get(export.id), lambda j: j.status == "completed")
     assert done.location and done.location.startswith(issuer)
     rows = list(csv.reader(io.StringIO(gzip.decompress(httpx.get(done.location).content).decode())))
-    assert rows == [["Email", "Plan"], ["sdk-sha256@example.com", "'=cmd|' /C calc'!A0"]]
+    assert rows[0] == ["Email", "Plan"]
+    assert ["sdk-sha256@example.com", "'=cmd|' /C calc'!A0"] in rows[1:]
+
+
+def test_auth0_python_4_jobs_client(served: Served) -> None:
+    """The 4.x client's method names are the ones Auth0's docs long used: ``import_users``
+    (multipart, ``send_completion_email`` true by default), ``get``, ``get_failed_job`` and
+    ``export_users``."""
+    python = SDK4.check()
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    salted = hashlib.sha512(PASSWORD.encode() + b"\x01\x02").hexdigest()
+    users = [
+        {"email": "sdk4-bcrypt@example.com", "password_hash": hashed, "user_id": "auth0|sdk4-b"},
+        {
+            "email": "sdk4-sha512@example.com",
+            "custom_password_hash": {
+                "algorithm": "sha512",
+                "hash": {"value": salted, "encoding": "hex"},
+                "salt": {"value": "0102", "encoding": "hex", "position": "suffix"},
+            },
+            "user_metadata": {"from": "sdk4"},
+        },
+        {"email": "sdk4 is not an email"},
+    ]
+    config = {
+        "domain": f"localhost:{served.env.port}",
+        "connection": DATABASE_CONNECTION,
+        "app": served.init["default_app"],
+        "machine": served.init["management_client"],
+        "users": users,
+        "password": PASSWORD,
+        "tag": "t1",
+    }
+    out = run_sdk(python, str(Path(__file__).with_name("sdk4_jobs_client.py")), config)
+    assert out["sdk_version"].startswith("4."), out["sdk_version"]
+    created = out["import_users"]["ok"]
+    assert created["type"] == "users_import" and created["status"] == "pending"
+    assert created["external_id"] == "sdk4-t1" and created["id"].startswith("job_")
+    job = out["get_import"]["ok"]
+    assert job["status"] == "completed", job
+    assert job["summary"] == {"failed": 1, "updated": 0, "inserted": 2, "total": 3}
+    [failed] = out["get_failed_job"]["ok"]
+    assert failed["user"] == {"email": "sdk4 is not an email"}
+    assert failed["errors"][0]["code"] == "FORMAT" and failed["errors"][0]["path"] == "email"
+    for step, status in (
+        ("import_bad_connection", 400),
+        ("import_not_json", 400),
+        ("get_missing", 404),
+    ):
+        error = out[step]["error"]
+        assert (error["type"], error["status"]) == ("Auth0Error", status), (step, error)
+        assert error["message"], (step, error)
+    export = out["get_export"]["ok"]
+    assert export["type"] == "users_export" and export["status"] == "completed", export
+    assert export["location"].startswith(served.env.issuer)
+    mine = {line["email"]: line for line in out["export_lines"] if "sdk4" in line["email"]}
+    assert mine["sdk4-bcrypt@example.com"] == {
+        "user_id": "auth0|sdk4-b",  # the prefix a row carried was taken off, then put back once
+        "email": "sdk4-bcrypt@example.com",
+        "connection": DATABASE_CONNECTION,
+        "user_metadata": {},
+    }
+    assert mine["sdk4-sha512@example.com"]["user_metadata"] == {"from": "sdk4"}
+    assert all("password" not in json.dumps(line) for line in out["export_lines"])
+    for email in ("sdk4-bcrypt@example.com", "sdk4-sha512@example.com"):
+        assert "id_token" in out[f"login_{email}"]["ok"], out[f"login_{email}"]
 
 
 # -- SIGKILL in the middle of an import ----------------------------------------------------------
