@@ -19,6 +19,7 @@ from tests.jobs.conftest import import_and_run, post_import, run_jobs
 from tests.management.conftest import assert_error, machine_token
 from tether.domain.connections import DEFAULT_DATABASE
 from tether.domain.errors import InvalidCredentials
+from tether.domain.md4 import MD4
 from tether.domain.models import Connection
 
 PASSWORD = "the original passphrase"
@@ -59,6 +60,11 @@ def custom_hashes() -> dict[str, dict[str, Any]]:
             "algorithm": "md5",
             "hash": {"value": hashlib.md5(pw + SALT.encode()).hexdigest(), "encoding": "hex"},  # noqa: S324
             "salt": {"value": SALT, "position": "suffix"},
+        },
+        "md4": {  # an NT hash: MD4 of the UTF-16LE password (md4.py, RFC 1320's vectors pass)
+            "algorithm": "md4",
+            "hash": {"value": MD4(PASSWORD.encode("utf-16-le")).hexdigest()},
+            "password": {"encoding": "utf16le"},
         },
         "sha1": {
             "algorithm": "sha1",

@@ -3,7 +3,7 @@
 wrong one, and the sign-in that verifies it rehashes it to argon2id.
 
 The pinned vectors come from the algorithms' own specifications (RFC 6070 PBKDF2-HMAC-SHA1,
-RFC 7914 scrypt, RFC 4231 HMAC-SHA256, RFC 2307 {SHA}) or from the reference libraries
+RFC 7914 scrypt, RFC 4231 HMAC-SHA256, RFC 2307 {SHA}, RFC 1320 MD4) or from the reference libraries
 (bcrypt, argon2-cffi, hashlib), so a mistake in how Tether reads a field shows up as a failure.
 """
 
@@ -24,6 +24,7 @@ from tether.domain import legacy_hashes
 from tether.domain.connections import DEFAULT_DATABASE
 from tether.domain.errors import InvalidCredentials
 from tether.domain.legacy_hashes import LegacyHashError, encode, verify
+from tether.domain.md4 import MD4
 from tether.domain.passwords import PasswordHasher
 from tether.domain.users import NewDatabaseUser
 
@@ -100,6 +101,54 @@ def test_well_known_unsalted_digests() -> None:
     )
     assert verify(md5, "password") and verify(sha1, "password")
     assert not verify(md5, "password1") and not verify(sha1, "password1")
+
+
+@pytest.mark.parametrize(
+    ("message", "digest"),
+    [  # RFC 1320, appendix A.5, the whole test suite
+        ("", "31d6cfe0d16ae931b73c59d7e0c089c0"),
+        ("a", "bde52cb31de33e46245e05fbdbd6fb24"),
+        ("abc", "a448017aaf21d8525fc10ae87aa6729d"),
+        ("message digest", "d9130a8164549fe818874806e1c7014b"),
+        ("abcdefghijklmnopqrstuvwxyz", "d79e1c308aa5bbcdeea8ed63df412da9"),
+        (
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            "043f8582f241db351ce627e153e7f0e4",
+        ),
+        ("1234567890" * 8, "e33b4ddc9c38f2199c3e7b164fcc0536"),
+    ],
+)
+def test_rfc1320_md4_vectors(message: str, digest: str) -> None:
+    assert MD4(message.encode()).hexdigest() == digest
+    split = MD4(message[:5].encode())
+    split.update(message[5:].encode())  # fed in pieces, across a block edge for the long ones
+    assert split.copy().hexdigest() == digest
+
+
+def test_md4_nt_hash_and_hmac_md4() -> None:
+    """An NT hash is MD4 of the UTF-16LE password ("password" -> 8846f7ea...); HMAC-MD4's value
+    is OpenSSL's (``openssl dgst -md4 -hmac key -provider legacy``)."""
+    nt = encode(
+        {
+            "algorithm": "md4",
+            "hash": {"value": "8846f7eaee8fb117ad06bdd830b7586c", "encoding": "hex"},
+            "password": {"encoding": "utf16le"},
+        }
+    )
+    assert verify(nt, "password") and not verify(nt, "Password")
+    stored = encode(
+        {
+            "algorithm": "hmac",
+            "hash": {
+                "value": "1534b4a76797184e182c3dede8967a77",
+                "digest": "md4",
+                "key": {"value": "key"},
+            },
+        }
+    )
+    assert verify(stored, "msg") and not verify(stored, "msh")
+    salted = MD4(b"NaCl" + PASSWORD.encode()).hexdigest()
+    check({"algorithm": "md4", "hash": {"value": salted}, "salt": {"value": "NaCl"}})
 
 
 def test_rfc2307_ldap_sha_vector() -> None:
@@ -228,41 +277,64 @@ def test_scrypt_defaults() -> None:
 
 
 @pytest.mark.parametrize(
-    ("custom", "path"),
+    ("custom", "path", "code"),
     [
-        ("nope", "custom_password_hash"),
-        ({"algorithm": "rot13", "hash": {"value": "x"}}, "custom_password_hash.algorithm"),
-        ({"algorithm": "md5"}, "custom_password_hash.hash"),
-        ({"algorithm": "md5", "hash": {"value": ""}}, "custom_password_hash.hash.value"),
+        ("nope", "custom_password_hash", "INVALID_TYPE"),
+        (
+            {"algorithm": "rot13", "hash": {"value": "x"}},
+            "custom_password_hash.algorithm",
+            "ENUM_MISMATCH",
+        ),
+        ({"algorithm": "md5"}, "custom_password_hash.hash", "OBJECT_REQUIRED"),
+        (
+            {"algorithm": "md5", "hash": {"value": ""}},
+            "custom_password_hash.hash.value",
+            "MIN_LENGTH",
+        ),
         (
             {"algorithm": "md5", "hash": {"value": "zz", "encoding": "hex"}},
             "custom_password_hash.hash.value",
+            "FORMAT",
         ),
         (
             {"algorithm": "md5", "hash": {"value": "ab", "encoding": "utf8"}},
             "custom_password_hash.hash.encoding",
+            "ENUM_MISMATCH",
         ),
         (
             {"algorithm": "bcrypt", "hash": {"value": "$2b$10$short"}},
             "custom_password_hash.hash.value",
+            "FORMAT",
         ),
-        ({"algorithm": "argon2", "hash": {"value": "$scrypt$"}}, "custom_password_hash.hash.value"),
+        (
+            {"algorithm": "argon2", "hash": {"value": "$scrypt$"}},
+            "custom_password_hash.hash.value",
+            "FORMAT",
+        ),
         (
             {"algorithm": "pbkdf2", "hash": {"value": "$pbkdf2-sha256$i=0$YQ$YQ"}},
             "custom_password_hash.hash.value",
+            "FORMAT",
         ),
         (
             {"algorithm": "pbkdf2", "hash": {"value": "$pbkdf2-sha256$i=99999999$YQ$YQ"}},
             "custom_password_hash.hash.value",
+            "FORMAT",
         ),
-        ({"algorithm": "ldap", "hash": {"value": "{CRYPT}abc"}}, "custom_password_hash.hash.value"),
+        (
+            {"algorithm": "ldap", "hash": {"value": "{CRYPT}abc"}},
+            "custom_password_hash.hash.value",
+            "FORMAT",
+        ),
         (
             {"algorithm": "ldap", "hash": {"value": "{SHA}YWJj"}, "salt": {"value": "a"}},
             "custom_password_hash.salt",
+            "NOT_PASSED",
         ),
         (
             {"algorithm": "hmac", "hash": {"value": "ab", "digest": "sha256"}},
             "custom_password_hash.hash.key",
+            "OBJECT_REQUIRED",
         ),
         (
             {
@@ -270,6 +342,7 @@ def test_scrypt_defaults() -> None:
                 "hash": {"value": "ab", "digest": "crc32", "key": {"value": "k"}},
             },
             "custom_password_hash.hash.digest",
+            "ENUM_MISMATCH",
         ),
         (
             {
@@ -278,18 +351,22 @@ def test_scrypt_defaults() -> None:
                 "salt": {"value": "a", "position": "middle"},
             },
             "custom_password_hash.salt.position",
+            "ENUM_MISMATCH",
         ),
         (
             {"algorithm": "sha1", "hash": {"value": "ab"}, "password": {"encoding": "ebcdic"}},
             "custom_password_hash.password.encoding",
+            "ENUM_MISMATCH",
         ),
         (
             {"algorithm": "scrypt", "hash": {"value": "ab"}, "keylen": 1},
             "custom_password_hash.salt",
+            "OBJECT_REQUIRED",
         ),
         (
             {"algorithm": "scrypt", "hash": {"value": "ab"}, "salt": {"value": "s"}},
             "custom_password_hash.keylen",
+            "OBJECT_REQUIRED",
         ),
         (
             {
@@ -301,6 +378,7 @@ def test_scrypt_defaults() -> None:
                 "blockSize": 64,
             },
             "custom_password_hash.cost",
+            "MAXIMUM",
         ),
         (
             {
@@ -311,13 +389,32 @@ def test_scrypt_defaults() -> None:
                 "cost": 1000,
             },
             "custom_password_hash.cost",
+            "FORMAT",
         ),
+        (
+            {
+                "algorithm": "scrypt",
+                "hash": {"value": "ab"},
+                "salt": {"value": "s"},
+                "keylen": 1,
+                "cost": "big",
+            },
+            "custom_password_hash.cost",
+            "INVALID_TYPE",
+        ),
+        (
+            {"algorithm": "scrypt", "hash": {"value": "ab"}, "salt": {"value": "s"}, "keylen": 0},
+            "custom_password_hash.keylen",
+            "MINIMUM",
+        ),
+        ({"hash": {"value": "ab"}}, "custom_password_hash.algorithm", "OBJECT_REQUIRED"),
     ],
 )
-def test_bad_specifications_name_the_field(custom: Any, path: str) -> None:
+def test_bad_specifications_name_the_field(custom: Any, path: str, code: str) -> None:
+    """The path and Auth0's job error code ("Retrieve failed entries") of each problem."""
     with pytest.raises(LegacyHashError) as info:
         encode(custom)
-    assert info.value.path == path
+    assert (info.value.path, info.value.code) == (path, code)
     assert info.value.message
 
 

@@ -25,6 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tether.domain.md4 import MD4
+
 PREFIX = "$legacy$"
 MAX_STORED = 512  # the credential column's width
 
@@ -81,13 +83,31 @@ _ARGON2 = re.compile(r"^\$argon2(id|i|d)\$")
 
 @dataclass(frozen=True)
 class LegacyHashError(Exception):
-    """A ``custom_password_hash`` that cannot be verified; ``path`` names the bad field."""
+    """A ``custom_password_hash`` that cannot be verified; ``path`` names the bad field and
+    ``code`` is the job error code Auth0 reports for it ("Bulk User Imports", "Retrieve failed
+    entries": ``OBJECT_REQUIRED``, ``INVALID_TYPE``, ``ENUM_MISMATCH``, ``MIN_LENGTH``,
+    ``MINIMUM``, ``MAXIMUM``, ``NOT_PASSED``, ``FORMAT``)."""
 
     path: str
     message: str
+    code: str = "FORMAT"
 
     def __str__(self) -> str:
         return self.message
+
+
+def _available(name: str) -> bool:
+    return name in hashlib.algorithms_available or name == "md4"
+
+
+def _digestmod(name: str) -> Any:
+    """What hashlib and hmac take for ``name``: MD4 from md4.py where OpenSSL 3 left it out."""
+    return MD4 if name == "md4" and "md4" not in hashlib.algorithms_available else name
+
+
+def _hash(name: str, data: bytes) -> bytes:
+    mod = _digestmod(name)
+    return MD4(data).digest() if mod is MD4 else hashlib.new(name, data).digest()
 
 
 def is_legacy(stored: str) -> bool:
@@ -104,33 +124,51 @@ def _decode(value: str, encoding: str, path: str) -> bytes:
             return value.encode("utf-8")
     except (ValueError, binascii.Error) as exc:
         raise LegacyHashError(path, f"{path} is not valid {encoding}") from exc
-    raise LegacyHashError(path, f"{path} must be one of base64, hex, utf8")
+    raise LegacyHashError(path, f"{path} must be one of base64, hex, utf8", "ENUM_MISMATCH")
 
 
 def _obj(value: Any, path: str) -> dict[str, Any]:
+    if value is None:
+        raise LegacyHashError(path, f"Missing required property: {path}", "OBJECT_REQUIRED")
     if not isinstance(value, dict):
-        raise LegacyHashError(path, f"{path} must be an object")
+        raise LegacyHashError(path, f"{path} must be an object", "INVALID_TYPE")
     return value
 
 
 def _str(parent: dict[str, Any], key: str, path: str, default: str | None = None) -> str:
     value = parent.get(key, default)
-    if not isinstance(value, str) or not value and default is None:
-        raise LegacyHashError(f"{path}.{key}", f"{path}.{key} must be a non-empty string")
+    if value is None:
+        raise LegacyHashError(
+            f"{path}.{key}", f"Missing required property: {path}.{key}", "OBJECT_REQUIRED"
+        )
+    if not isinstance(value, str):
+        raise LegacyHashError(f"{path}.{key}", f"{path}.{key} must be a string", "INVALID_TYPE")
+    if not value and default is None:
+        raise LegacyHashError(f"{path}.{key}", f"{path}.{key} must not be empty", "MIN_LENGTH")
     return value
 
 
-def _int(parent: dict[str, Any], key: str, default: int | None, low: int, high: int) -> int:
+def _int(
+    parent: dict[str, Any], key: str, path: str, default: int | None, low: int, high: int
+) -> int:
     value = parent.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise LegacyHashError(key, f"{key} must be an integer from {low} to {high}")
+    where = f"{path}.{key}"
+    if value is None:
+        raise LegacyHashError(where, f"Missing required property: {where}", "OBJECT_REQUIRED")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LegacyHashError(where, f"{where} must be an integer", "INVALID_TYPE")
+    if not low <= value <= high:
+        code = "MINIMUM" if value < low else "MAXIMUM"
+        raise LegacyHashError(where, f"{where} must be an integer from {low} to {high}", code)
     return value
 
 
 def _pbkdf2_digest(name: str | None) -> str:
     digest = HMAC_DIGESTS.get(name or "sha1")
     if digest is None or digest not in hashlib.algorithms_available:
-        raise LegacyHashError("custom_password_hash.hash.value", "unsupported pbkdf2 digest")
+        raise LegacyHashError(
+            "custom_password_hash.hash.value", "unsupported pbkdf2 digest", "ENUM_MISMATCH"
+        )
     return digest
 
 
@@ -162,7 +200,9 @@ def encode(custom: Any) -> str:
     algorithm = spec.get("algorithm")
     if algorithm not in ALGORITHMS:
         raise LegacyHashError(
-            f"{root}.algorithm", f"{root}.algorithm must be one of {', '.join(ALGORITHMS)}"
+            f"{root}.algorithm",
+            f"{root}.algorithm must be one of {', '.join(ALGORITHMS)}",
+            "OBJECT_REQUIRED" if algorithm is None else "ENUM_MISMATCH",
         )
     hash_ = _obj(spec.get("hash"), f"{root}.hash")
     value = _str(hash_, "value", f"{root}.hash")
@@ -171,13 +211,17 @@ def encode(custom: Any) -> str:
     )
     password_encoding = _obj(spec.get("password", {}), f"{root}.password").get("encoding", "utf8")
     if password_encoding not in PASSWORD_ENCODINGS:
-        raise LegacyHashError(f"{root}.password.encoding", "unsupported password encoding")
+        raise LegacyHashError(
+            f"{root}.password.encoding", "unsupported password encoding", "ENUM_MISMATCH"
+        )
     salt_spec = spec.get("salt")
     if algorithm in ("argon2", "bcrypt", "ldap", "pbkdf2"):
         if encoding != "utf8":
-            raise LegacyHashError(f"{root}.hash.encoding", f"{algorithm} needs hash.encoding utf8")
+            raise LegacyHashError(
+                f"{root}.hash.encoding", f"{algorithm} needs hash.encoding utf8", "ENUM_MISMATCH"
+            )
         if salt_spec is not None:
-            raise LegacyHashError(f"{root}.salt", f"{algorithm} takes no salt field")
+            raise LegacyHashError(f"{root}.salt", f"{algorithm} takes no salt field", "NOT_PASSED")
         if algorithm == "argon2":
             if not _ARGON2.match(value):
                 raise LegacyHashError(
@@ -195,7 +239,9 @@ def encode(custom: Any) -> str:
         return _pack({"a": algorithm, "v": value, "p": password_encoding})
     if encoding not in ("hex", "base64"):
         raise LegacyHashError(
-            f"{root}.hash.encoding", f"{algorithm} needs hash.encoding hex or base64"
+            f"{root}.hash.encoding",
+            f"{algorithm} needs hash.encoding hex or base64",
+            "ENUM_MISMATCH",
         )
     record: dict[str, Any] = {
         "a": algorithm,
@@ -208,14 +254,18 @@ def encode(custom: Any) -> str:
         record["s"] = _decode(salt_value, salt.get("encoding", "utf8"), f"{root}.salt.value").hex()
         position = salt.get("position", "prefix")
         if position not in ("prefix", "suffix"):
-            raise LegacyHashError(f"{root}.salt.position", "salt.position must be prefix or suffix")
+            raise LegacyHashError(
+                f"{root}.salt.position", "salt.position must be prefix or suffix", "ENUM_MISMATCH"
+            )
         record["sp"] = position
-    if algorithm in SIMPLE_DIGESTS and algorithm not in hashlib.algorithms_available:
+    if algorithm in SIMPLE_DIGESTS and not _available(algorithm):
         raise LegacyHashError(f"{root}.algorithm", f"{algorithm} is not available on this server")
     if algorithm == "hmac":
         digest = HMAC_DIGESTS.get(hash_.get("digest", ""))
-        if digest is None or digest not in hashlib.algorithms_available:
-            raise LegacyHashError(f"{root}.hash.digest", "hmac needs a supported hash.digest")
+        if digest is None or not _available(digest):
+            raise LegacyHashError(
+                f"{root}.hash.digest", "hmac needs a supported hash.digest", "ENUM_MISMATCH"
+            )
         key = _obj(hash_.get("key"), f"{root}.hash.key")
         key_value = _str(key, "value", f"{root}.hash.key")
         record["d"] = digest
@@ -224,18 +274,17 @@ def encode(custom: Any) -> str:
         ).hex()
     if algorithm == "scrypt":
         if "s" not in record:
-            raise LegacyHashError(f"{root}.salt", "scrypt needs a salt")
-        try:
-            record["n"] = _int(spec, "cost", 16384, 2, 1 << 22)
-            record["r"] = _int(spec, "blockSize", 8, 1, 64)
-            record["par"] = _int(spec, "parallelization", 1, 1, 16)
-            record["l"] = _int(spec, "keylen", None, 1, MAX_KEYLEN)
-        except LegacyHashError as exc:
-            raise LegacyHashError(f"{root}.{exc.path}", f"{root}.{exc.message}") from exc
+            raise LegacyHashError(f"{root}.salt", "scrypt needs a salt", "OBJECT_REQUIRED")
+        record["n"] = _int(spec, "cost", root, 16384, 2, 1 << 22)
+        record["r"] = _int(spec, "blockSize", root, 8, 1, 64)
+        record["par"] = _int(spec, "parallelization", root, 1, 1, 16)
+        record["l"] = _int(spec, "keylen", root, None, 1, MAX_KEYLEN)
         if record["n"] & (record["n"] - 1):
             raise LegacyHashError(f"{root}.cost", f"{root}.cost must be a power of two")
         if 128 * record["n"] * record["r"] * 2 > MAX_SCRYPT_MEMORY:
-            raise LegacyHashError(f"{root}.cost", f"{root}.cost and blockSize need too much memory")
+            raise LegacyHashError(
+                f"{root}.cost", f"{root}.cost and blockSize need too much memory", "MAXIMUM"
+            )
         if record["l"] != len(bytes.fromhex(record["v"])):
             raise LegacyHashError(f"{root}.keylen", f"{root}.keylen does not match the hash length")
     return _pack(record)
@@ -279,7 +328,7 @@ def verify(stored: str, password: str) -> bool:
             return hmac.compare_digest(actual, expected)
         if algorithm == "ldap":
             digest, _salted, expected, salt = _ldap_parts(record["v"])
-            return hmac.compare_digest(hashlib.new(digest, secret + salt).digest(), expected)
+            return hmac.compare_digest(_hash(digest, secret + salt), expected)
     except LegacyHashError:
         return False
     expected = bytes.fromhex(record["v"])
@@ -297,7 +346,7 @@ def verify(stored: str, password: str) -> bool:
         return hmac.compare_digest(actual, expected)
     salted = salt + secret if record.get("sp", "prefix") == "prefix" else secret + salt
     if algorithm == "hmac":
-        actual = hmac.new(bytes.fromhex(record["k"]), salted, record["d"]).digest()
+        actual = hmac.new(bytes.fromhex(record["k"]), salted, _digestmod(record["d"])).digest()
     else:
-        actual = hashlib.new(algorithm, salted).digest()
+        actual = _hash(algorithm, salted)
     return hmac.compare_digest(actual, expected)

@@ -182,7 +182,7 @@ def check(row: Any) -> ImportRow | list[RowError]:
         try:
             password_hash = legacy_hashes.encode(row["custom_password_hash"])
         except legacy_hashes.LegacyHashError as exc:
-            errors.append(RowError("INVALID_FORMAT", exc.message, exc.path))
+            errors.append(RowError(exc.code, exc.message, exc.path))
     if errors or email is None:
         return errors
     return ImportRow(email=email, fields=fields, password_hash=password_hash)
@@ -198,7 +198,7 @@ def _metadata_problem(name: str, value: Any) -> RowError | None:
     try:
         size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
     except (ValueError, UnicodeEncodeError, RecursionError):
-        return RowError("INVALID_FORMAT", f"{name} is not valid JSON text", name)
+        return RowError("FORMAT", f"{name} is not valid JSON text", name)
     if size > METADATA_BYTES:
         return RowError("MAX_LENGTH", f"{name} is larger than {METADATA_BYTES} bytes", name)
     if "\\u0000" in json.dumps(value):
