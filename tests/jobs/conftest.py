@@ -36,10 +36,13 @@ async def post_import(
     upsert: bool | None = None,
     raw: bytes | None = None,
     external_id: str | None = None,
+    send_completion_email: bool | None = None,
 ) -> httpx.Response:
     data = {"connection_id": connection_id}
     if upsert is not None:
         data["upsert"] = "true" if upsert else "false"
+    if send_completion_email is not None:
+        data["send_completion_email"] = "true" if send_completion_email else "false"
     if external_id is not None:
         data["external_id"] = external_id
     content = raw if raw is not None else json.dumps(users).encode()

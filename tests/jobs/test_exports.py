@@ -84,6 +84,7 @@ async def test_json_export_round_trip_with_fields(
     users = await seed(api, world, database)
     job, data = await export(api, world, format="json", fields=FIELDS, connection_id=database.id)
     assert job["format"] == "json" and job["fields"][1] == {"name": "email", "export_as": "Email"}
+    assert job["connection_id"] == database.id and job["connection"] == database.name
     lines = [json.loads(line) for line in data.decode().splitlines()]
     assert len(lines) == len(users)
     by_email = {line["Email"]: line for line in lines}

@@ -277,7 +277,14 @@ async def test_job_without_errors_answers_204_and_pending_job_has_no_summary(
     body = created.json()
     assert body["status"] == "pending" and body["type"] == "users_import"
     assert body["external_id"] == "batch-7" and body["id"].startswith("job_")
-    assert "summary" not in (await api.get(f"/api/v2/jobs/{body['id']}")).json()
+    assert body["connection_id"] == database.id and body["connection"] == DEFAULT_DATABASE
+    pending = (await api.get(f"/api/v2/jobs/{body['id']}")).json()
+    assert "summary" not in pending and pending["connection"] == DEFAULT_DATABASE
+    # Auth0's send_completion_email defaults to true; "false" turns it off
+    assert (await world.container.jobs.get(world.tenant, body["id"])).send_completion_email
+    quiet = await post_import(api, database.id, [], send_completion_email=False)
+    stored = await world.container.jobs.get(world.tenant, quiet.json()["id"])
+    assert stored.send_completion_email is False
     await run_jobs(world)
     assert (await api.get(f"/api/v2/jobs/{body['id']}/errors")).status_code == 204
     events = (await api.get("/api/v2/logs", params={"q": "type:sapi"})).json()

@@ -17,7 +17,7 @@ from tether.domain.jobs.models import Job, JobError, JobStatus, JobType, NewUser
 from tether.domain.models import Identity, User
 from tether.storage import tables as t
 
-_JOB_FIELDS = [f.name for f in fields(Job) if f.name != "started_at"]
+_JOB_FIELDS = [f.name for f in fields(Job) if f.name not in ("started_at", "connection_name")]
 _ACTIVE = (JobStatus.PENDING.value, JobStatus.PROCESSING.value)
 
 

@@ -52,6 +52,8 @@ class Job:
     lease_until: datetime | None = None
     #: set by the runner while it works; not stored
     started_at: datetime | None = field(default=None, compare=False)
+    #: the connection's name, which Auth0's job object shows as ``connection``; not stored
+    connection_name: str | None = field(default=None, compare=False)
 
     @property
     def finished(self) -> bool:

@@ -87,7 +87,7 @@ class JobService:
         *,
         upsert: bool = False,
         external_id: str | None = None,
-        send_completion_email: bool = False,
+        send_completion_email: bool = True,
         request: RequestInfo | None = None,
         client_id: str | None = None,
     ) -> Job:
@@ -110,6 +110,7 @@ class JobService:
             upsert=upsert,
             send_completion_email=send_completion_email,
             total=len(users),
+            connection_name=connection.name,
         )
         async with self._uow() as uow:
             if await uow.jobs.active_imports(tenant.id) >= MAX_ACTIVE_IMPORTS:
@@ -151,6 +152,7 @@ class JobService:
             created_at=now,
             updated_at=now,
             connection_id=connection.id if connection else None,
+            connection_name=connection.name if connection else None,
             format=format_,
             limit=limit,
             fields=exports.check_fields(fields),
@@ -187,6 +189,9 @@ class JobService:
     async def get(self, tenant: Tenant, job_id: str) -> Job:
         async with self._uow(read_only=True) as uow:
             job = await uow.jobs.get(tenant.id, job_id)
+            if job is not None and job.connection_id:
+                connection = await uow.connections.get(tenant.id, job.connection_id)
+                job.connection_name = connection.name if connection else None
         if job is None:
             raise NotFound("The job does not exist.", code="inexistent_job")
         return job

@@ -51,6 +51,8 @@ def job_view(job: Job, location: str | None = None) -> dict[str, Any]:
     }
     if job.connection_id:
         view["connection_id"] = job.connection_id
+    if job.connection_name:
+        view["connection"] = job.connection_name  # Auth0's job object names it too
     if job.external_id:
         view["external_id"] = job.external_id
     if job.type == JobType.USERS_IMPORT:
@@ -80,9 +82,9 @@ def job_view(job: Job, location: str | None = None) -> dict[str, Any]:
     return view
 
 
-def _flag(value: Any, name: str) -> bool:
+def _flag(value: Any, name: str, default: bool = False) -> bool:
     if value is None or value == "":
-        return False
+        return default
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise ManagementError(
@@ -135,7 +137,10 @@ async def import_users(request: Request, who: Who) -> Response:
         data,
         upsert=_flag(form.get("upsert"), "upsert"),
         external_id=external_id or None,
-        send_completion_email=_flag(form.get("send_completion_email"), "send_completion_email"),
+        # Auth0: "Whether to send a completion email to all tenant owners", default true
+        send_completion_email=_flag(
+            form.get("send_completion_email"), "send_completion_email", default=True
+        ),
         request=who.request,
         client_id=who.client_id,
     )
