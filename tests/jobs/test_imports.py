@@ -380,8 +380,9 @@ async def test_an_upsert_that_blocks_ends_the_users_access(
 async def test_user_ids_as_auth0s_export_writes_them_are_taken(
     api: httpx.AsyncClient, world: World, database: Connection
 ) -> None:
-    """Auth0's export writes ``user_id`` as ``auth0|<id>``; its import prepends the strategy
-    itself, so the prefix of the database strategy is taken off; another provider's is refused."""
+    """Auth0's export writes ``user_id`` as ``auth0|<id>``. Auth0's own import would make that
+    ``auth0|auth0|<id>`` (its docs say to strip the prefix first); Tether takes the database
+    strategy's prefix off, so ids survive the move. Another provider's prefix is refused."""
     exported_by_auth0 = {  # a line of an Auth0 export, its default fields
         "user_id": "auth0|5f1e9c0d2a7b4c0068f1d2e3",
         "email": "moved@example.com",

@@ -1,8 +1,7 @@
 """One row of a users file, checked against Auth0's bulk-import user schema.
 
 Auth0, "Bulk User Import Database Schema and Examples": ``email`` (format email),
-``email_verified``, ``user_id`` (prefixed with the connection's strategy: ``auth0|`` on a row,
-as Auth0's export writes it, is taken off), ``username``,
+``email_verified``, ``user_id`` (prefixed with the connection's strategy), ``username``,
 ``given_name``, ``family_name``, ``name``, ``nickname``, ``picture``, ``blocked``,
 ``password_hash`` (bcrypt), ``custom_password_hash`` (mutually exclusive with it),
 ``app_metadata`` and ``user_metadata``. A failed row is reported with Auth0's job error codes
@@ -59,8 +58,10 @@ APP_METADATA_RESERVED = frozenset(
 )
 _BCRYPT = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-#: The strategy prefix of a database connection's user ids: Auth0's export writes ``auth0|<id>``
-#: and its import prepends the strategy itself, so a row may carry it or not.
+#: The strategy prefix of a database connection's user ids. Auth0's export writes ``auth0|<id>``;
+#: Auth0's import would prepend it again (``auth0|auth0|<id>``: its docs say to strip it first).
+#: Tether takes it off, so an export goes back in as it is and user ids survive the move (a
+#: deliberate difference, README "Moving from Auth0"); a ``|`` left over is another provider's.
 DATABASE_PREFIX = "auth0|"
 #: A credential that never verifies: an imported user without a hash sets a password by reset.
 NO_PASSWORD = "!"
