@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tether.adapters import metrics as metrics_adapter
+from tether.adapters.metrics import PrometheusMetrics
 from tether.adapters.ratelimit import LimitsRateLimiter, redis_probe
 from tether.adapters.smtp import SmtpTransport
 from tether.config import Settings
@@ -30,6 +34,7 @@ from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
 from tether.domain.mail import MailService
 from tether.domain.mailbox import MailboxProof
+from tether.domain.metrics import NO_METRICS, Metrics
 from tether.domain.passwordless import RULE_EMAIL, RULE_IP, PasswordlessService
 from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPolicy
 from tether.domain.ports import UnitOfWorkFactory
@@ -83,6 +88,8 @@ class Container(Services):
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.settings.metrics_address:
+            metrics_adapter.worker_exited(os.getpid())
 
 
 def build_container(
@@ -97,7 +104,8 @@ def build_container(
     engine = engine or create_engine(
         settings.effective_database_url, busy_timeout_ms=settings.db_busy_timeout_ms
     )
-    uow = SqlUnitOfWorkFactory(engine)
+    metrics: Metrics = PrometheusMetrics.shared() if settings.metrics_address else NO_METRICS
+    uow = SqlUnitOfWorkFactory(engine, metrics=metrics)
     clock = clock or SystemClock()
     sealer = Sealer(settings.master_secret_bytes())
     limiter = LimitsRateLimiter(
@@ -121,7 +129,7 @@ def build_container(
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else "",
             starttls=settings.smtp_starttls,
         )
-    audit = Audit(clock)
+    audit = Audit(clock, metrics)
     keys = KeyService(uow, sealer, clock)
     apis = ApiService(uow, clock)
     connections = ConnectionService(uow, clock, sealer=sealer)
@@ -134,7 +142,7 @@ def build_container(
     verification = EmailVerification(uow, mail, audit, clock, limiter, proof)
     users = DatabaseUsers(
         uow,
-        PasswordHasher(hash_parameters or HashParameters()),
+        PasswordHasher(hash_parameters or HashParameters(), metrics),
         PasswordPolicy(),
         audit,
         mail,
@@ -199,4 +207,16 @@ def build_container(
         verification=verification,
         verification_jobs=VerificationEmailJobs(uow, verification, audit, clock),
         health=HealthService(probes),
+        metrics=metrics,
     )
+
+
+def start_metrics(settings: Settings) -> Callable[[], None] | None:
+    """For ``tether serve`` with TETHER_METRICS_ADDRESS, before any container or worker exists:
+    prometheus-client's multi-process folder, and the exposition server in this process.
+    Returns what removes the folder at exit; None when metrics are off."""
+    if not settings.metrics_address:
+        return None
+    folder = metrics_adapter.prepare_multiprocess()
+    metrics_adapter.serve(settings.metrics_address)
+    return lambda: metrics_adapter.forget_multiprocess(folder)

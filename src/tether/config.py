@@ -101,6 +101,13 @@ class Settings(BaseSettings):
             "ever fetched, and no API or dashboard setting can widen this."
         ),
     )
+    metrics_address: str = Field(
+        "",
+        description=(
+            "host:port for Prometheus metrics (GET /metrics), e.g. 127.0.0.1:9100; off when "
+            "empty. Its own listener, never the public one."
+        ),
+    )
     shutdown_delay: float = Field(
         0.0,
         ge=0,
@@ -132,6 +139,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"{entry!r} is neither a CIDR nor a host name")
             checked.append(text)
         return checked
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not host:port, e.g. 127.0.0.1:9100")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -221,11 +221,14 @@ class Node:
         return self.process.returncode
 
 
-def start_node(env: dict[str, str], cwd: Path, port: int, name: str = "serve") -> Node:
+def start_node(
+    env: dict[str, str], cwd: Path, port: int, name: str = "serve", *, workers: int = 1
+) -> Node:
     log_path = cwd / f"{name}-{port}.log"
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     with log_path.open("wb") as out:
         process = subprocess.Popen(
-            [tether_bin(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [tether_bin(), *args],
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -239,7 +242,7 @@ def start_node(env: dict[str, str], cwd: Path, port: int, name: str = "serve") -
 def prepared(folder: Path, **settings: str) -> Iterator[tuple[dict[str, str], dict[str, object]]]:
     """An environment for ``tether`` in ``folder`` with ``settings`` (TETHER_ names without the
     prefix), its database made (SQLite there, or a fresh PostgreSQL database dropped after) and
-    ``tether init`` run. Yields the environment and what init printed."""
+    ``tether init`` run. Yields the environment and what init printed; removes ``folder``."""
     import json
     import secrets
 
@@ -274,3 +277,4 @@ def prepared(folder: Path, **settings: str) -> Iterator[tuple[dict[str, str], di
             from tests.browser.conftest import _pg_admin
 
             _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        shutil.rmtree(folder, ignore_errors=True)

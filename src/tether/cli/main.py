@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any
 
 import typer
 
-from tether.bootstrap import Container
+from tether.bootstrap import Container, start_metrics
 from tether.cli import admins, resources, users, users_io
 from tether.cli.common import JsonOption, console, emit, err_console, run, settings
 from tether.domain.provisioning import Provisioned
@@ -108,6 +109,13 @@ def serve(
         err_console.print(
             f"Wrote a new master secret to {s.data_dir / 'tether.secret'} (keep it safe)."
         )
+    # Before the first container: the workers' metrics go to a folder this process serves.
+    try:
+        forget_metrics = start_metrics(s)
+    except OSError as exc:
+        raise SystemExit(f"Cannot serve metrics on {s.metrics_address}: {exc.strerror}") from exc
+    if forget_metrics is not None:
+        atexit.register(forget_metrics)
 
     async def prepare(c: Container) -> Provisioned:
         if not s.is_sqlite:
@@ -124,6 +132,8 @@ def serve(
     console.print(
         f"Serving on http://{s.host}:{s.port}/  (discovery: {result.tenant.issuer}.well-known/openid-configuration)"
     )
+    if s.metrics_address:
+        console.print(f"Metrics on http://{s.metrics_address}/metrics")
 
     import uvicorn
 

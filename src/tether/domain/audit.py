@@ -12,6 +12,7 @@ from typing import Any
 
 from tether.domain.clock import Clock
 from tether.domain.ids import new_log_id
+from tether.domain.metrics import NO_METRICS, Metrics
 from tether.domain.models import Application, Connection, LogEvent, User
 from tether.domain.ports import UnitOfWork
 
@@ -67,8 +68,9 @@ NO_REQUEST = RequestInfo()
 
 
 class Audit:
-    def __init__(self, clock: Clock):
+    def __init__(self, clock: Clock, metrics: Metrics = NO_METRICS):
         self._clock = clock
+        self._metrics = metrics
 
     async def record(
         self,
@@ -108,8 +110,12 @@ class Audit:
         )
         await uow.logs.add(event)
         # The operator's log gets a line once the event is committed (not for a rollback).
-        uow.after_commit(lambda: _log_line(event))
+        uow.after_commit(lambda: self._committed(event))
         return event
+
+    def _committed(self, event: LogEvent) -> None:
+        _log_line(event)
+        self._metrics.event(event)
 
 
 def _log_line(event: LogEvent) -> None:

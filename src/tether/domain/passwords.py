@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from tether.domain import legacy_hashes
 from tether.domain.errors import PasswordRejected
+from tether.domain.metrics import NO_METRICS, Metrics
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class Verification:
 
 
 class PasswordHasher:
-    def __init__(self, params: HashParameters = HashParameters()):
+    def __init__(self, params: HashParameters = HashParameters(), metrics: Metrics = NO_METRICS):
+        self._metrics = metrics
         self._argon = _Argon2(
             time_cost=params.time_cost,
             memory_cost=params.memory_kib,
@@ -78,10 +80,19 @@ class PasswordHasher:
         return Verification(True)
 
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self.hash_sync, password)
+        self._metrics.hashing(+1)
+        try:
+            return await asyncio.to_thread(self.hash_sync, password)
+        finally:
+            self._metrics.hashing(-1)
 
     async def verify(self, stored: str | None, password: str) -> Verification:
-        return await asyncio.to_thread(self.verify_sync, stored, password)
+        # In flight = waiting for a thread of the pool or running on one: the argon2 queue.
+        self._metrics.hashing(+1)
+        try:
+            return await asyncio.to_thread(self.verify_sync, stored, password)
+        finally:
+            self._metrics.hashing(-1)
 
 
 @cache

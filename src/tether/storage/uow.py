@@ -19,6 +19,7 @@ to a writer, which may fail at once with "database is locked"); on PostgreSQL it
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import Callable
 from types import TracebackType
@@ -28,6 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tether.domain.errors import Conflict, Unavailable
+from tether.domain.metrics import NO_METRICS, Metrics
 from tether.storage import jobs as job_repos
 from tether.storage import repositories as repos
 from tether.storage.db import READ_ONLY, sqlite_busy_timeout
@@ -90,9 +92,15 @@ class SqlUnitOfWork:
     bulk_users: job_repos.BulkUsers
 
     def __init__(
-        self, engine: AsyncEngine, turns: _Turns | None = None, *, read_only: bool = False
+        self,
+        engine: AsyncEngine,
+        turns: _Turns | None = None,
+        *,
+        read_only: bool = False,
+        metrics: Metrics = NO_METRICS,
     ):
         self._engine = engine
+        self._metrics = metrics
         self._read_only = read_only
         self._turns = None if read_only else turns if turns is not None else _turns_for(engine)
         self._lock: asyncio.Lock | None = None
@@ -100,6 +108,7 @@ class SqlUnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        asked = time.monotonic()
         if self._turns is not None:
             self._lock = await self._turns.take()
         try:
@@ -112,6 +121,9 @@ class SqlUnitOfWork:
             if mapped is not None:
                 raise mapped from exc
             raise
+        # The wait for a pooled connection (and on SQLite for the writer's turn): the metric
+        # that says the pool is too small or the database too slow.
+        self._metrics.database_wait(time.monotonic() - asked)
         self._conn = conn
         self.tenants = repos.Tenants(conn)
         self.keys = repos.Keys(conn)
@@ -222,9 +234,10 @@ def _turns_for(engine: AsyncEngine) -> _Turns | None:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine):
+    def __init__(self, engine: AsyncEngine, *, metrics: Metrics = NO_METRICS):
         self.engine = engine
         self._turns = _turns_for(engine)
+        self._metrics = metrics
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._turns, read_only=read_only)
+        return SqlUnitOfWork(self.engine, self._turns, read_only=read_only, metrics=self._metrics)

@@ -23,6 +23,8 @@ from urllib.parse import quote, unquote_plus
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tether.domain.metrics import NO_METRICS, Metrics
+
 #: Query parameters whose values are shown; everything else is redacted.
 SHOWN = frozenset(
     {
@@ -180,9 +182,10 @@ class AccessLog:
     can carry a ticket), status, latency, tenant, client and address. Sits just inside
     web/proxy.ProxyHeaders, so the address and the proxy's trust are known."""
 
-    def __init__(self, app: ASGIApp, *, enabled: bool):
+    def __init__(self, app: ASGIApp, *, enabled: bool, metrics: Metrics = NO_METRICS):
         self.app = app
         self.enabled = enabled
+        self.metrics = metrics
         self.log = logging.getLogger(REQUEST_LOGGER)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -211,8 +214,10 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_status)
         finally:
+            seconds = time.perf_counter() - started
+            self.metrics.request(scope.get("method", ""), _route_template(scope), status, seconds)
             if self.enabled:
-                self._line(scope, state, status, time.perf_counter() - started)
+                self._line(scope, state, status, seconds)
             REQUEST_ID.reset(token)
 
     def _line(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:

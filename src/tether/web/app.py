@@ -179,7 +179,9 @@ def create_app(
         larger={jobs.IMPORT_PATH: jobs.IMPORT_MAX_BODY},
     )
     # The request's id and its log line, inside the proxy's view of the client.
-    app.add_middleware(AccessLog, enabled=services.settings.log_format == "json")
+    app.add_middleware(
+        AccessLog, enabled=services.settings.log_format == "json", metrics=services.metrics
+    )
     # Outermost: everything inside sees the client's address, scheme and host (web/proxy.py).
     app.add_middleware(
         ProxyHeaders,

@@ -28,6 +28,7 @@ from tether.domain.keys import KeyService
 from tether.domain.linking import LinkingService
 from tether.domain.logs import LogService
 from tether.domain.mail import MailService
+from tether.domain.metrics import Metrics
 from tether.domain.passwordless import PasswordlessService
 from tether.domain.ports import RateLimiter
 from tether.domain.sessions import SessionService
@@ -69,6 +70,7 @@ class Services:
     verification: EmailVerification
     verification_jobs: VerificationEmailJobs
     health: HealthService
+    metrics: Metrics
 
 
 class Wiring(Protocol):
