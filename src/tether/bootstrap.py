@@ -41,6 +41,7 @@ from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.provisioning import Provisioned, provision_default_tenant
 from tether.domain.sealing import Sealer
 from tether.domain.sessions import SessionService
+from tether.domain.sign_in_linking import SignInLinking
 from tether.domain.tenants import TenantService
 from tether.domain.tokens import RULE_TOKEN_IP, TokenService
 from tether.domain.user_admin import UserAdmin
@@ -208,6 +209,7 @@ def build_container(
         verification_jobs=VerificationEmailJobs(uow, verification, audit, clock),
         health=HealthService(probes),
         metrics=metrics,
+        sign_in_linking=SignInLinking(uow, users, linking, audit, clock),
     )
 
 

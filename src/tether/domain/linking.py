@@ -47,6 +47,10 @@ class LinkIdentity:
     provider: str
     user_id: str
     connection_id: str | None = None
+    #: Recorded as the link's ``method`` and ``proof`` (the link prompt at sign-in records the
+    #: two sign-ins it rests on); an administrator's link leaves them to the defaults.
+    method: str = "server_side"
+    proof: dict[str, Any] | None = None
 
 
 def merge_metadata(primary: dict[str, Any], secondary: dict[str, Any]) -> dict[str, Any]:
@@ -139,8 +143,8 @@ class LinkingService:
                 }
             }
         else:
-            method = "server_side"
-            proof = {"provider": spec.provider, "connection_id": spec.connection_id}
+            method = spec.method
+            proof = spec.proof or {"provider": spec.provider, "connection_id": spec.connection_id}
         now = self._clock.now()
         async with self._uow() as uow:
             if isinstance(spec, LinkIdentity):

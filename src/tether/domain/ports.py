@@ -343,6 +343,16 @@ class VerificationTicketRepo(Protocol):
         ...
 
 
+class LinkChoiceRepo(Protocol):
+    """ "Keep separate" answers to the link prompt at sign-in (domain/sign_in_linking.py)."""
+
+    async def keep_apart(self, tenant_id: str, user_pk: str, other_pk: str, at: datetime) -> None:
+        """Remember the answer for this pair (idempotent)."""
+        ...
+
+    async def kept_apart(self, tenant_id: str, user_pk: str) -> set[str]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. ``commit`` makes every change durable together, or none."""
 
@@ -398,6 +408,8 @@ class UnitOfWork(Protocol):
     def login_blocks(self) -> LoginBlockRepo: ...
     @property
     def verification_tickets(self) -> VerificationTicketRepo: ...
+    @property
+    def link_choices(self) -> LinkChoiceRepo: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
     async def __aexit__(

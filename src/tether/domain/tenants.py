@@ -45,6 +45,8 @@ SETTINGS: dict[str, Callable[[object], bool]] = {
     "legacy_id_token_bearer": lambda v: isinstance(v, bool),
     "linking.metadata_merge": lambda v: v in ("discard", "merge"),
     "linking.require_verified_email": lambda v: isinstance(v, bool),
+    # The link prompt at sign-in (domain/sign_in_linking.py).
+    "linking.on_sign_in": lambda v: v in ("prompt", "off"),
     # Email verification (domain/verification.py): mail a link on database sign-up.
     "email_verification.on_signup": lambda v: isinstance(v, bool),
     # Brute-force protection (domain/brute_force.py): on/off, consecutive failures per

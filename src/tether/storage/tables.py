@@ -513,6 +513,18 @@ verification_tickets = sa.Table(
 )
 sa.Index("ix_verification_tickets_user_pk", verification_tickets.c.user_pk)
 
+# "Keep separate" answers to the link prompt at sign-in (domain/sign_in_linking.py): the user
+# who signed in and the existing user with the same verified email are not offered again.
+link_choices = sa.Table(
+    "link_choices",
+    metadata,
+    _tenant_fk(),
+    sa.Column("user_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("other_pk", ID, sa.ForeignKey("users.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.PrimaryKeyConstraint("user_pk", "other_pk"),
+)
+
 # A cross-origin sign-in (POST /co/authenticate) waiting to be redeemed at /authorize: ``id`` is
 # the SHA-256 of the ``login_ticket`` sent, ``verifier_hash`` that of its ``co_verifier``; used once.
 login_tickets = sa.Table(

@@ -33,6 +33,7 @@ from tether.domain.metrics import NO_METRICS, Metrics
 from tether.storage import jobs as job_repos
 from tether.storage import repositories as repos
 from tether.storage.db import READ_ONLY, sqlite_busy_timeout
+from tether.storage.link_choices import LinkChoices
 from tether.storage.login_blocks import LoginBlocks
 from tether.storage.verification import VerificationTickets
 
@@ -151,6 +152,7 @@ class SqlUnitOfWork:
         self.bulk_users = job_repos.BulkUsers(conn)
         self.login_blocks = LoginBlocks(conn)
         self.verification_tickets = VerificationTickets(conn)
+        self.link_choices = LinkChoices(conn)
         return self
 
     async def __aexit__(

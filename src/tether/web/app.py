@@ -34,7 +34,14 @@ from tether.web.dashboard import admins as dashboard_admins
 from tether.web.dashboard import jobs as dashboard_jobs
 from tether.web.dashboard import pages as dashboard_pages
 from tether.web.dashboard import verification as dashboard_verification
-from tether.web.hosted import magic_link, pages, unblock, upstream, verify_email
+from tether.web.hosted import (
+    link_account,
+    magic_link,
+    pages,
+    unblock,
+    upstream,
+    verify_email,
+)
 from tether.web.lifecycle import Lifecycle
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
@@ -156,6 +163,7 @@ def create_app(
         unblock,
         upstream,
         verify_email,
+        link_account,
         account_pages,
         dashboard_pages,
         dashboard_jobs,

@@ -32,6 +32,7 @@ from tether.domain.metrics import Metrics
 from tether.domain.passwordless import PasswordlessService
 from tether.domain.ports import RateLimiter
 from tether.domain.sessions import SessionService
+from tether.domain.sign_in_linking import SignInLinking
 from tether.domain.tenants import TenantService
 from tether.domain.tokens import TokenService
 from tether.domain.user_admin import UserAdmin
@@ -71,6 +72,7 @@ class Services:
     verification_jobs: VerificationEmailJobs
     health: HealthService
     metrics: Metrics
+    sign_in_linking: SignInLinking
 
 
 class Wiring(Protocol):

@@ -25,7 +25,7 @@ from tether.protocol.params import normalise
 from tether.web.auth_api.cross_origin import authorize_with_ticket
 from tether.web.auth_api.respond import deliver, deliver_error
 from tether.web.body import read_params
-from tether.web.context import services, tenant
+from tether.web.context import request_info, services, tenant
 from tether.web.cookies import session_value
 from tether.web.hosted.pages import error_page
 from tether.web.html.errors import HtmlRoute
@@ -155,6 +155,12 @@ async def resume(request: Request) -> Response:
         return _redirect(login_url(request, tx.id, req))
     if await c.authorization.needs_consent(current, app, session.user_pk, req):
         return _redirect(f"/u/consent?{urlencode({'state': tx.id})}")
+    # Linking at sign-in (domain/sign_in_linking.py): an account with the same verified email
+    # exists; the person chooses on the hosted page before the request is answered.
+    if await c.sign_in_linking.offer(
+        current, app, tx, req.prompt, flag=True, request=request_info(request)
+    ):
+        return _redirect(f"/u/link-account?{urlencode({'state': tx.id})}")
     if not await c.authorization.finish(current, tx):
         return error_page(
             request, "This sign-in was already completed.", code="invalid_state", status=400

@@ -1,0 +1,269 @@
+"""Linking at sign-in: the person who just signed in is offered to link into the account that
+already has their verified address, after proving they own it now (issue 16, part 2).
+
+The rules (DESIGN.md "Trust"; security-checklist §4.1, "Classic-federated merge"; Auth0's
+Account Link extension says why an email match alone is not enough):
+
+- only after a fresh interactive sign-in through ``/authorize`` (never ``prompt=none``, never a
+  token-endpoint grant), for a first-party application, with tenant setting
+  ``linking.on_sign_in`` at ``prompt`` (the default; ``off`` disables it);
+- only when the identity that signed in has a verified email and another user of the tenant has
+  the same address verified, the two are not linked, and the person has not said "keep them
+  apart" for this pair;
+- the email match is never the proof: **Link** asks for a fresh sign-in to the existing account
+  (its password, checked as any sign-in is, brute-force protection included); then the new
+  identity is linked into the existing user, which stays primary; the log event records both
+  sign-ins and both addresses are mailed (``LinkingService``);
+- an existing account whose address is **unverified** is offered nothing: it may be a squatter's
+  pre-registration. A log event flags it (``details.event`` ``FLAG_EVENT``); the owner's later
+  reset or verification detaches what was linked into it (``MailboxProof``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from tether.domain.actor import Actor
+from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
+from tether.domain.clock import Clock
+from tether.domain.errors import Conflict, InvalidCredentials, InvalidInput, NotFound
+from tether.domain.ids import hash_token
+from tether.domain.linking import LinkIdentity, LinkingService
+from tether.domain.models import Application, LoginTransaction, Tenant, User, iso8601
+from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.users import DatabaseUsers
+
+PROMPT, OFF = "prompt", "off"
+#: ``details.event`` of the log event on an unverified account a verified sign-in matched.
+FLAG_EVENT = "unverified_email_matched_verified_sign_in"
+METHOD = "sign_in_prompt"
+#: How an identity signs in, in plain words (never the account's details).
+WAYS = {
+    "auth0": "a password",
+    "email": "a code sent by email",
+    "google-oauth2": "Google",
+    "github": "GitHub",
+}
+
+
+def mode(tenant: Tenant) -> str:
+    """Tenant setting ``linking.on_sign_in``: ``prompt`` (default) or ``off``."""
+    value = (tenant.settings.get("linking") or {}).get("on_sign_in", PROMPT)
+    return OFF if value == OFF else PROMPT
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the prompt may say: the account that signed in, the existing one, and how the
+    existing one signs in (its connections)."""
+
+    user: User
+    existing: User
+    ways: list[str] = field(default_factory=list)
+    #: The database connection and address of the existing account's password, if it has one.
+    password_connection: str | None = None
+    password_email: str | None = None
+
+    def token(self, tx: LoginTransaction) -> str:
+        """Names this offer in the page's forms without naming the existing account."""
+        return hash_token(f"{tx.id}:{self.existing.pk}")[:32]
+
+
+def _fresh(tx: LoginTransaction) -> bool:
+    """The person signed in for this request (not an SSO session reused for consent)."""
+    return tx.auth_time is not None and tx.auth_time >= tx.created_at
+
+
+class SignInLinking:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        users: DatabaseUsers,
+        linking: LinkingService,
+        audit: Audit,
+        clock: Clock,
+    ):
+        self._uow = uow
+        self._users = users
+        self._linking = linking
+        self._audit = audit
+        self._clock = clock
+
+    async def _ways(
+        self, uow: UnitOfWork, user: User
+    ) -> tuple[builtins.list[str], str | None, str | None]:
+        ways: builtins.list[str] = []
+        connection_name = email = None
+        for identity in user.identities:
+            credential = await uow.credentials.for_identity(identity.id)
+            if credential is not None and connection_name is None:
+                connection_name, email = identity.connection_name, credential.email
+            connection = await uow.connections.get(user.tenant_id, identity.connection_id)
+            label = WAYS.get(identity.provider)
+            if label is None and connection is not None:
+                label = str(connection.options.get("display_name") or connection.name)
+            if label and label not in ways:
+                ways.append(label)
+        return ways, connection_name, email
+
+    async def offer(
+        self,
+        tenant: Tenant,
+        app: Application,
+        tx: LoginTransaction,
+        prompt: Collection[str],
+        *,
+        flag: bool = False,
+        request: RequestInfo = NO_REQUEST,
+    ) -> Offer | None:
+        """The link offer for this sign-in, or None. With ``flag``, an unverified account with
+        the same address gets its log event (once per sign-in: ``/authorize/resume`` asks)."""
+        if mode(tenant) == OFF or "none" in prompt or not app.is_first_party:
+            return None
+        if tx.user_pk is None or not _fresh(tx):
+            return None
+        async with self._uow(read_only=not flag) as uow:
+            user = await uow.users.by_pk(tenant.id, tx.user_pk)
+            if user is None or not user.email or not user.email_verified:
+                return None
+            others = [u for u in await uow.users.by_email(tenant.id, user.email) if u.pk != user.pk]
+            if not others:
+                return None
+            apart = await uow.link_choices.kept_apart(tenant.id, user.pk)
+            verified = sorted(
+                (u for u in others if u.email_verified and u.pk not in apart),
+                key=lambda u: u.created_at,
+            )
+            squatted = [u for u in others if not u.email_verified]
+            if flag and squatted:
+                for other in squatted:
+                    await self._audit.record(
+                        uow,
+                        tenant.id,
+                        LogType.SUCCESS_API_OPERATION,
+                        request,
+                        description="A verified sign-in matched this account's unverified email",
+                        client_id=app.client_id,
+                        user=other,
+                        details={
+                            "event": FLAG_EVENT,
+                            "signed_in_user_id": user.user_id,
+                            "reason": "nothing was offered: the address of this account is "
+                            "unverified and may not be its owner's",
+                        },
+                    )
+                await uow.commit()
+            if not verified:
+                return None
+            existing = verified[0]
+            ways, connection_name, email = await self._ways(uow, existing)
+        return Offer(user, existing, ways, connection_name, email)
+
+    async def keep_separate(
+        self,
+        tenant: Tenant,
+        app: Application,
+        tx: LoginTransaction,
+        prompt: Collection[str],
+        offer_token: str,
+        request: RequestInfo = NO_REQUEST,
+    ) -> None:
+        """ "Keep separate": remembered for this pair, whichever of the two signs in next."""
+        offer = await self._current(tenant, app, tx, prompt, offer_token)
+        async with self._uow() as uow:
+            await uow.link_choices.keep_apart(
+                tenant.id, offer.user.pk, offer.existing.pk, self._clock.now()
+            )
+            await self._audit.record(
+                uow,
+                tenant.id,
+                LogType.SUCCESS_API_OPERATION,
+                request,
+                description="Kept separate from an account with the same email",
+                client_id=app.client_id,
+                user=offer.user,
+                details={"event": "link_declined", "other_user_id": offer.existing.user_id},
+            )
+            await uow.commit()
+
+    async def _current(
+        self,
+        tenant: Tenant,
+        app: Application,
+        tx: LoginTransaction,
+        prompt: Collection[str],
+        offer_token: str,
+    ) -> Offer:
+        offer = await self.offer(tenant, app, tx, prompt)
+        if offer is None or offer.token(tx) != offer_token:
+            raise Conflict(
+                "There is nothing to link any more: the accounts were linked or changed meanwhile.",
+                code="link_gone",
+            )
+        return offer
+
+    async def link(
+        self,
+        tenant: Tenant,
+        app: Application,
+        tx: LoginTransaction,
+        prompt: Collection[str],
+        offer_token: str,
+        password: str,
+        request: RequestInfo = NO_REQUEST,
+    ) -> User:
+        """**Link**: the existing account's password, checked now as a sign-in, is the proof;
+        then the identity that signed in is linked into the existing user (the primary).
+        Returns the primary, whom the original request continues with."""
+        offer = await self._current(tenant, app, tx, prompt, offer_token)
+        if offer.password_connection is None or offer.password_email is None:
+            raise InvalidInput(
+                "This account does not sign in with a password.", code="operation_not_supported"
+            )
+        signed_in, connection = await self._users.authenticate(
+            tenant, app, offer.password_connection, offer.password_email, password, request
+        )
+        if signed_in.pk != offer.existing.pk:
+            raise InvalidCredentials("Wrong email or password.")
+        primary_identity = next(i for i in offer.user.identities if i.is_primary)
+        # The parked request names the user who signed in, whose row the link removes (and
+        # the request with it, by cascade): it names nobody until the caller records the
+        # primary's sign-in. Should the link fail, the request asks for a new sign-in.
+        tx.user_pk = None
+        async with self._uow() as uow:
+            await uow.transactions.update(tx)
+            await uow.commit()
+        now = self._clock.now()
+        proof = {
+            "email": offer.user.email,
+            "signed_in": {
+                "user_id": offer.user.user_id,
+                "connection": primary_identity.connection_name,
+                "auth_time": iso8601(tx.auth_time),
+                "email_verified": True,
+            },
+            "existing_account_sign_in": {
+                "user_id": offer.existing.user_id,
+                "connection": connection.name,
+                "credential": "password",
+                "at": iso8601(now),
+            },
+        }
+        await self._linking.link(
+            tenant,
+            offer.existing.user_id,
+            LinkIdentity(
+                provider=primary_identity.provider,
+                user_id=primary_identity.subject,
+                method=METHOD,
+                proof=proof,
+            ),
+            Actor(client_id=app.client_id, user_id=offer.existing.user_id, request=request),
+        )
+        async with self._uow(read_only=True) as uow:
+            primary = await uow.users.by_pk(tenant.id, offer.existing.pk)
+        if primary is None:
+            raise NotFound("The user does not exist.", code="inexistent_user")
+        return primary

@@ -1,0 +1,140 @@
+"""``/u/link-account``: the link prompt at sign-in (domain/sign_in_linking.py).
+
+``/authorize/resume`` sends the person here when an account with their verified address already
+exists. The page says so in plain words, with how that account signs in (never its details),
+and offers **Link** (the existing account's password, checked now: the fresh sign-in is the
+proof) or **Keep separate** (remembered for the pair). Either way the original ``/authorize``
+request then continues: after a link with the existing user, whose ``sub`` the tokens carry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tether.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidCredentials,
+    InvalidInput,
+    RateLimited,
+)
+from tether.domain.models import Application, LoginTransaction, Tenant
+from tether.domain.sign_in_linking import Offer
+from tether.protocol import authorize as authz
+from tether.web import cookies
+from tether.web.context import request_info, services
+from tether.web.hosted.pages import _form_page, _open_post, _open_tx, _see_other
+from tether.web.hosted.render import page
+from tether.web.html.errors import HtmlRoute
+
+router = APIRouter(route_class=HtmlRoute)
+PURPOSE = "link_account"
+TEMPLATE = "link_account.html"
+TITLE = "You already have an account"
+
+
+def _resume(tx: LoginTransaction) -> Response:
+    return _see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
+
+
+async def _offer(
+    request: Request, current: Tenant, tx: LoginTransaction, app: Application
+) -> Offer | None:
+    """The offer, only for the browser whose sign-in it is."""
+    c = services(request)
+    session = await c.sessions.current(current, cookies.session_value(request))
+    if session is None or session.id != tx.session_id:
+        return None
+    req = authz.AuthorizationRequest.from_dict(tx.request)
+    return await c.sign_in_linking.offer(current, app, tx, req.prompt)
+
+
+def _show(
+    request: Request, tx: LoginTransaction, app: Application, offer: Offer, **extra: Any
+) -> Response:
+    ctx = {
+        "state": tx.id,
+        "app_name": app.name,
+        "email": offer.user.email,
+        "ways": offer.ways,
+        "offer": offer.token(tx),
+        "can_link": offer.password_connection is not None,
+        "redirect_origin": authz.origin_of(
+            authz.AuthorizationRequest.from_dict(tx.request).redirect_uri
+        ),
+    }
+    return _form_page(request, TEMPLATE, ctx, PURPOSE, title=TITLE, **extra)
+
+
+@router.get("/u/link-account")
+async def link_form(request: Request) -> Response:
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    offer = await _offer(request, current, tx, app)
+    if offer is None:
+        return _resume(tx)
+    return _show(request, tx, app, offer)
+
+
+@router.post("/u/link-account")
+async def link_submit(request: Request) -> Response:
+    opened = await _open_post(request, PURPOSE)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app, form = opened
+    c = services(request)
+    offer = await _offer(request, current, tx, app)
+    token = str(form.get("offer") or "")
+    if offer is None or offer.token(tx) != token:
+        return _gone(request, tx)
+    prompt = authz.AuthorizationRequest.from_dict(tx.request).prompt
+    if form.get("decision") == "separate":
+        await c.sign_in_linking.keep_separate(
+            current, app, tx, prompt, token, request_info(request)
+        )
+        return _resume(tx)
+    try:
+        primary = await c.sign_in_linking.link(
+            current,
+            app,
+            tx,
+            prompt,
+            token,
+            str(form.get("password") or ""),
+            request_info(request),
+        )
+    except (InvalidCredentials, InvalidInput) as exc:
+        message = "Wrong password." if isinstance(exc, InvalidCredentials) else exc.message
+        return _show(request, tx, app, offer, status=400, error=message)
+    except RateLimited as exc:
+        return _show(request, tx, app, offer, status=429, error=exc.message)
+    except (Conflict, DomainError):
+        return _gone(request, tx)
+    # The existing account's fresh sign-in makes the session: the request goes on as it.
+    started = await c.sessions.sign_in(
+        current, primary, ["pwd"], replaces=cookies.session_value(request)
+    )
+    await c.authorization.record_login(current, tx, primary, started.session)
+    response = _resume(tx)
+    cookies.set_session(request, response, current, started.cookie_value)
+    return response
+
+
+def _gone(request: Request, tx: LoginTransaction) -> Response:
+    """The pair was linked meanwhile (another browser, say), or the sign-in is no longer this
+    browser's: nothing was changed here; signing in again lands in the linked account."""
+    return page(
+        request,
+        TEMPLATE,
+        status=409,
+        title=TITLE,
+        gone=True,
+        login_url=f"/u/login?{urlencode({'state': tx.id})}",
+    )
