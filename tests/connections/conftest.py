@@ -410,6 +410,7 @@ NODE_ACCOUNTS = {
     "bob": {"email": "bob@example.com", "email_verified": False, "name": "Bob Upstream"},
     "carol": {"email": "carol@example.com", "email_verified": True, "name": "Carol Upstream"},
     "dave": {"email": "dave@example.com", "email_verified": True, "name": "Dave Upstream"},
+    "erin": {"email": "erin@example.com", "email_verified": True, "name": "Erin Upstream"},
 }
 
 
@@ -479,12 +480,38 @@ def node_provider(redirect_uris: list[str]) -> Iterator[NodeProvider]:
             process.wait(timeout=5)
 
 
+#: Tether's link prompt at sign-in (issue 16): shown when the identity that signed in has a
+#: verified email another user of the tenant has verified too.
+LINK_PROMPT = "/u/link-account"
+
+
+def keep_separate(
+    then: Callable[[Browser, Page], Page] | None = None,
+) -> Callable[[Browser, Page], Page]:
+    """``then`` (the provider's pages, if any), and then "Keep separate" on Tether's link
+    prompt if it asks: for tests about something else whose person has two accounts with the
+    same verified address."""
+
+    def steps(browser: Browser, page: Page) -> Page:
+        if then is not None:
+            page = then(browser, page)
+        if page.status == 200 and LINK_PROMPT in page.url:
+            forms = page.parsed().forms
+            index = next(
+                i for i, f in enumerate(forms) if f["inputs"].get("decision") == "separate"
+            )
+            return browser.submit(page, index=index)
+        return page
+
+    return steps
+
+
 def node_login(login: str) -> Callable[[Browser, Page], Page]:
     """At oidc-provider: its dev login form (any password), then its consent page."""
 
     def steps(browser: Browser, page: Page) -> Page:
         for _ in range(4):
-            if page.status == 0:  # back at the app
+            if page.status == 0 or LINK_PROMPT in page.url:  # back at the app, or Tether asks
                 return page
             assert page.status == 200, (page.url, page.status, page.text[:2000])
             inputs = page.form()["inputs"]

@@ -20,6 +20,7 @@ from tests.browser.support import CHROMIUM, CHROMIUM_ARGS
 from tests.connections.conftest import (
     Live,
     NodeProvider,
+    keep_separate,
     node_login,
     node_provider,
 )
@@ -170,7 +171,8 @@ def test_a_trusted_connection_takes_the_providers_email_verified(
 
 def test_google_preset_pointed_at_the_local_provider(live: Live, op: NodeProvider) -> None:
     with Browser() as browser:
-        tokens = live.sign_in(browser, "google-oauth2", node_login("alice"))
+        # alice@ is verified on local-op-trusted too (an earlier test): Tether offers to link.
+        tokens = live.sign_in(browser, "google-oauth2", keep_separate(node_login("alice")))
     sub = tokens["claims"]["sub"]
     assert sub == "google-oauth2|alice"
     assert tokens["claims"]["email"] == "alice@example.com"
@@ -282,9 +284,9 @@ def test_a_password_user_links_github_and_oidc_then_signs_in_through_each(
     github.next_account = 9001
 
     # The person signs in with each identity: each is a user of its own for now (no joining by
-    # email, even verified).
+    # email, even verified: Tether only offers, and the person keeps them apart here).
     with Browser() as browser:
-        gh = live.sign_in(browser, "github")
+        gh = live.sign_in(browser, "github", keep_separate())
     with Browser() as browser:
         oidc = live.sign_in(browser, "local-op", node_login("carol"))
     assert gh["claims"]["sub"] == "github|9001" != primary

@@ -8,8 +8,9 @@ import httpx
 from tests.dashboard.conftest import new_user
 from tests.dashboard.support import PASSWORD, alert, form, notice, sign_in, submit
 from tether.bootstrap import Container
+from tether.domain.external import ExternalProfile
 from tether.domain.log_filter import LogFilter
-from tether.domain.models import Tenant, User
+from tether.domain.models import Connection, LoginTransaction, Tenant, User
 from tether.domain.users import NewDatabaseUser
 from tether.domain.verification import SUBJECT
 
@@ -43,3 +44,44 @@ async def test_send_verification_mail_from_the_user_page(
     again = await submit(http, stale)
     assert again.status_code == 400
     assert alert(again.text) == "The user's email address is already verified."
+
+
+async def test_a_squatted_account_is_marked_on_its_page(
+    http: httpx.AsyncClient, container: Container, tenant: Tenant, admin: User
+) -> None:
+    """Classic-federated merge (security-checklist §4.1): a verified sign-in that matched an
+    unverified account offered nothing; the account's page says so."""
+    squatter = await container.users.create(
+        tenant, None, NewDatabaseUser(email="ann@example.com", password=PASSWORD)
+    )
+    app = await container.applications.get(
+        tenant, (await container.applications.list(tenant))[0].client_id
+    )
+    now = container.clock.now()
+    verified = await container.external.sign_in(
+        tenant,
+        app,
+        await _email_connection(container, tenant, app.client_id),
+        ExternalProfile(subject="ann@example.com", email="ann@example.com", email_verified=True),
+    )
+    tx = LoginTransaction(
+        id="tx_test",
+        tenant_id=tenant.id,
+        client_id=app.client_id,
+        request={},
+        created_at=now,
+        expires_at=now,
+        user_pk=verified.pk,
+        auth_time=now,
+    )
+    assert await container.sign_in_linking.offer(tenant, app, tx, (), flag=True) is None
+
+    await sign_in(http, "/dashboard/users", "admin@example.com")
+    page = await http.get("/dashboard/user", params={"id": squatter.user_id})
+    assert 'id="squatter-flag"' in page.text
+    other = await http.get("/dashboard/user", params={"id": verified.user_id})
+    assert 'id="squatter-flag"' not in other.text
+
+
+async def _email_connection(container: Container, tenant: Tenant, client_id: str) -> Connection:
+    return await container.connections.create(tenant, "email", "email", {}, [client_id])
