@@ -88,6 +88,7 @@ class Live:
     web: str  # client_id of the regular web app (passport-auth0)
     web_secret: str
     node_port: int  # where a node app (the regular web app's callback) listens
+    node_tls_port: int  # the same node app behind a TLS front (https://localhost:PORT)
     machine: str  # a machine client with read/update/create:users on the Management API
     machine_secret: str
     ca: Path
@@ -151,7 +152,7 @@ def _wait_until_up(url: str, ca: Path, process: subprocess.Popen[bytes], log: Pa
 
 
 def _provision(
-    url: str, ca: Path, management: dict[str, str], pages: str, node_port: int
+    url: str, ca: Path, management: dict[str, str], pages: str, node_port: int, node_tls: int
 ) -> dict[str, dict[str, Any]]:
     """The SPA (implicit and code, cross-origin authentication, for the test pages), the
     regular web app (for node apps on ``node_port``), a machine client with a Management API
@@ -176,7 +177,7 @@ def _provision(
             return r.json()
 
         callbacks = [pages + "/", *(f"{pages}/{p}" for p in PAGES)]
-        node_app = f"http://localhost:{node_port}"
+        node_apps = [f"http://localhost:{node_port}", f"https://localhost:{node_tls}"]
         apps = {
             "spa": call("POST", "/clients", {
                 "name": "SDK single-page app", "app_type": "spa", "callbacks": callbacks,
@@ -187,7 +188,13 @@ def _provision(
             }),
             "web": call("POST", "/clients", {
                 "name": "SDK web app", "app_type": "regular_web",
-                "callbacks": [node_app + "/callback"], "allowed_logout_urls": [node_app + "/"],
+                # passport-auth0, express-openid-connect; django-allauth's Auth0 provider.
+                "callbacks": [
+                    *(a + "/callback" for a in node_apps),
+                    f"http://localhost:{node_port}/accounts/auth0/login/callback/",
+                ],
+                # express-openid-connect returns to its baseURL as is (no trailing slash).
+                "allowed_logout_urls": [*node_apps, *(a + "/" for a in node_apps)],
                 "grant_types": ["authorization_code", "implicit", "refresh_token"],
             }),
             "machine": call("POST", "/clients", {
@@ -220,6 +227,7 @@ def live(_requirements: None) -> Iterator[Live]:
     build.mkdir()
     certificates = make_certificates(folder)
     backend, port, pages_port, node_port = free_port(), free_port(), free_port(), free_port()
+    node_tls_port = free_port()
     url = f"https://localhost:{port}"
     pages = f"https://localhost:{pages_port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
@@ -246,6 +254,8 @@ def live(_requirements: None) -> Iterator[Live]:
         )
         run_cli(env, data_dir, "db", "upgrade")
     front = TlsFront(certificates, port, backend)
+    # Node apps that only work over https (express-openid-connect's form_post cookies) get one.
+    node_front = TlsFront(certificates, node_tls_port, node_port)
     page_server = PageServer(certificates, build).start(pages_port)
     process: subprocess.Popen[bytes] | None = None
     log = data_dir / "serve.log"
@@ -276,7 +286,9 @@ def live(_requirements: None) -> Iterator[Live]:
         _wait_until_up(url, certificates.ca, process, log)
         # Set up through the Management API, as an operator's script would: one process
         # already running, instead of a CLI start-up per application.
-        apps = _provision(url, certificates.ca, init["management_client"], pages, node_port)
+        apps = _provision(
+            url, certificates.ca, init["management_client"], pages, node_port, node_tls_port
+        )
         built.result()
         page_server.config.update(
             {
@@ -294,6 +306,7 @@ def live(_requirements: None) -> Iterator[Live]:
             web=apps["web"]["client_id"],
             web_secret=apps["web"]["client_secret"],
             node_port=node_port,
+            node_tls_port=node_tls_port,
             machine=apps["machine"]["client_id"],
             machine_secret=apps["machine"]["client_secret"],
             ca=certificates.ca,
@@ -312,6 +325,7 @@ def live(_requirements: None) -> Iterator[Live]:
                 process.wait(timeout=5)
         page_server.close()
         front.close()
+        node_front.close()
         if database:
             from tests.browser.conftest import _pg_admin
 

@@ -265,11 +265,12 @@ def node(script: Path, *args: str, env: dict[str, str]) -> Any:
 
 
 class NodeApp:
-    """A node web app run for one test: started, waited for, stopped."""
+    """A node web app (or another interpreter's: ``interpreter``) run for one test: started,
+    waited for, stopped."""
 
-    def __init__(self, script: Path, env: dict[str, str]):
+    def __init__(self, script: Path, env: dict[str, str], interpreter: str = "node"):
         self.process = subprocess.Popen(
-            ["node", str(script)],
+            [interpreter, str(script)],
             cwd=HERE,
             env=env,
             stdout=subprocess.PIPE,
@@ -280,7 +281,7 @@ class NodeApp:
         line = self.process.stdout.readline()  # its first line says it listens (or why not)
         if '"listening"' not in line:
             self.close()
-            raise AssertionError(f"node {script.name} did not start: {line}")
+            raise AssertionError(f"{interpreter} {script.name} did not start: {line}")
 
     def close(self) -> None:
         self.process.terminate()
