@@ -1,5 +1,5 @@
 """The jobs use cases: create an import or an export, read a job and its failed rows, run the
-next job, open an export's file by its link.
+next job, open an export's file by its link (files.py), mail the owners when it ends (notify.py).
 
 Auth0 Management API v2: ``POST /jobs/users-imports`` answers 202 with the job at ``pending``;
 at most two import jobs are active per tenant and a third is refused (429). A job moves
@@ -9,9 +9,7 @@ at most two import jobs are active per tenant and a third is refused (429). A jo
 
 from __future__ import annotations
 
-import base64
 import builtins
-import hmac
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -21,7 +19,8 @@ from tether.domain.audit import Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.errors import InvalidInput, NotFound, RateLimited, Unavailable
 from tether.domain.ids import new_id
-from tether.domain.jobs import exports
+from tether.domain.jobs import exports, notify
+from tether.domain.jobs.files import ExportFiles
 from tether.domain.jobs.imports import BATCH_SIZE, BatchImporter
 from tether.domain.jobs.models import Job, JobError, JobStatus, JobType
 from tether.domain.mail import MailService
@@ -64,6 +63,7 @@ class JobService:
         self._clock = clock
         self._sealer = sealer
         self._importer = BatchImporter(uow, clock, access)
+        self._files = ExportFiles(uow, clock, sealer)
 
     # -- creating ------------------------------------------------------------------------------
 
@@ -207,49 +207,13 @@ class JobService:
         async with self._uow(read_only=True) as uow:
             return await uow.jobs.errors(job_id, limit)
 
-    # -- the export's link -----------------------------------------------------------------------
-
-    def _mac(self, job: Job, expires: int) -> str:
-        mac = self._sealer.mac(job.tenant_id, f"job-file|{job.id}|{expires}".encode())
-        return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+    # -- the export's link (files.py) ------------------------------------------------------------
 
     def link_token(self, job: Job) -> str | None:
-        """An unguessable token for the file of a completed export, valid until its expiry."""
-        if job.type != JobType.USERS_EXPORT or job.status != JobStatus.COMPLETED:
-            return None
-        if job.location_expires_at is None or job.location_expires_at <= self._clock.now():
-            return None
-        expires = int(job.location_expires_at.timestamp())
-        return f"{expires}.{self._mac(job, expires)}"
+        return self._files.link_token(job)
 
     async def open_file(self, tenant: Tenant, job_id: str, token: str) -> AsyncIterator[bytes]:
-        """The export's gzip, chunk by chunk; NotFound for a wrong or expired link, or one
-        opened on another tenant's host."""
-        async with self._uow(read_only=True) as uow:
-            job = await uow.jobs.by_id(job_id)
-        expires_text, _, mac = token.partition(".")
-        if (
-            job is None
-            or job.tenant_id != tenant.id
-            or not expires_text.isdigit()
-            or job.status != JobStatus.COMPLETED
-            or job.location_expires_at is None
-            or int(expires_text) != int(job.location_expires_at.timestamp())
-            or job.location_expires_at <= self._clock.now()
-            or not hmac.compare_digest(mac, self._mac(job, int(expires_text)))
-        ):
-            raise NotFound("The file does not exist or its link expired.", code="inexistent_file")
-        return self._chunks(job.id)
-
-    async def _chunks(self, job_id: str) -> AsyncIterator[bytes]:
-        seq = 0
-        while True:
-            async with self._uow(read_only=True) as uow:
-                data = await uow.jobs.chunk(job_id, seq)
-            if data is None:
-                return
-            yield data
-            seq += 1
+        return await self._files.open(tenant, job_id, token)
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -384,32 +348,8 @@ class JobService:
             what = "import" if job.type == JobType.USERS_IMPORT else "export"
             await self._log(uow, job, f"Users {what} job {status.value}")
             if job.send_completion_email:
-                await self._mail_owners(uow, job, what)
+                await notify.mail_owners(uow, self._mail, job)
             await uow.commit()
-
-    async def _mail_owners(self, uow: Any, job: Job, what: str) -> None:
-        """Auth0's ``send_completion_email``: the tenant's owners (Tether: its dashboard
-        admins) hear that the job ended, in the transaction that ends it."""
-        tenant = await uow.tenants.get(job.tenant_id)
-        if tenant is None:
-            return
-        counts = (
-            f"{job.inserted} inserted, {job.updated} updated, {job.failed} failed of {job.total}.\n"
-            if job.type == JobType.USERS_IMPORT
-            else f"{job.cursor} users exported.\n"
-        )
-        body = (
-            f"The users {what} job {job.id} on {tenant.name} ended: {job.status}.\n\n"
-            + counts
-            + (f"{job.status_details}\n" if job.status_details else "")
-            + f"\nGET /api/v2/jobs/{job.id} has the details.\n"
-        )
-        for admin in await uow.admins.list(job.tenant_id):
-            owner = await uow.users.by_pk(job.tenant_id, admin.user_pk)
-            if owner is not None and owner.email and owner.email_verified:
-                await self._mail.enqueue(
-                    uow, tenant, owner.email, f"Users {what} job {job.status}", body
-                )
 
     async def start_own(self, tenant: Tenant, connection: Connection, upsert: bool) -> Job:
         """A job the caller runs itself (the CLI): processing from the start, no stored file."""
