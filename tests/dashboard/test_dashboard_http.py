@@ -11,9 +11,10 @@ from tests.dashboard.conftest import TEST_ACTOR, make_client, new_user
 from tests.dashboard.support import alert, form, notice, sign_in, submit
 from tether.bootstrap import Container
 from tether.domain.account import DASHBOARD
+from tether.domain.applications import NewApplication
 from tether.domain.linking import LinkIdentity
 from tether.domain.log_filter import LogFilter
-from tether.domain.models import Tenant, User
+from tether.domain.models import AppType, Tenant, User
 
 
 async def _events(container: Container, tenant: Tenant, description: str) -> list:  # type: ignore[type-arg]
@@ -291,3 +292,27 @@ async def test_applications_apis_connections_and_keys(
     assert await _events(container, tenant, "Create a client")
     assert await _events(container, tenant, "Create a resource server")
     assert await _events(container, tenant, "Create a connection")
+
+
+async def test_rotate_an_application_secret(
+    http: httpx.AsyncClient, container: Container, tenant: Tenant, admin: User
+) -> None:
+    """The button shows the new secret once, on the answer itself (no redirect, no URL)."""
+    created = await container.applications.create(
+        tenant, NewApplication(name="Backend", app_type=AppType.REGULAR_WEB)
+    )
+    client_id, old = created.application.client_id, created.client_secret
+    page = await sign_in(http, f"/dashboard/applications/{client_id}", "admin@example.com")
+    rotate = form(page.text, f"/dashboard/applications/{client_id}/rotate-secret")
+    r = await http.post(rotate.action, data=rotate.fields)
+    assert r.status_code == 200, r.text
+    new = container.applications.secret_of(await container.applications.get(tenant, client_id))
+    assert new and new != old
+    assert f"<code>{new}</code>" in r.text
+    assert r.headers["cache-control"].startswith("no-store")
+    # A public application has no secret, so no button.
+    spa = await container.applications.create(
+        tenant, NewApplication(name="SPA", app_type=AppType.SPA, callbacks=("https://a.test/",))
+    )
+    shown = await http.get(f"/dashboard/applications/{spa.application.client_id}")
+    assert "rotate-secret" not in shown.text

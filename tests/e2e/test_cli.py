@@ -89,6 +89,15 @@ def test_apps_create_machine_app_and_show_its_grant(cli: tuple[TetherEnv, dict[s
     assert with_secret["client_secret"] == secret
     assert missing == "error: Client not found."
 
+    # Rotation: a new secret, shown once; `apps show --secret` has it from then on.
+    rotated = env.json("apps", "rotate-secret", client_id)
+    assert rotated["client_id"] == client_id
+    assert len(rotated["client_secret"]) >= 32 and rotated["client_secret"] != secret
+    assert (
+        env.json("apps", "show", client_id, "--secret")["client_secret"]
+        == (rotated["client_secret"])
+    )
+
 
 def test_apis_create_and_list(cli: tuple[TetherEnv, dict[str, Any]]) -> None:
     env, _ = cli

@@ -109,6 +109,8 @@ NO_NEGATIVE_INPUTS = {
     "DELETE /users/{id}/identities/{provider}/{user_id}",
     "GET /logs/{id}",
     "DELETE /clients/{id}",
+    # No body, and any string is an id: nothing to make negative.
+    "POST /clients/{id}/rotate-secret",
     "DELETE /connections/{id}",
     "DELETE /resource-servers/{id}",
     "DELETE /client-grants/{id}",

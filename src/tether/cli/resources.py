@@ -10,6 +10,7 @@ import typer
 from tether.bootstrap import Container
 from tether.cli.common import JsonOption, TenantOption, emit, pick_tenant, run, split
 from tether.cli.views import api_view, app_view, connection_view, key_view, tenant_view
+from tether.domain.actor import Actor
 from tether.domain.applications import NewApi, NewApplication
 from tether.domain.models import AppType, iso8601
 from tether.protocol import json_text
@@ -170,6 +171,20 @@ def apps_show(
             for g in await c.applications.client_grants(t, client_id)
         ]
         return view
+
+    emit(run(work), as_json)
+
+
+@apps.command("rotate-secret")
+def apps_rotate_secret(
+    client_id: str, tenant: str = TenantOption, as_json: bool = JsonOption
+) -> None:
+    """A new client secret, shown once; the old one stops working at once on every process."""
+
+    async def work(c: Container) -> dict[str, Any]:
+        t = await pick_tenant(c, tenant)
+        rotated = await c.applications.rotate_secret(t, client_id, Actor(client_id="tether-cli"))
+        return app_view(rotated.application, rotated.client_secret)
 
     emit(run(work), as_json)
 

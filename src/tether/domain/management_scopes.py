@@ -25,6 +25,7 @@ _SCOPES: tuple[tuple[str, str], ...] = (
     ("update:clients", "Update applications"),
     ("delete:clients", "Delete applications"),
     ("read:client_keys", "Read application secrets"),
+    ("update:client_keys", "Rotate application secrets"),
     ("read:client_grants", "Read client grants"),
     ("create:client_grants", "Create client grants"),
     ("update:client_grants", "Update client grants"),

@@ -204,6 +204,33 @@ class ApplicationService:
         self.forget_origins(tenant)
         return updated
 
+    async def rotate_secret(
+        self, tenant: Tenant, client_id: str, actor: Actor
+    ) -> CreatedApplication:
+        """``POST /api/v2/clients/{id}/rotate-secret`` (and the dashboard's and CLI's rotate): a
+        new secret at once, the old one refused from the commit on, in every process (client
+        authentication reads the secret from the database, it is not cached)."""
+        async with self._uow() as uow:
+            app = await uow.applications.by_client_id(tenant.id, client_id)
+            if app is None:
+                raise NotFound("Client not found.", code="inexistent_client")
+            if app.is_public:
+                raise InvalidInput("This client is public: it has no secret to rotate.")
+            secret = new_secret()
+            app.encrypted_secret = self._sealer.seal(tenant.id, secret.encode())
+            await uow.applications.update(app)
+            await self._record(
+                uow,
+                tenant,
+                actor,
+                "Rotate a client secret",
+                app,
+                "POST",
+                path=f"/api/v2/clients/{app.client_id}/rotate-secret",
+            )
+            await uow.commit()
+        return CreatedApplication(app, secret)
+
     async def remove(self, tenant: Tenant, client_id: str, actor: Actor) -> None:
         """``DELETE /api/v2/clients/{id}``: the application, its client grants, and its place in
         every connection's ``enabled_clients``."""
@@ -221,9 +248,10 @@ class ApplicationService:
         description: str,
         app: Application,
         method: str,
+        path: str | None = None,
         **extra: Any,
     ) -> None:
-        path = "/api/v2/clients" + ("" if method == "POST" else f"/{app.client_id}")
+        path = path or "/api/v2/clients" + ("" if method == "POST" else f"/{app.client_id}")
         await self._audit.record(
             uow,
             tenant.id,

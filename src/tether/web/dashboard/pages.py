@@ -635,6 +635,7 @@ async def _app_page(
     *,
     status: int = 200,
     error: str | None = None,
+    new_secret: str | None = None,
 ) -> Response:
     try:
         app = await services(request).applications.get(who.tenant, client_id)
@@ -657,6 +658,7 @@ async def _app_page(
         title=app.name,
         app=app,
         error=error,
+        new_secret=new_secret,
     )
 
 
@@ -693,6 +695,22 @@ async def application_update(request: Request, client_id: str) -> Response:
     except DomainError as exc:
         return await _app_page(request, who, client_id, status=status_of(exc), error=exc.message)
     return gate.see_other(gate.with_msg(f"/dashboard/applications/{client_id}", "updated"))
+
+
+@router.post("/dashboard/applications/{client_id}/rotate-secret")
+async def application_rotate_secret(request: Request, client_id: str) -> Response:
+    """A new secret, shown once on the answer itself (no redirect: it must not sit in a URL)."""
+    await _form(request)
+    who = await _admin(request, back=f"/dashboard/applications/{client_id}")
+    if isinstance(who, Response):
+        return who
+    try:
+        rotated = await services(request).applications.rotate_secret(
+            who.tenant, client_id, await _actor(request, who)
+        )
+    except DomainError as exc:
+        return await _app_page(request, who, client_id, status=status_of(exc), error=exc.message)
+    return await _app_page(request, who, client_id, new_secret=rotated.client_secret)
 
 
 # -- APIs ------------------------------------------------------------------------------------

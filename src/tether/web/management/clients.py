@@ -28,6 +28,7 @@ Reader = Annotated[Caller, scoped("read:clients", READ_KEYS)]
 Creator = Annotated[Caller, scoped("create:clients")]
 Updater = Annotated[Caller, scoped("update:clients")]
 Deleter = Annotated[Caller, scoped("delete:clients")]
+Rotator = Annotated[Caller, scoped("update:client_keys")]
 
 
 def client_view(app: Application, tenant: Tenant, secret: str | None = None) -> dict[str, Any]:
@@ -186,3 +187,16 @@ async def update_client(
 async def delete_client(request: Request, who: Deleter, id: str) -> Response:
     await services(request).applications.remove(who.tenant, id, who.actor)
     return Response(status_code=204)
+
+
+@router.post(
+    "/clients/{id}/rotate-secret",
+    response_model=schemas.Client,
+    responses=schemas.errors(400, 404),
+    summary="Rotate an application's secret",
+)
+async def rotate_secret(request: Request, who: Rotator, id: str) -> Response:
+    """Auth0's rotate-secret: the client with its new ``client_secret``; the old secret stops
+    working at once (also on every other Tether process)."""
+    rotated = await services(request).applications.rotate_secret(who.tenant, id, who.actor)
+    return JSONResponse(client_view(rotated.application, who.tenant, rotated.client_secret))
