@@ -18,7 +18,7 @@ from typing import Any
 import auth0
 from auth0.authentication import Database, GetToken
 from auth0.exceptions import Auth0Error
-from auth0.management import Users, UsersByEmail
+from auth0.management import Jobs, Tickets, Users, UsersByEmail
 from auth0.rest import RestClientOptions
 
 USER_SCOPE = "openid read:current_user update:current_user_identities update:current_user_metadata"
@@ -204,6 +204,28 @@ def main() -> None:
         "user_link_by_name",
         lambda: as_primary.link_user_account(
             primary["user_id"], {"provider": "auth0", "user_id": secondary["raw_id"]}
+        ),
+    )
+
+    # -- Email verification (issue 16): Jobs.send_verification_email, Tickets ---------------
+    jobs = Jobs(domain, machine_token, protocol="http", rest_options=no_retry)
+    tickets = Tickets(domain, machine_token, protocol="http", rest_options=no_retry)
+    job = step(
+        "verification_job", lambda: jobs.send_verification_email({"user_id": primary["user_id"]})
+    )
+    step("verification_job_get", lambda: jobs.get(job["id"] if job else "job_missing"))
+    step(
+        "verification_job_unknown",
+        lambda: jobs.send_verification_email({"user_id": "auth0|nobody-at-all"}),
+    )
+    step(
+        "verification_ticket",
+        lambda: tickets.create_email_verification(
+            {
+                "user_id": primary["user_id"],
+                "result_url": "https://app.example.com/verified",
+                "ttl_sec": 3600,
+            }
         ),
     )
 

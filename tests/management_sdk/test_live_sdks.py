@@ -150,6 +150,20 @@ def test_sdk4_users_crud_search_and_logs(sdk4_out: dict[str, Any]) -> None:
     assert "per_page" in bad["message"]
 
 
+def test_sdk4_email_verification_job_and_ticket(sdk4_out: dict[str, Any]) -> None:
+    """auth0-python 4.x's ``Jobs.send_verification_email`` and
+    ``Tickets.create_email_verification`` (issue 16) read Tether's answers as Auth0's."""
+    SDK4.check()
+    out = sdk4_out
+    job = ok(out, "verification_job")
+    assert job["type"] == "verification_email" and job["status"] == "completed"
+    assert ok(out, "verification_job_get") == job
+    unknown = error(out, "verification_job_unknown")
+    assert (unknown["status"], unknown["code"]) == (404, "inexistent_user"), unknown
+    ticket = ok(out, "verification_ticket")
+    assert set(ticket) == {"ticket"} and "/lo/verify_email?ticket=" in ticket["ticket"]
+
+
 def test_sdk4_seed_linking_flow(sdk4_out: dict[str, Any]) -> None:
     SDK4.check()
     out = sdk4_out
