@@ -209,7 +209,7 @@ def build_container(
         verification_jobs=VerificationEmailJobs(uow, verification, audit, clock),
         health=HealthService(probes),
         metrics=metrics,
-        sign_in_linking=SignInLinking(uow, users, linking, audit, clock),
+        sign_in_linking=SignInLinking(uow, users, passwordless, linking, audit, clock),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
@@ -32,9 +32,13 @@ from tests.domain.conftest import FakeClock
 from tests.linking.support import PASSWORD
 from tests.security.support_s2_linking import LINKED, mails, sign_up
 from tests.verification.test_email_verification import use_link, verification_links
+from tether.domain.applications import NewApplication
 from tether.domain.connections import DEFAULT_DATABASE
+from tether.domain.external import ExternalProfile
 from tether.domain.log_filter import LogFilter
+from tether.domain.models import AppType
 from tether.domain.sign_in_linking import FLAG_EVENT
+from tether.domain.users import NewDatabaseUser
 
 __all__ = ["app"]
 
@@ -64,7 +68,7 @@ def other_browser(http: httpx.AsyncClient) -> httpx.AsyncClient:
 
 
 def prompt_forms(page: httpx.Response) -> dict[str, dict[str, Any]]:
-    assert page.status_code == 200 and "/u/link-account" in str(page.url), page.text[:2000]
+    assert page.status_code in (200, 400) and "/u/link-account" in str(page.url), page.text[:2000]
     return {f["inputs"]["decision"]: f for f in forms_of(page.text)}
 
 
@@ -219,3 +223,118 @@ async def test_two_browsers_linking_the_same_pair_one_links_the_other_is_told(
     user = await world.container.user_admin.get(world.tenant.id, existing)
     assert [i.provider for i in user.identities] == ["auth0", "email"]
     assert len(await events(world, "identity_linked")) == 1
+
+
+async def password_sign_in(http: httpx.AsyncClient, app: App) -> httpx.Response:
+    """/authorize, then the hosted page's email and password: where that leads."""
+    query = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": APP_CALLBACK,
+        "scope": "openid profile email",
+        "state": "password-state",
+    }
+    page = await follow(http, await http.get(f"/authorize?{urlencode(query)}"))
+    form = next(f for f in forms_of(page.text) if f["inputs"].get("connection") == DEFAULT_DATABASE)
+    return await post_form(http, page, form, email=EMAIL, password=PASSWORD)
+
+
+async def test_the_other_way_round_an_email_code_account_is_proven_by_a_code(
+    http: httpx.AsyncClient, world: World, app: App
+) -> None:
+    """Classic-federated merge (security-checklist §4.1), the other way round: the existing
+    account signs in with email codes, the new one with a password; Link mails a code for the
+    existing account, and only that code, entered now, links them."""
+    existing = await sub_of(http, app, await code_sign_in(http, world, app))
+    async with other_browser(http) as browser:
+        await verified_password_account(browser, world, app)
+        page = await password_sign_in(browser, app)
+        forms = prompt_forms(page)
+        assert "It signs in with\na code sent by email." in page.text
+        clock = world.container.clock
+        assert isinstance(clock, FakeClock)
+        clock.advance(timedelta(seconds=2))
+        sent = await post_form(browser, page, forms["send_code"])
+        assert f"We sent a code to {EMAIL}." in sent.text
+        wrong = await post_form(browser, sent, prompt_forms(sent)["link"], code="000000")
+        assert wrong.status_code == 400 and "Wrong or expired code." in wrong.text
+        code = await code_from_outbox(world)
+        done = await post_form(browser, wrong, prompt_forms(wrong)["link"], code=code)
+        assert await sub_of(browser, app, done) == existing
+    user = await world.container.user_admin.get(world.tenant.id, existing)
+    assert [i.provider for i in user.identities] == ["email", "auth0"]
+    [event] = await events(world, "identity_linked")
+    assert event.details["proof"]["existing_account_sign_in"]["credential"] == "email_code"
+
+
+async def test_lock_s_ticket_sign_in_is_asked_too(http: httpx.AsyncClient, world: World) -> None:
+    """Lock's embedded login (``/co/authenticate``, then ``/authorize?login_ticket=``) is an
+    interactive sign-in: the prompt shows there too, and the answer then goes back in the
+    request's response mode (here the implicit fragment Lock asks for)."""
+    c = world.container
+    origin, callback = "https://lock.example.org", "https://lock.example.org/callback"
+    created = await c.applications.create(
+        world.tenant,
+        NewApplication(
+            name="Lock app",
+            app_type=AppType.SPA,
+            callbacks=(callback,),
+            web_origins=(origin,),
+            grant_types=("implicit", "authorization_code"),
+            cross_origin_authentication=True,
+        ),
+    )
+    lock = await c.applications.get(world.tenant, created.application.client_id)
+    await c.connections.enable(world.tenant, DEFAULT_DATABASE, lock.client_id)
+    email = await c.connections.create(world.tenant, "email", "email", {}, [lock.client_id])
+    existing = await c.external.sign_in(
+        world.tenant,
+        lock,
+        email,
+        ExternalProfile(
+            subject=c.passwordless.subject_for(world.tenant, email, EMAIL),
+            email=EMAIL,
+            email_verified=True,
+        ),
+    )
+    await c.users.create(
+        world.tenant, None, NewDatabaseUser(email=EMAIL, password=PASSWORD, email_verified=True)
+    )
+    ticket = await http.post(
+        "/co/authenticate",
+        json={
+            "client_id": lock.client_id,
+            "username": EMAIL,
+            "password": PASSWORD,
+            "realm": DEFAULT_DATABASE,
+            "credential_type": "http://auth0.com/oauth/grant-type/password-realm",
+        },
+        headers={"Origin": origin},
+    )
+    assert ticket.status_code == 200, ticket.text
+    query = {
+        "client_id": lock.client_id,
+        "response_type": "token id_token",
+        "redirect_uri": callback,
+        "scope": "openid profile email",
+        "nonce": "n-0S6_WzA2Mj",
+        "state": "lock-state",
+        "realm": DEFAULT_DATABASE,
+        "login_ticket": ticket.json()["login_ticket"],
+    }
+    asked = await http.get(f"/authorize?{urlencode(query)}")
+    assert asked.status_code == 303 and asked.headers["location"].startswith("/u/link-account?")
+    page = await follow(http, asked)
+    forms = prompt_forms(page)
+    assert "a code sent by email" in page.text
+    resumed = await http.post(
+        str(page.url), data={**forms["separate"]["inputs"]}, follow_redirects=False
+    )
+    assert resumed.status_code == 303, resumed.text
+    answer = await http.get(resumed.headers["location"])
+    location = answer.headers["location"]
+    assert location.startswith(callback + "#"), location
+    fragment = parse_qs(urlsplit(location).fragment)
+    assert fragment["state"] == ["lock-state"]
+    sub = claims_of(fragment["id_token"][0])["sub"]
+    assert sub.startswith("auth0|") and sub != existing.user_id

@@ -82,6 +82,10 @@ def serve_demo(host: str, port: int, sample_port: int, lock_sample_port: int = 3
         say(
             f"  Outside IdP tenant   {d.upstream.issuer}  user {demo.OUTSIDE_EMAIL} / {demo.OUTSIDE_PASSWORD}"
         )
+        say(
+            f"  Link prompt          {demo.LINK_EMAIL}: password {demo.LINK_PASSWORD} here, "
+            f"{demo.LINK_OUTSIDE_PASSWORD} at the Outside IdP"
+        )
         say(f"  Demo mailbox         {tenant.issuer}demo/mailbox  (email codes, reset links)")
         say(f"Sample app             {sample_origin}/  (client_id {d.sample_client_id})")
         if folder.is_dir():

@@ -18,7 +18,7 @@ from tether.domain.actor import Actor
 from tether.domain.applications import ApplicationChanges, ApplicationService, NewApplication
 from tether.domain.authorization import IMPLICIT
 from tether.domain.connections import DEFAULT_DATABASE, ConnectionService
-from tether.domain.errors import NotFound
+from tether.domain.errors import Conflict, NotFound
 from tether.domain.models import AppType, Tenant
 from tether.domain.tenants import TenantService
 from tether.domain.users import DatabaseUsers, NewDatabaseUser
@@ -34,6 +34,11 @@ UPSTREAM_CONNECTION = "outside-idp"
 EMAIL_CONNECTION = "email"
 OUTSIDE_EMAIL = "outside@example.com"
 OUTSIDE_PASSWORD = "outside demo password"
+#: The link prompt at sign-in (issue 16): sam has a verified password account here and a
+#: verified account at the outside IdP, so "Continue with Outside IdP" as sam asks to link.
+LINK_EMAIL = "sam@example.com"
+LINK_PASSWORD = "sam demo password"
+LINK_OUTSIDE_PASSWORD = "sam outside password"
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,15 @@ async def provision_demo(
             },
             [sample.client_id],
         )
+    for where, password in ((upstream, LINK_OUTSIDE_PASSWORD), (tenant, LINK_PASSWORD)):
+        try:
+            await users.create(
+                where,
+                None,
+                NewDatabaseUser(email=LINK_EMAIL, password=password, email_verified=True),
+            )
+        except Conflict:
+            pass  # an earlier run made it
     lock_client_id = None
     if lock_origin is not None:
         lock_origin = lock_origin.rstrip("/")

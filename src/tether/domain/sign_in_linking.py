@@ -11,7 +11,8 @@ Account Link extension says why an email match alone is not enough):
   the same address verified, the two are not linked, and the person has not said "keep them
   apart" for this pair;
 - the email match is never the proof: **Link** asks for a fresh sign-in to the existing account
-  (its password, checked as any sign-in is, brute-force protection included); then the new
+  (its password, or a code mailed for its email-code identity, checked as any sign-in is,
+  brute-force protection included); then the new
   identity is linked into the existing user, which stays primary; the log event records both
   sign-ins and both addresses are mailed (``LinkingService``);
 - an existing account whose address is **unverified** is offered nothing: it may be a squatter's
@@ -23,7 +24,8 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from tether.domain.actor import Actor
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
@@ -32,6 +34,7 @@ from tether.domain.errors import Conflict, InvalidCredentials, InvalidInput, Not
 from tether.domain.ids import hash_token
 from tether.domain.linking import LinkIdentity, LinkingService
 from tether.domain.models import Application, LoginTransaction, Tenant, User, iso8601
+from tether.domain.passwordless import PasswordlessService
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.users import DatabaseUsers
 
@@ -65,15 +68,23 @@ class Offer:
     #: The database connection and address of the existing account's password, if it has one.
     password_connection: str | None = None
     password_email: str | None = None
+    #: The email-code connection and address of the existing account, if it has one.
+    code_connection: str | None = None
+    code_email: str | None = None
 
     def token(self, tx: LoginTransaction) -> str:
         """Names this offer in the page's forms without naming the existing account."""
         return hash_token(f"{tx.id}:{self.existing.pk}")[:32]
 
 
+#: A sign-in this close before the request was parked counts as made for it: Lock's ticket
+#: (``/authorize?login_ticket=``) starts the session just before the request is parked.
+FRESH_WINDOW = timedelta(seconds=10)
+
+
 def _fresh(tx: LoginTransaction) -> bool:
     """The person signed in for this request (not an SSO session reused for consent)."""
-    return tx.auth_time is not None and tx.auth_time >= tx.created_at
+    return tx.auth_time is not None and tx.auth_time >= tx.created_at - FRESH_WINDOW
 
 
 class SignInLinking:
@@ -81,32 +92,36 @@ class SignInLinking:
         self,
         uow: UnitOfWorkFactory,
         users: DatabaseUsers,
+        passwordless: PasswordlessService,
         linking: LinkingService,
         audit: Audit,
         clock: Clock,
     ):
         self._uow = uow
         self._users = users
+        self._passwordless = passwordless
         self._linking = linking
         self._audit = audit
         self._clock = clock
 
-    async def _ways(
-        self, uow: UnitOfWork, user: User
-    ) -> tuple[builtins.list[str], str | None, str | None]:
+    async def _ways(self, uow: UnitOfWork, user: User) -> Offer:
+        """How ``user`` signs in, as an offer to link into it (its ``user`` set by the caller)."""
         ways: builtins.list[str] = []
-        connection_name = email = None
+        connection_name = email = code_connection = code_email = None
         for identity in user.identities:
             credential = await uow.credentials.for_identity(identity.id)
             if credential is not None and connection_name is None:
                 connection_name, email = identity.connection_name, credential.email
+            if identity.provider == "email" and code_connection is None:
+                code_connection = identity.connection_name
+                code_email = str(identity.profile_data.get("email") or user.email or "") or None
             connection = await uow.connections.get(user.tenant_id, identity.connection_id)
             label = WAYS.get(identity.provider)
             if label is None and connection is not None:
                 label = str(connection.options.get("display_name") or connection.name)
             if label and label not in ways:
                 ways.append(label)
-        return ways, connection_name, email
+        return Offer(user, user, ways, connection_name, email, code_connection, code_email)
 
     async def offer(
         self,
@@ -120,12 +135,26 @@ class SignInLinking:
     ) -> Offer | None:
         """The link offer for this sign-in, or None. With ``flag``, an unverified account with
         the same address gets its log event (once per sign-in: ``/authorize/resume`` asks)."""
-        if mode(tenant) == OFF or "none" in prompt or not app.is_first_party:
-            return None
         if tx.user_pk is None or not _fresh(tx):
             return None
+        return await self.offer_for(tenant, app, tx.user_pk, prompt, flag=flag, request=request)
+
+    async def offer_for(
+        self,
+        tenant: Tenant,
+        app: Application,
+        user_pk: str,
+        prompt: Collection[str],
+        *,
+        flag: bool = False,
+        request: RequestInfo = NO_REQUEST,
+    ) -> Offer | None:
+        """``offer`` for a user who has just signed in (Lock's ticket, before any request is
+        parked)."""
+        if mode(tenant) == OFF or "none" in prompt or not app.is_first_party:
+            return None
         async with self._uow(read_only=not flag) as uow:
-            user = await uow.users.by_pk(tenant.id, tx.user_pk)
+            user = await uow.users.by_pk(tenant.id, user_pk)
             if user is None or not user.email or not user.email_verified:
                 return None
             others = [u for u in await uow.users.by_email(tenant.id, user.email) if u.pk != user.pk]
@@ -157,9 +186,8 @@ class SignInLinking:
                 await uow.commit()
             if not verified:
                 return None
-            existing = verified[0]
-            ways, connection_name, email = await self._ways(uow, existing)
-        return Offer(user, existing, ways, connection_name, email)
+            found = await self._ways(uow, verified[0])
+        return replace(found, user=user)
 
     async def keep_separate(
         self,
@@ -204,6 +232,26 @@ class SignInLinking:
             )
         return offer
 
+    async def send_code(
+        self,
+        tenant: Tenant,
+        app: Application,
+        tx: LoginTransaction,
+        prompt: Collection[str],
+        offer_token: str,
+        request: RequestInfo = NO_REQUEST,
+    ) -> str:
+        """Mail a sign-in code for the existing account's email-code identity (the codes' own
+        limits apply); the address it went to."""
+        offer = await self._current(tenant, app, tx, prompt, offer_token)
+        if not offer.code_connection or not offer.code_email:
+            raise InvalidInput(
+                "This account does not sign in with an email code.",
+                code="operation_not_supported",
+            )
+        connection = await self._passwordless.connection(tenant, offer.code_connection, app)
+        return await self._passwordless.start(tenant, app, connection, offer.code_email, request)
+
     async def link(
         self,
         tenant: Tenant,
@@ -211,20 +259,31 @@ class SignInLinking:
         tx: LoginTransaction,
         prompt: Collection[str],
         offer_token: str,
-        password: str,
+        password: str | None = None,
         request: RequestInfo = NO_REQUEST,
+        *,
+        code: str | None = None,
     ) -> User:
-        """**Link**: the existing account's password, checked now as a sign-in, is the proof;
-        then the identity that signed in is linked into the existing user (the primary).
-        Returns the primary, whom the original request continues with."""
+        """**Link**: the existing account's password (or, for an email-code account, the code
+        ``send_code`` mailed), checked now as a sign-in, is the proof; then the identity that
+        signed in is linked into the existing user (the primary). Returns the primary, whom
+        the original request continues with."""
         offer = await self._current(tenant, app, tx, prompt, offer_token)
-        if offer.password_connection is None or offer.password_email is None:
-            raise InvalidInput(
-                "This account does not sign in with a password.", code="operation_not_supported"
+        if code is not None and offer.code_connection and offer.code_email:
+            connection = await self._passwordless.connection(tenant, offer.code_connection, app)
+            signed_in = await self._passwordless.verify(
+                tenant, app, connection, offer.code_email, code, request
             )
-        signed_in, connection = await self._users.authenticate(
-            tenant, app, offer.password_connection, offer.password_email, password, request
-        )
+            credential = "email_code"
+        elif password is not None and offer.password_connection and offer.password_email:
+            signed_in, connection = await self._users.authenticate(
+                tenant, app, offer.password_connection, offer.password_email, password, request
+            )
+            credential = "password"
+        else:
+            raise InvalidInput(
+                "Sign in to the existing account to link it.", code="operation_not_supported"
+            )
         if signed_in.pk != offer.existing.pk:
             raise InvalidCredentials("Wrong email or password.")
         primary_identity = next(i for i in offer.user.identities if i.is_primary)
@@ -247,7 +306,7 @@ class SignInLinking:
             "existing_account_sign_in": {
                 "user_id": offer.existing.user_id,
                 "connection": connection.name,
-                "credential": "password",
+                "credential": credential,
                 "at": iso8601(now),
             },
         }

@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from tether.domain import cross_origin as co
 from tether.domain.errors import (
@@ -297,6 +297,21 @@ async def _spend(
             req.answer_mode,
             req.state,
             authz.ConsentRequired(),
+        )
+    elif await c.sign_in_linking.offer_for(
+        current, app, session.user_pk, req.prompt, flag=True, request=request_info(request)
+    ):
+        # Linking at sign-in (domain/sign_in_linking.py): the ticket was a fresh sign-in and an
+        # account with the same verified email exists; the hosted page asks, then
+        # /authorize/resume answers in the request's mode.
+        tx_id = await c.authorization.park(current, req)
+        tx, _ = await c.authorization.transaction(current, tx_id)
+        user = await c.users.get_by_pk(current, session.user_pk)
+        await c.authorization.record_login(current, tx, user, session)
+        response = RedirectResponse(
+            f"/u/link-account?{urlencode({'state': tx_id})}",
+            status_code=303,
+            headers={"Cache-Control": "no-store"},
         )
     else:
         params = await c.authorization.respond(current, app, req, session.user_pk, session)

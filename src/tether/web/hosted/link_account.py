@@ -64,6 +64,8 @@ def _show(
         "ways": offer.ways,
         "offer": offer.token(tx),
         "can_link": offer.password_connection is not None,
+        "can_code": offer.code_connection is not None,
+        "code_email": offer.code_email,
         "redirect_origin": authz.origin_of(
             authz.AuthorizationRequest.from_dict(tx.request).redirect_uri
         ),
@@ -100,6 +102,19 @@ async def link_submit(request: Request) -> Response:
             current, app, tx, prompt, token, request_info(request)
         )
         return _resume(tx)
+    if form.get("decision") == "send_code":
+        try:
+            sent_to = await c.sign_in_linking.send_code(
+                current, app, tx, prompt, token, request_info(request)
+            )
+        except RateLimited as exc:
+            return _show(request, tx, app, offer, status=429, error=exc.message)
+        except (InvalidInput, DomainError) as exc:
+            return _show(request, tx, app, offer, status=400, error=exc.message)
+        return _show(
+            request, tx, app, offer, code_sent=True, notice=f"We sent a code to {sent_to}."
+        )
+    code = form.get("code")
     try:
         primary = await c.sign_in_linking.link(
             current,
@@ -107,19 +122,26 @@ async def link_submit(request: Request) -> Response:
             tx,
             prompt,
             token,
-            str(form.get("password") or ""),
+            None if code is not None else str(form.get("password") or ""),
             request_info(request),
+            code=None if code is None else str(code),
         )
     except (InvalidCredentials, InvalidInput) as exc:
-        message = "Wrong password." if isinstance(exc, InvalidCredentials) else exc.message
-        return _show(request, tx, app, offer, status=400, error=message)
+        if isinstance(exc, InvalidCredentials):
+            message = "Wrong password." if code is None else "Wrong or expired code."
+        else:
+            message = exc.message
+        return _show(request, tx, app, offer, status=400, error=message, code_sent=code is not None)
     except RateLimited as exc:
         return _show(request, tx, app, offer, status=429, error=exc.message)
     except (Conflict, DomainError):
         return _gone(request, tx)
     # The existing account's fresh sign-in makes the session: the request goes on as it.
     started = await c.sessions.sign_in(
-        current, primary, ["pwd"], replaces=cookies.session_value(request)
+        current,
+        primary,
+        ["pwd" if code is None else "otp"],
+        replaces=cookies.session_value(request),
     )
     await c.authorization.record_login(current, tx, primary, started.session)
     response = _resume(tx)
