@@ -419,3 +419,25 @@ async def test_user_ids_as_auth0s_export_writes_them_are_taken(
     assert "auth0|" in failed["social@example.com"]["message"]
     assert failed["twice@example.com"]["code"] == "CONFLICT"  # the same id, written without it
     assert failed["empty@example.com"]["code"] == "PATTERN"
+
+
+async def test_an_email_twice_in_one_file(
+    api: httpx.AsyncClient, world: World, database: Connection
+) -> None:
+    """Rows apply in order: without upsert the repeat is DUPLICATED_USER, with it the last row
+    wins (Auth0 refuses the repeat either way: a difference the README states)."""
+
+    def rows(name: str) -> list[dict[str, Any]]:
+        return [
+            {"email": f"{name}@example.com", "user_metadata": {"v": 1}},
+            {"email": f"{name.title()}@Example.com", "user_metadata": {"v": 2}},
+        ]
+
+    off = await import_and_run(api, world, database.id, rows("twice"))
+    assert off["summary"] == {"failed": 1, "updated": 0, "inserted": 1, "total": 2}
+    [repeat] = (await api.get(f"/api/v2/jobs/{off['id']}/errors")).json()
+    assert repeat["errors"][0]["code"] == "DUPLICATED_USER"
+    on = await import_and_run(api, world, database.id, rows("again"), upsert=True)
+    assert on["summary"] == {"failed": 0, "updated": 1, "inserted": 1, "total": 2}
+    [user] = (await api.get("/api/v2/users-by-email", params={"email": "again@example.com"})).json()
+    assert user["user_metadata"] == {"v": 2}
