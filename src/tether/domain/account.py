@@ -293,7 +293,7 @@ class HostedApps:
             raise expired from exc
         if claims.get("nonce") != flow.nonce or not isinstance(claims.get("auth_time"), int):
             raise expired
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(tenant.id, str(claims.get("sub")))
         if user is None:
             raise expired
@@ -331,7 +331,7 @@ class AccountService:
 
     async def identities(self, tenant: Tenant, user: User) -> builtins.list[IdentityRow]:
         """The user's identities, the main one first, each with whether it can sign in."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             connections = {c.id: c for c in await uow.connections.list(tenant.id)}
             apps = {a.client_id: a.name for a in await uow.applications.list(tenant.id)}
             rows = []
@@ -361,7 +361,7 @@ class AccountService:
         return True
 
     async def user_of(self, tenant: Tenant, session: Session) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.by_pk(tenant.id, session.user_pk)
         if user is None:
             raise NotFound("The user does not exist.", code="inexistent_user")
@@ -461,7 +461,7 @@ class AccountService:
             raise Forbidden(
                 "Sign in to the other account again to link it.", code="reauthentication_needed"
             )
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             primary = await uow.users.by_pk(tenant.id, flow.user_pk)
         if primary is None:
             raise NotFound("Your account no longer exists.", code="inexistent_user")

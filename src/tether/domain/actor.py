@@ -6,6 +6,7 @@ can name it without importing another service."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tether.domain.audit import NO_REQUEST, RequestInfo
 
@@ -17,3 +18,16 @@ class Actor:
     client_id: str | None
     user_id: str | None = None
     request: RequestInfo = NO_REQUEST
+
+
+def operation_details(actor: Actor, event: str, **extra: Any) -> dict[str, Any]:
+    """A change's log details: what happened (``event``, e.g. ``client_updated``), who did it,
+    and, when a surface with routes made it, Auth0's ``request`` (method and path as that
+    surface received them)."""
+    details: dict[str, Any] = {"event": event}
+    if actor.request.method and actor.request.path:
+        details["request"] = {"method": actor.request.method, "path": actor.request.path}
+    if actor.user_id:
+        details["actor"] = actor.user_id
+    details.update(extra)
+    return details

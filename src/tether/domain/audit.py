@@ -58,10 +58,14 @@ class LogType(StrEnum):
 
 @dataclass(frozen=True)
 class RequestInfo:
-    """Who is asking, as far as the log is concerned."""
+    """Who is asking, as far as the log is concerned. ``method`` and ``path`` are what the
+    surface that asked says of itself (the Management API's route; empty for the CLI): the
+    domain never writes a URL of its own into an event."""
 
     ip: str | None = None
     user_agent: str | None = None
+    method: str | None = None
+    path: str | None = None
 
 
 NO_REQUEST = RequestInfo()

@@ -73,7 +73,7 @@ class AuthorizationService:
         client_id = params.get("client_id")
         if not client_id:
             raise BadAuthorizeRequest("Missing required parameter: client_id")
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             app = await uow.applications.by_client_id(tenant.id, client_id)
         if app is None:
             raise BadAuthorizeRequest("Unknown client: the client_id is not registered.")
@@ -110,12 +110,12 @@ class AuthorizationService:
                     "response_mode=web_message needs the callback's origin in the application's web origins."
                 )
         if req.audience:
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 api = await uow.apis.by_identifier(tenant.id, req.audience)
             if api is None:
                 raise InvalidRequest(f"Service not found: {req.audience}")
         if req.connection:
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 connection = await uow.connections.by_name(tenant.id, req.connection)
             if connection is None or app.client_id not in connection.enabled_clients:
                 raise InvalidRequest("The connection is not enabled for this application.")
@@ -146,7 +146,7 @@ class AuthorizationService:
         """Only third-party applications ask for consent; first-party ones are trusted."""
         if app.is_first_party:
             return None
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             consent = await uow.consents.get(tenant.id, user_pk, app.client_id)
         if consent is not None and set(req.scope) <= set(consent.scope):
             return None
@@ -193,7 +193,7 @@ class AuthorizationService:
                 "This sign-in link is incomplete. Go back to the application and try again.",
                 code="invalid_state",
             )
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             tx = await uow.transactions.get(tenant.id, tx_id)
             app = await uow.applications.by_client_id(tenant.id, tx.client_id) if tx else None
         if (

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from tether.domain.actor import Actor
+from tether.domain.actor import Actor, operation_details
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
@@ -212,7 +212,7 @@ class ConnectionService:
         return connection
 
     async def list(self, tenant: Tenant) -> builtins.list[Connection]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.connections.list(tenant.id)
 
     async def enabled_for(self, tenant: Tenant, client_id: str) -> builtins.list[Connection]:
@@ -221,7 +221,7 @@ class ConnectionService:
         return sorted(found, key=lambda c: not c.is_database)
 
     async def by_name(self, tenant: Tenant, name: str) -> Connection:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             connection = await uow.connections.by_name(tenant.id, name)
         if connection is None:
             raise NotFound("The connection does not exist", code="inexistent_connection")
@@ -264,7 +264,7 @@ class ConnectionService:
         return found[page * per_page : (page + 1) * per_page], len(found)
 
     async def get(self, tenant: Tenant, connection_id: str) -> Connection:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             connection = await uow.connections.get(tenant.id, connection_id)
         if connection is None:
             raise NotFound("The connection does not exist", code="inexistent_connection")
@@ -303,7 +303,7 @@ class ConnectionService:
         async with self._uow() as uow:
             clients = await self._check_clients(uow, tenant, enabled_clients)
             connection = await self.add(uow, tenant, name, strategy, options, clients)
-            await self._record(uow, tenant, actor, "Create a connection", connection, "POST")
+            await self._record(uow, tenant, actor, "Create a connection", connection, "created")
             await uow.commit()
         return connection
 
@@ -330,7 +330,7 @@ class ConnectionService:
                 actor,
                 "Update a connection",
                 connection,
-                "PATCH",
+                "updated",
                 fields=changes.names,
             )
             await uow.commit()
@@ -352,7 +352,7 @@ class ConnectionService:
                     code="connection_in_use",
                 )
             await uow.connections.delete(tenant.id, connection.id)
-            await self._record(uow, tenant, actor, "Delete a connection", connection, "DELETE")
+            await self._record(uow, tenant, actor, "Delete a connection", connection, "deleted")
             await uow.commit()
 
     async def _record(
@@ -362,14 +362,10 @@ class ConnectionService:
         actor: Actor,
         description: str,
         connection: Connection,
-        method: str,
+        change: str,
         **extra: Any,
     ) -> None:
-        path = "/api/v2/connections" + ("" if method == "POST" else f"/{connection.id}")
-        details: dict[str, Any] = {"request": {"method": method, "path": path}}
-        if actor.user_id:
-            details["actor"] = actor.user_id
-        details.update(extra)
+        details = operation_details(actor, f"connection_{change}", **extra)
         await self._audit.record(
             uow,
             tenant.id,

@@ -67,7 +67,7 @@ class KeyService:
     async def list(
         self, tenant: Tenant, *, include_retired: bool = False
     ) -> builtins.list[SigningKey]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.keys.list(tenant.id, include_retired=include_retired)
 
     async def rotate(self, tenant: Tenant) -> builtins.list[SigningKey]:

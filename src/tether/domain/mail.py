@@ -40,12 +40,12 @@ class MailService:
         return mail
 
     async def list(self, tenant: Tenant | None, *, limit: int = 50) -> builtins.list[Mail]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.outbox.list(tenant.id if tenant else None, limit=limit)
 
     async def deliver_pending(self) -> int:
         """Send what waits in the outbox. Returns how many were sent."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             pending = await uow.outbox.pending()
         if not pending:
             return 0

@@ -80,7 +80,7 @@ class PasswordlessService:
         return self._mac(tenant, "email-identity", connection.id, email)[:24]
 
     async def connection(self, tenant: Tenant, name: str | None, app: Application) -> Connection:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             connection = await uow.connections.by_name(tenant.id, name or "email")
         if connection is None or connection.strategy != "email":
             raise NotFound("The connection does not exist.", code="bad.connection")

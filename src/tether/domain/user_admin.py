@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.domain.access import UserAccess
-from tether.domain.actor import Actor
+from tether.domain.actor import Actor, operation_details
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
@@ -143,7 +143,7 @@ class UserAdmin:
     async def create(self, tenant_id: str, body: dict[str, Any], actor: Actor) -> User:
         """``POST /api/v2/users`` for a database connection (other kinds come with them)."""
         check_strings(body)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             tenant = await uow.tenants.get(tenant_id)
             connection = await uow.connections.by_name(tenant_id, str(body.get("connection") or ""))
         if tenant is None:
@@ -184,7 +184,7 @@ class UserAdmin:
                 client_id=actor.client_id,
                 user=user,
                 connection=connection,
-                details={"request": {"method": "POST", "path": "/api/v2/users"}},
+                details=operation_details(actor, "user_created"),
             )
             # Auth0: "User will receive a verification email after creation if email_verified
             # is false or not specified"; ``verify_email`` overrides it either way.

@@ -219,7 +219,7 @@ class DatabaseUsers:
         request: RequestInfo = NO_REQUEST,
     ) -> User:
         """``POST /dbconnections/signup``: a new user on a database connection."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             connection = await self._database_connection(uow, tenant, connection_name, app)
         if connection.options.get("disable_signup"):
             raise Forbidden("Public signup is disabled.", code="operation_not_allowed")
@@ -282,7 +282,7 @@ class DatabaseUsers:
         self, tenant: Tenant, connection_name: str | None, spec: NewDatabaseUser
     ) -> User:
         """An administrator creates a user (CLI, Management API): no sign-up switch applies."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             connection = await self._database_connection(uow, tenant, connection_name, None)
         password_hash = await self.hash_new(spec)
         async with self._uow() as uow:
@@ -484,7 +484,7 @@ class DatabaseUsers:
         """Use a reset ticket once: set the password; every way in ends (``credential_changed``)."""
         now = self._clock.now()
         spent = InvalidInput("This link has expired or was already used.", code="invalid_ticket")
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             record = await uow.password_tickets.by_hash(tenant.id, hash_token(ticket))
             user = await uow.users.by_pk(tenant.id, record.user_pk) if record else None
         if record is None or user is None or record.used_at is not None or record.expires_at < now:
@@ -512,20 +512,20 @@ class DatabaseUsers:
     async def list(
         self, tenant: Tenant, *, page: int = 0, per_page: int = 50
     ) -> tuple[builtins.list[User], int]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             users = await uow.users.list(tenant.id, offset=page * per_page, limit=per_page)
             total = await uow.users.count(tenant.id)
         return users, total
 
     async def get_by_pk(self, tenant: Tenant, pk: str) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.by_pk(tenant.id, pk)
         if user is None:
             raise NotFound("The user does not exist.", code="inexistent_user")
         return user
 
     async def get(self, tenant: Tenant, user_id: str) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(tenant.id, user_id)
         if user is None:
             raise NotFound("The user does not exist.", code="inexistent_user")

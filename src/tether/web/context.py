@@ -41,4 +41,9 @@ def client_ip(request: Request) -> str | None:
 
 
 def request_info(request: Request) -> RequestInfo:
-    return RequestInfo(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+    return RequestInfo(
+        ip=client_ip(request),
+        user_agent=request.headers.get("user-agent"),
+        method=request.method,
+        path=request.url.path,
+    )

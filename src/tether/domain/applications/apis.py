@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from tether.domain.actor import Actor
+from tether.domain.actor import Actor, operation_details
 from tether.domain.applications.specs import (
     MAX_API_SCOPES,
     MAX_SCOPE_DESCRIPTION,
     MAX_SCOPE_VALUE,
-    audit_details,
 )
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
@@ -123,11 +122,11 @@ class ApiService:
         return api
 
     async def list(self, tenant: Tenant) -> builtins.list[Api]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.apis.list(tenant.id)
 
     async def get(self, tenant: Tenant, identifier: str) -> Api:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             api = await uow.apis.by_identifier(tenant.id, identifier)
         if api is None:
             raise NotFound("No API with this identifier.", code="inexistent_resource_server")
@@ -159,7 +158,7 @@ class ApiService:
 
     async def find(self, tenant: Tenant, id_or_identifier: str) -> Api:
         """By id, else by identifier (Auth0 accepts either in the path)."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await self._find(uow, tenant, id_or_identifier)
 
     async def register(
@@ -173,7 +172,7 @@ class ApiService:
         """``POST /api/v2/resource-servers``."""
         async with self._uow() as uow:
             api = await self.add(uow, tenant, spec, scopes=scopes)
-            await self._record(uow, tenant, actor, "Create a resource server", api, "POST")
+            await self._record(uow, tenant, actor, "Create a resource server", api, "created")
             await uow.commit()
         return api
 
@@ -221,7 +220,7 @@ class ApiService:
                     grant.scope = [s for s in grant.scope if s in defined]
                     await uow.client_grants.update(grant)
             await self._record(
-                uow, tenant, actor, "Update a resource server", api, "PATCH", fields=changes.names
+                uow, tenant, actor, "Update a resource server", api, "updated", fields=changes.names
             )
             await uow.commit()
         return api
@@ -235,7 +234,7 @@ class ApiService:
                     "The Management API cannot be deleted.", code="operation_not_supported"
                 )
             await uow.apis.delete(tenant.id, api.id)
-            await self._record(uow, tenant, actor, "Delete a resource server", api, "DELETE")
+            await self._record(uow, tenant, actor, "Delete a resource server", api, "deleted")
             await uow.commit()
 
     async def _record(
@@ -245,10 +244,9 @@ class ApiService:
         actor: Actor,
         description: str,
         api: Api,
-        method: str,
+        change: str,
         **extra: Any,
     ) -> None:
-        path = "/api/v2/resource-servers" + ("" if method == "POST" else f"/{api.id}")
         await self._audit.record(
             uow,
             tenant.id,
@@ -256,10 +254,9 @@ class ApiService:
             actor.request,
             description=description,
             client_id=actor.client_id,
-            details=audit_details(
+            details=operation_details(
                 actor,
-                method,
-                path,
+                f"resource_server_{change}",
                 resource_server={"id": api.id, "identifier": api.identifier, "name": api.name},
                 **extra,
             ),

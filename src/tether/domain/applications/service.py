@@ -9,14 +9,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from tether.domain.actor import Actor
+from tether.domain.actor import Actor, operation_details
 from tether.domain.applications.specs import (
     ORIGINS_CACHE_SECONDS,
     ApplicationChanges,
     CreatedApplication,
     NewApplication,
     apply_application_changes,
-    audit_details,
     validate_new_application,
 )
 from tether.domain.audit import Audit, LogType
@@ -99,11 +98,11 @@ class ApplicationService:
         return grant
 
     async def list(self, tenant: Tenant) -> builtins.list[Application]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.applications.list(tenant.id)
 
     async def get(self, tenant: Tenant, client_id: str) -> Application:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             app = await uow.applications.by_client_id(tenant.id, client_id)
         if app is None:
             raise NotFound("Client not found.", code="inexistent_client")
@@ -177,7 +176,9 @@ class ApplicationService:
         """``POST /api/v2/clients``: create an application and log who did."""
         async with self._uow() as uow:
             created = await self.add(uow, tenant, spec)
-            await self._record(uow, tenant, actor, "Create a client", created.application, "POST")
+            await self._record(
+                uow, tenant, actor, "Create a client", created.application, "created"
+            )
             await uow.commit()
         self.forget_origins(tenant)
         return created
@@ -198,7 +199,7 @@ class ApplicationService:
                 updated.encrypted_secret = self._sealer.seal(tenant.id, new_secret().encode())
             await uow.applications.update(updated)
             await self._record(
-                uow, tenant, actor, "Update a client", updated, "PATCH", fields=changes.names
+                uow, tenant, actor, "Update a client", updated, "updated", fields=changes.names
             )
             await uow.commit()
         self.forget_origins(tenant)
@@ -225,8 +226,7 @@ class ApplicationService:
                 actor,
                 "Rotate a client secret",
                 app,
-                "POST",
-                path=f"/api/v2/clients/{app.client_id}/rotate-secret",
+                "secret_rotated",
             )
             await uow.commit()
         return CreatedApplication(app, secret)
@@ -236,7 +236,7 @@ class ApplicationService:
         every connection's ``enabled_clients``."""
         async with self._uow() as uow:
             app = await self._remove(uow, tenant, client_id)
-            await self._record(uow, tenant, actor, "Delete a client", app, "DELETE")
+            await self._record(uow, tenant, actor, "Delete a client", app, "deleted")
             await uow.commit()
         self.forget_origins(tenant)
 
@@ -247,11 +247,9 @@ class ApplicationService:
         actor: Actor,
         description: str,
         app: Application,
-        method: str,
-        path: str | None = None,
+        change: str,
         **extra: Any,
     ) -> None:
-        path = path or "/api/v2/clients" + ("" if method == "POST" else f"/{app.client_id}")
         await self._audit.record(
             uow,
             tenant.id,
@@ -259,8 +257,11 @@ class ApplicationService:
             actor.request,
             description=description,
             client_id=actor.client_id,
-            details=audit_details(
-                actor, method, path, client={"client_id": app.client_id, "name": app.name}, **extra
+            details=operation_details(
+                actor,
+                f"client_{change}",
+                client={"client_id": app.client_id, "name": app.name},
+                **extra,
             ),
         )
 
@@ -295,7 +296,7 @@ class ApplicationService:
             if await uow.applications.by_client_id(tenant.id, client_id) is None:
                 raise NotFound("Client not found.", code="inexistent_client")
             grant = await self._add_grant(uow, tenant, client_id, audience, scopes)
-            await self._record_grant(uow, tenant, actor, "Create client grant", grant, "POST")
+            await self._record_grant(uow, tenant, actor, "Create client grant", grant, "created")
             await uow.commit()
         return grant
 
@@ -316,7 +317,7 @@ class ApplicationService:
                     )
                 grant.scope = _check_grant_scopes(api, scopes)
                 await uow.client_grants.update(grant)
-            await self._record_grant(uow, tenant, actor, "Update client grant", grant, "PATCH")
+            await self._record_grant(uow, tenant, actor, "Update client grant", grant, "updated")
             await uow.commit()
         return grant
 
@@ -326,7 +327,7 @@ class ApplicationService:
             grant = await uow.client_grants.get(tenant.id, grant_id)
             if grant is None or not await uow.client_grants.delete(tenant.id, grant_id):
                 raise NotFound("The client grant does not exist.", code="inexistent_client_grant")
-            await self._record_grant(uow, tenant, actor, "Delete client grant", grant, "DELETE")
+            await self._record_grant(uow, tenant, actor, "Delete client grant", grant, "deleted")
             await uow.commit()
 
     async def _record_grant(
@@ -336,9 +337,8 @@ class ApplicationService:
         actor: Actor,
         description: str,
         grant: ClientGrant,
-        method: str,
+        change: str,
     ) -> None:
-        path = "/api/v2/client-grants" + ("" if method == "POST" else f"/{grant.id}")
         await self._audit.record(
             uow,
             tenant.id,
@@ -346,10 +346,9 @@ class ApplicationService:
             actor.request,
             description=description,
             client_id=actor.client_id,
-            details=audit_details(
+            details=operation_details(
                 actor,
-                method,
-                path,
+                f"client_grant_{change}",
                 client_grant={
                     "id": grant.id,
                     "client_id": grant.client_id,
@@ -362,7 +361,7 @@ class ApplicationService:
     async def client_grants(
         self, tenant: Tenant, client_id: str | None = None
     ) -> builtins.list[ClientGrant]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.client_grants.list(tenant.id, client_id)
 
     async def find(self, tenant: Tenant, client_id: str) -> Application | None:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from tether.domain.actor import Actor
 from tether.domain.errors import InvalidInput
 from tether.domain.ids import new_client_id, new_id
 from tether.domain.models import Application, AppType
@@ -38,14 +37,6 @@ MAX_DESCRIPTION = 512
 MAX_API_SCOPES = 1000
 MAX_SCOPE_VALUE = 280
 MAX_SCOPE_DESCRIPTION = 500
-
-
-def audit_details(actor: Actor, method: str, path: str, **extra: Any) -> dict[str, Any]:
-    details: dict[str, Any] = {"request": {"method": method, "path": path}}
-    if actor.user_id:
-        details["actor"] = actor.user_id
-    details.update(extra)
-    return details
 
 
 @dataclass(frozen=True)
