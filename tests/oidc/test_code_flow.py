@@ -265,7 +265,7 @@ async def test_missing_response_type_goes_back_to_the_client(browser: Browser) -
 
 
 async def test_unsupported_response_type_goes_back_to_the_client(browser: Browser) -> None:
-    query = browser.query(response_type="token")
+    query = browser.query(response_type="code token")  # a hybrid flow, not served
     response = await browser.http.get("/authorize", params=query)
     got = dict(
         parse_qsl(urlsplit(location(response)).fragment or urlsplit(location(response)).query)

@@ -57,7 +57,7 @@ def test_non_interactive_document_lists_only_what_exists() -> None:
 def test_interactive_document_adds_the_browser_endpoints() -> None:
     doc = openid_configuration(ISSUER, interactive=True)
     assert doc["authorization_endpoint"] == ISSUER + "authorize"
-    assert doc["response_types_supported"] == ["code", "id_token", "token id_token"]
+    assert doc["response_types_supported"] == ["code", "id_token", "token id_token", "token"]
     assert doc["code_challenge_methods_supported"] == ["S256"]  # never "plain"
     assert doc["grant_types_supported"][0] == "authorization_code"
     assert "implicit" not in doc["grant_types_supported"]

@@ -149,3 +149,19 @@ def test_lock_passwordless_email_code(live: Live, context: Any) -> None:
     result = wait_event(page, "authenticated")
     assert result["idTokenPayload"]["email"] == eve
     assert result["idTokenPayload"]["sub"].startswith("email|")
+
+
+def test_lock_default_response_type_token(live: Live, context: Any) -> None:
+    """Lock's own default, ``responseType: 'token'`` (no redirectUrl): an access token alone
+    (RFC 6749 §4.2), no nonce sent and no ID token back; getUserInfo reads the profile with it."""
+    fay = email("fay")
+    fay_id = live.signup(fay)
+    page = open_lock(live, context, lock={"auth": {"redirect": False}})
+    page.wait_for_selector("input[name=email]")
+    log_in(page, fay)
+    result = wait_event(page, "authenticated")
+    assert result["accessToken"]
+    assert result["idToken"] is None
+    info = page.evaluate("t => app.getUserInfo(t)", result["accessToken"])
+    assert info["ok"], info
+    assert info["result"]["sub"] == fay_id

@@ -59,7 +59,7 @@ async def test_discovery_lists_the_response_types_authorize_serves(
     http: httpx.AsyncClient,
 ) -> None:
     doc = (await http.get("/.well-known/openid-configuration")).json()
-    assert doc["response_types_supported"] == ["code", "id_token", "token id_token"]
+    assert doc["response_types_supported"] == ["code", "id_token", "token id_token", "token"]
     assert set(doc["response_modes_supported"]) == {"query", "fragment", "form_post", "web_message"}
     assert "none" in doc["token_endpoint_auth_methods_supported"]
 

@@ -174,3 +174,27 @@ async def test_a_connection_of_an_upstream_provider_goes_straight_there(
     unknown = await http.get("/authorize", params=_popup(client_id, connection="nope"))
     assert unknown.status_code == 200
     assert _relay(unknown.text)[1]["error"] == "invalid_request"
+
+
+async def test_response_type_token_is_the_access_token_alone(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    """RFC 6749 §4.2 (Lock's default responseType): no nonce needed, no ID token answered."""
+    client_id = await _spa(world)
+    await _signed_in(http, world, client_id)
+    params = _popup(client_id, response_type="token")
+    del params["owp"], params["nonce"]
+    answer = await http.get("/authorize", params=params)
+    assert answer.status_code == 303, answer.text
+    fragment = parse_qs(urlsplit(answer.headers["location"]).fragment)
+    assert fragment["access_token"] and fragment["token_type"] == ["Bearer"]
+    assert "id_token" not in fragment
+    assert fragment["state"] == ["af0ifjsldkj"]
+    userinfo = await http.get(
+        "/userinfo", headers={"Authorization": f"Bearer {fragment['access_token'][0]}"}
+    )
+    assert userinfo.status_code == 200, userinfo.text
+    # An ID token still needs a nonce (OIDC Core §3.2.2.1).
+    params["response_type"] = "token id_token"
+    refused = await http.get("/authorize", params=params)
+    assert parse_qs(urlsplit(refused.headers["location"]).fragment)["error"] == ["invalid_request"]

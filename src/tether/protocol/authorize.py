@@ -22,7 +22,7 @@ RESPONSE_MODES = frozenset({"query", "fragment", "form_post", "web_message"})
 #: §2.7b): a relay page on this server's origin speaks WinChan to the page that opened it. Not a
 #: response_mode a client can ask for: only ``owp=true`` with a redirect mode selects it.
 WINCHAN = "winchan"
-RESPONSE_TYPES = frozenset({"code", "id_token", "id_token token", "token id_token"})
+RESPONSE_TYPES = frozenset({"code", "id_token", "id_token token", "token id_token", "token"})
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 
 
@@ -142,6 +142,9 @@ def normalise_response_type(value: str | None) -> str:
         return "id_token"
     if joined == "id_token token":
         return "id_token token"
+    if joined == "token":
+        # RFC 6749 §4.2: an access token alone (Lock 14's default responseType).
+        return "token"
     raise UnsupportedResponseType(f"Unsupported response type: {value}")
 
 
@@ -169,7 +172,9 @@ def parse(params: Mapping[str, str], *, redirect_uri: str) -> AuthorizationReque
     challenge = pkce.check_challenge(
         params.get("code_challenge"), params.get("code_challenge_method")
     )
-    if response_type != "code" and not params.get("nonce"):
+    if "id_token" in response_type.split() and not params.get("nonce"):
+        # OIDC Core §3.2.2.1: an ID token from the implicit flow needs a nonce; an access
+        # token alone (RFC 6749 §4.2) does not.
         raise InvalidRequest("The implicit flow requires a nonce.")
     return AuthorizationRequest(
         client_id=params["client_id"],

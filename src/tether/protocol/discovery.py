@@ -52,9 +52,9 @@ def openid_configuration(issuer: str, *, interactive: bool = False) -> dict[str,
     }
     if interactive:
         doc["authorization_endpoint"] = issuer + "authorize"
-        # /authorize serves these three (protocol.authorize.normalise_response_type); the
-        # implicit two only to apps with the implicit grant. Auth0 spells it "token id_token".
-        doc["response_types_supported"] = ["code", "id_token", "token id_token"]
+        # /authorize serves these four (protocol.authorize.normalise_response_type); the
+        # implicit three only to apps with the implicit grant. Auth0 spells it "token id_token".
+        doc["response_types_supported"] = ["code", "id_token", "token id_token", "token"]
         doc["response_modes_supported"] = ["query", "fragment", "form_post", "web_message"]
         doc["code_challenge_methods_supported"] = ["S256"]
         doc["grant_types_supported"].insert(0, GrantType.AUTHORIZATION_CODE.value)

@@ -134,10 +134,12 @@ class CodeGrant(TokenIssuer):
             # Same ``iat`` rule as every grant (domain/access.py: after the user's
             # tokens-valid-after instant).
             iat = issued_at_after(epoch(self._clock.now()), user.tokens_valid_after)
-            id_token = self._sign_id_token(
-                keyset, issue, iat, response.access_token if with_token else None
-            )
-        values = {"id_token": id_token}
+            values: dict[str, str] = {}
+            # response_type=token (RFC 6749 §4.2) is the access token alone.
+            if "id_token" in req.response_type.split():
+                values["id_token"] = self._sign_id_token(
+                    keyset, issue, iat, response.access_token if with_token else None
+                )
         if with_token:
             values.update(
                 access_token=response.access_token,
