@@ -411,6 +411,7 @@ NODE_ACCOUNTS = {
     "carol": {"email": "carol@example.com", "email_verified": True, "name": "Carol Upstream"},
     "dave": {"email": "dave@example.com", "email_verified": True, "name": "Dave Upstream"},
     "erin": {"email": "erin@example.com", "email_verified": True, "name": "Erin Upstream"},
+    "frank": {"email": "frank@example.com", "email_verified": True, "name": "Frank Upstream"},
 }
 
 

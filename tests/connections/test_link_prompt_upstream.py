@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.connections.conftest import Live, NodeProvider, node_provider
-from tests.connections.support import Browser, Page, callback_params, claims_of
+from tests.connections.support import Browser, Page, authorize_url, callback_params, claims_of
 from tether.domain.log_filter import LogFilter
 from tether.domain.sign_in_linking import FLAG_EVENT
 from tether.domain.verification import SUBJECT as VERIFY_SUBJECT
@@ -212,3 +212,42 @@ def test_a_squatter_is_flagged_then_detached_by_the_owners_reset(
     assert user is not None and user["email_verified"] is True
     assert [i["provider"] for i in user["identities"]] == ["auth0"]
     assert live.user(mallory) is not None  # a user of its own again
+
+
+def test_an_upstream_account_is_proven_by_a_fresh_sign_in_there(
+    live: Live, op: NodeProvider
+) -> None:
+    """Classic-federated merge (security-checklist §4.1), the other way round: the existing
+    account signs in only through the provider; Link sends the person there again
+    (``prompt=login``), and only a sign-in as that account links. Someone else's sign-in at
+    the provider links nothing."""
+    with Browser() as browser:
+        existing = sub_at_app(live, upstream_sign_in(live, browser, "frank"))
+    assert existing == f"oidc|{TRUSTED}|frank"
+    verified_password_account(live, "frank@example.com")
+
+    def password_then_prompt(browser: Browser) -> Page:
+        url, _ = authorize_url(live.issuer, live.app_client_id)
+        page = browser.go(url)
+        page = browser.submit(page, {"email": "frank@example.com", "password": PASSWORD})
+        prompt(page)
+        assert f"Sign in with {TRUSTED} to link" in page.text
+        return browser.go(page.link("/u/link-account/upstream"))
+
+    with Browser() as browser:
+        at_op = password_then_prompt(browser)
+        # The provider was asked for a fresh sign-in (OIDC Core §3.1.2.1).
+        assert any(op.issuer in h and "prompt=login" in h for h in browser.history)
+        refused = at_provider(live, "carol")(browser, at_op)
+        assert refused.status == 409, (refused.url, refused.text[:2000])
+        assert "That sign-in is not the existing account&#39;s." in refused.text
+    user = live.user(existing)
+    assert user is not None and len(user["identities"]) == 1
+
+    with Browser() as browser:
+        at_op = password_then_prompt(browser)
+        done = at_provider(live, "frank")(browser, at_op)
+        assert sub_at_app(live, done) == existing
+    user = live.user(existing)
+    assert user is not None
+    assert sorted(i["provider"] for i in user["identities"]) == ["auth0", "oidc"]

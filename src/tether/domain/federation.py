@@ -128,8 +128,17 @@ class FederationService:
         client_id = str(options.get("client_id") or "")
         return UpstreamConfig(connection, client_id, secret, options, self._private_networks)
 
-    async def begin(self, tenant: Tenant, tx: LoginTransaction, connection: Connection) -> str:
-        """Park the flow (state, nonce, PKCE verifier) and give the provider's URL."""
+    async def begin(
+        self,
+        tenant: Tenant,
+        tx: LoginTransaction,
+        connection: Connection,
+        *,
+        reauthenticate: bool = False,
+    ) -> str:
+        """Park the flow (state, nonce, PKCE verifier) and give the provider's URL. With
+        ``reauthenticate`` an OpenID provider is asked for a fresh sign-in (OIDC Core §3.1.2.1
+        ``prompt=login``): the proof the link prompt at sign-in asks for."""
         if connection.strategy not in UPSTREAM_STRATEGIES:
             raise UpstreamFailure(
                 f"{connection.strategy} is not an upstream provider.", tx_id=tx.id
@@ -150,13 +159,16 @@ class FederationService:
             await uow.commit()
         upstream = self._upstreams.for_strategy(connection.strategy)
         try:
-            return await upstream.authorization_url(
+            url = await upstream.authorization_url(
                 self.config(connection),
                 redirect_uri=tenant.issuer + "login/callback",
                 state=flow.id,
                 nonce=flow.nonce,
                 code_challenge=_challenge(flow.code_verifier),
             )
+            if reauthenticate and connection.strategy in ("oidc", "google-oauth2"):
+                url += "&prompt=login"
+            return url
         except UpstreamFailure as exc:
             # The detail (refused as private, DNS, timeout, the status it answered) would tell
             # whoever set the URL what lies behind it: it goes to the server log only.

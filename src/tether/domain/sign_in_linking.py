@@ -37,8 +37,13 @@ from tether.domain.models import Application, LoginTransaction, Tenant, User, is
 from tether.domain.passwordless import PasswordlessService
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.users import DatabaseUsers
+from tether.protocol import authorize as authz
 
 PROMPT, OFF = "prompt", "off"
+#: Strategies whose sign-in happens at an upstream provider.
+UPSTREAM = frozenset({"oidc", "oauth2", "google-oauth2", "github"})
+#: Where a request parked for an upstream proof keeps what it proves (``upstream_proof``).
+LINK_PROOF = "link_proof"
 #: ``details.event`` of the log event on an unverified account a verified sign-in matched.
 FLAG_EVENT = "unverified_email_matched_verified_sign_in"
 METHOD = "sign_in_prompt"
@@ -71,6 +76,8 @@ class Offer:
     #: The email-code connection and address of the existing account, if it has one.
     code_connection: str | None = None
     code_email: str | None = None
+    #: The upstream connections (name, label) the existing account signs in with.
+    upstream: tuple[tuple[str, str], ...] = ()
 
     def token(self, tx: LoginTransaction) -> str:
         """Names this offer in the page's forms without naming the existing account."""
@@ -107,6 +114,7 @@ class SignInLinking:
     async def _ways(self, uow: UnitOfWork, user: User) -> Offer:
         """How ``user`` signs in, as an offer to link into it (its ``user`` set by the caller)."""
         ways: builtins.list[str] = []
+        upstream: builtins.list[tuple[str, str]] = []
         connection_name = email = code_connection = code_email = None
         for identity in user.identities:
             credential = await uow.credentials.for_identity(identity.id)
@@ -121,7 +129,11 @@ class SignInLinking:
                 label = str(connection.options.get("display_name") or connection.name)
             if label and label not in ways:
                 ways.append(label)
-        return Offer(user, user, ways, connection_name, email, code_connection, code_email)
+            if label and connection is not None and connection.strategy in UPSTREAM:
+                upstream.append((connection.name, label))
+        return Offer(
+            user, user, ways, connection_name, email, code_connection, code_email, tuple(upstream)
+        )
 
     async def offer(
         self,
@@ -286,6 +298,66 @@ class SignInLinking:
             )
         if signed_in.pk != offer.existing.pk:
             raise InvalidCredentials("Wrong email or password.")
+        return await self._link_proven(tenant, app, tx, offer, connection.name, credential, request)
+
+    async def upstream_proof(
+        self,
+        tenant: Tenant,
+        app: Application,
+        tx: LoginTransaction,
+        prompt: Collection[str],
+        offer_token: str,
+        connection_name: str,
+    ) -> dict[str, object]:
+        """**Link** for an account that signs in upstream: what the caller parks beside a new
+        request for that sign-in (``/u/login/upstream``, ``prompt=login`` at the provider);
+        ``link_after_upstream`` finishes it."""
+        offer = await self._current(tenant, app, tx, prompt, offer_token)
+        if connection_name not in {name for name, _ in offer.upstream}:
+            raise InvalidInput(
+                "The existing account does not sign in that way.", code="invalid_connection"
+            )
+        return {LINK_PROOF: {"tx": tx.id, "offer": offer_token, "connection": connection_name}}
+
+    async def link_after_upstream(
+        self,
+        tenant: Tenant,
+        app: Application,
+        proof_tx: LoginTransaction,
+        signed_in: User,
+        request: RequestInfo = NO_REQUEST,
+    ) -> tuple[LoginTransaction, User]:
+        """The upstream sign-in ``upstream_proof`` asked for came back as ``signed_in``: when
+        that is the existing account, link. Returns the original request and the primary."""
+        marker = proof_tx.request.get(LINK_PROOF)
+        if not isinstance(marker, dict):
+            raise InvalidInput("This sign-in was not asked for a link.", code="invalid_state")
+        async with self._uow(read_only=True) as uow:
+            original = await uow.transactions.get(tenant.id, str(marker.get("tx")))
+        if original is None or original.completed_at is not None:
+            raise Conflict("There is nothing to link any more.", code="link_gone")
+        prompt = authz.AuthorizationRequest.from_dict(original.request).prompt
+        offer = await self._current(tenant, app, original, prompt, str(marker.get("offer")))
+        if signed_in.pk != offer.existing.pk:
+            raise InvalidCredentials("That sign-in is not the existing account's.")
+        connection_name = str(marker.get("connection") or "")
+        primary = await self._link_proven(
+            tenant, app, original, offer, connection_name, "upstream_sign_in", request
+        )
+        return original, primary
+
+    async def _link_proven(
+        self,
+        tenant: Tenant,
+        app: Application,
+        tx: LoginTransaction,
+        offer: Offer,
+        connection_name: str,
+        credential: str,
+        request: RequestInfo,
+    ) -> User:
+        """The existing account was signed in to just now: link the identity that signed in
+        for ``tx`` into it, recording both sign-ins."""
         primary_identity = next(i for i in offer.user.identities if i.is_primary)
         # The parked request names the user who signed in, whose row the link removes (and
         # the request with it, by cascade): it names nobody until the caller records the
@@ -305,7 +377,7 @@ class SignInLinking:
             },
             "existing_account_sign_in": {
                 "user_id": offer.existing.user_id,
-                "connection": connection.name,
+                "connection": connection_name,
                 "credential": credential,
                 "at": iso8601(now),
             },

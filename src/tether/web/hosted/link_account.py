@@ -65,6 +65,14 @@ def _show(
         "offer": offer.token(tx),
         "can_link": offer.password_connection is not None,
         "can_code": offer.code_connection is not None,
+        "upstream": [
+            {
+                "label": label,
+                "href": "/u/link-account/upstream?"
+                + urlencode({"state": tx.id, "offer": offer.token(tx), "connection": name}),
+            }
+            for name, label in offer.upstream
+        ],
         "code_email": offer.code_email,
         "redirect_origin": authz.origin_of(
             authz.AuthorizationRequest.from_dict(tx.request).redirect_uri
@@ -147,6 +155,29 @@ async def link_submit(request: Request) -> Response:
     response = _resume(tx)
     cookies.set_session(request, response, current, started.cookie_value)
     return response
+
+
+@router.get("/u/link-account/upstream")
+async def link_upstream(request: Request) -> Response:
+    """**Link** for an account that signs in upstream: a request parked for that sign-in,
+    then the provider (``prompt=login``); ``/login/callback`` links when it comes back."""
+    opened = await _open_tx(request)
+    if isinstance(opened, Response):
+        return opened
+    current, tx, app = opened
+    c = services(request)
+    offer = await _offer(request, current, tx, app)
+    token = request.query_params.get("offer") or ""
+    if offer is None or offer.token(tx) != token:
+        return _gone(request, tx)
+    req = authz.AuthorizationRequest.from_dict(tx.request)
+    name = request.query_params.get("connection") or ""
+    try:
+        extra = await c.sign_in_linking.upstream_proof(current, app, tx, req.prompt, token, name)
+    except DomainError as exc:
+        return _show(request, tx, app, offer, status=400, error=exc.message)
+    proof_tx = await c.authorization.park(current, req, extra=extra)
+    return _see_other(f"/u/login/upstream?{urlencode({'state': proof_tx, 'connection': name})}")
 
 
 def _gone(request: Request, tx: LoginTransaction) -> Response:

@@ -16,6 +16,8 @@ from starlette.responses import RedirectResponse, Response
 
 from tether.domain.errors import DomainError
 from tether.domain.federation import UpstreamFailure
+from tether.domain.models import Application, LoginTransaction, Tenant, User
+from tether.domain.sign_in_linking import LINK_PROOF
 from tether.protocol import authorize as authz
 from tether.protocol.errors import AccessDenied, ServerError
 from tether.web import cookies
@@ -41,7 +43,10 @@ async def begin(request: Request) -> Response:
             return error_page(
                 request, "That way of signing in is not available here.", code="invalid_connection"
             )
-        url = await c.federation.begin(current, tx, connection)
+        # A request parked for the link prompt's proof asks the provider for a fresh sign-in.
+        url = await c.federation.begin(
+            current, tx, connection, reauthenticate=LINK_PROOF in tx.request
+        )
     except DomainError as exc:
         return error_page(request, exc.message, code=exc.code)
     # The adapter appends its parameters to the endpoint's own query: ours is the last state
@@ -95,8 +100,37 @@ async def callback(request: Request) -> Response:
         return deliver_error(
             request, current, app, req.redirect_uri, req.answer_mode, req.state, error
         )
-    response = await _signed_in(request, current, tx, user, ["fed"])
+    if LINK_PROOF in tx.request:
+        response = await _link_proven(request, current, tx, app, user)
+    else:
+        response = await _signed_in(request, current, tx, user, ["fed"])
     response.delete_cookie(FLOW_COOKIE, path="/login/callback")
+    return response
+
+
+async def _link_proven(
+    request: Request, current: Tenant, proof_tx: LoginTransaction, app: Application, user: User
+) -> Response:
+    """The sign-in the link prompt asked for (domain/sign_in_linking.py): link, then the
+    original request goes on as the existing account."""
+    c = services(request)
+    await c.authorization.finish(current, proof_tx)
+    try:
+        tx, primary = await c.sign_in_linking.link_after_upstream(
+            current, app, proof_tx, user, request_info(request)
+        )
+    except DomainError as exc:
+        return error_page(request, f"Nothing was linked: {exc.message}", code=exc.code, status=409)
+    started = await c.sessions.sign_in(
+        current, primary, ["fed"], replaces=cookies.session_value(request)
+    )
+    await c.authorization.record_login(current, tx, primary, started.session)
+    response = RedirectResponse(
+        f"/authorize/resume?{urlencode({'state': tx.id})}",
+        status_code=303,
+        headers={"Cache-Control": "no-store"},
+    )
+    cookies.set_session(request, response, current, started.cookie_value)
     return response
 
 
