@@ -441,3 +441,27 @@ async def test_an_email_twice_in_one_file(
     assert on["summary"] == {"failed": 0, "updated": 1, "inserted": 1, "total": 2}
     [user] = (await api.get("/api/v2/users-by-email", params={"email": "again@example.com"})).json()
     assert user["user_metadata"] == {"v": 2}
+
+
+async def test_a_retired_user_id_is_never_imported_again(
+    api: httpx.AsyncClient, world: World, database: Connection
+) -> None:
+    """DESIGN.md invariant 3: a user_id once issued is never issued to someone else, whether
+    the row names it with Auth0's prefix or without."""
+    first = await import_and_run(
+        api, world, database.id, [{"email": "old@example.com", "user_id": "gone-1"}]
+    )
+    assert first["summary"]["inserted"] == 1
+    assert (await api.delete("/api/v2/users/auth0|gone-1")).status_code == 204
+    again = await import_and_run(
+        api,
+        world,
+        database.id,
+        [
+            {"email": "new@example.com", "user_id": "gone-1"},
+            {"email": "newer@example.com", "user_id": "auth0|gone-1"},
+        ],
+    )
+    assert again["summary"] == {"failed": 2, "updated": 0, "inserted": 0, "total": 2}
+    errors = (await api.get(f"/api/v2/jobs/{again['id']}/errors")).json()
+    assert [e["errors"][0]["code"] for e in errors] == ["CONFLICT", "CONFLICT"]
