@@ -149,6 +149,13 @@ def test_md4_nt_hash_and_hmac_md4() -> None:
     assert verify(stored, "msg") and not verify(stored, "msh")
     salted = MD4(b"NaCl" + PASSWORD.encode()).hexdigest()
     check({"algorithm": "md4", "hash": {"value": salted}, "salt": {"value": "NaCl"}})
+    # a password past 8 KiB never verifies: pure-Python MD4 must not be a lever on the CPU
+    huge = "p" * 9000
+    stored = encode({"algorithm": "md4", "hash": {"value": MD4(huge.encode()).hexdigest()}})
+    assert not verify(stored, huge)
+    fits = "p" * 8000
+    stored = encode({"algorithm": "md4", "hash": {"value": MD4(fits.encode()).hexdigest()}})
+    assert verify(stored, fits)
 
 
 def test_rfc2307_ldap_sha_vector() -> None:

@@ -74,6 +74,9 @@ LDAP_SCHEMES = {
 MAX_PBKDF2_ROUNDS = 10_000_000
 MAX_SCRYPT_MEMORY = 256 * 1024 * 1024
 MAX_KEYLEN = 1024
+# A password longer than this (encoded) never verifies against an imported hash: MD4 runs in
+# Python (md4.py, about 3 microseconds a byte, holding the GIL), and a request body may be 64 KB.
+MAX_PASSWORD_BYTES = 8192
 _PBKDF2 = re.compile(
     r"^\$pbkdf2(?:-([a-z0-9-]+))?\$i=(\d+)(?:,l=(\d+))?\$([A-Za-z0-9+/.=]*)\$([A-Za-z0-9+/.=]+)$"
 )
@@ -319,6 +322,8 @@ def verify(stored: str, password: str) -> bool:
         record = json.loads(stored[len(PREFIX) :])
         secret = password.encode(PASSWORD_ENCODINGS[record["p"]])
     except (ValueError, KeyError, UnicodeEncodeError):
+        return False
+    if len(secret) > MAX_PASSWORD_BYTES:
         return False
     algorithm = record["a"]
     try:
