@@ -37,11 +37,11 @@ def backend() -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests of SQLite's own locking belong to the SQLite pass only: on PostgreSQL they are
-    deselected (they would test nothing there), not skipped."""
-    if not PG_URL:
-        return
-    keep = [item for item in items if item.get_closest_marker("sqlite_only") is None]
-    dropped = [item for item in items if item.get_closest_marker("sqlite_only") is not None]
+    deselected (they would test nothing there), not skipped. Tests of several processes on one
+    PostgreSQL database (tests/production/test_two_nodes.py) belong to the PostgreSQL pass."""
+    other = "postgresql_only" if not PG_URL else "sqlite_only"
+    keep = [item for item in items if item.get_closest_marker(other) is None]
+    dropped = [item for item in items if item.get_closest_marker(other) is not None]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

@@ -49,7 +49,7 @@ def nginx_config(
     folder: Path, certificates: Certificates, port: int, backends: list[int], http_port: int
 ) -> str:
     """deploy/nginx/tether.conf for loopback: the upstreams, listen ports, name and certificate
-    replaced, ``proxy_bind`` added; wrapped in the main context an unprivileged nginx needs."""
+    replaced, ``proxy_bind`` and an ``X-Tether-Node`` answer header added; wrapped in the main context an unprivileged nginx needs."""
     site = NGINX_CONF.read_text()
     upstreams = "\n".join(
         f"    server 127.0.0.1:{b} max_fails=1 fail_timeout=10s;" for b in backends
@@ -68,7 +68,9 @@ def nginx_config(
     site = _replace(
         site,
         "proxy_pass http://tether;",
-        f"proxy_pass http://tether;\n        proxy_bind {PROXY_ADDRESS};",
+        f"proxy_pass http://tether;\n        proxy_bind {PROXY_ADDRESS};\n"
+        # Which Tether process answered (tests/production/test_two_nodes.py).
+        "        add_header X-Tether-Node $upstream_addr always;",
     )
     temp = folder / "temp"
     temp.mkdir(exist_ok=True)
