@@ -48,3 +48,42 @@ def test_outside_idp_sign_in_offers_to_link_into_the_password_account(
     assert outside["provider"] == "oidc"
     held = demo.cli("users", "show", existing)
     assert [i["provider"] for i in held["identities"]] == ["auth0", "oidc"]
+
+
+def test_the_prompt_in_the_samples_link_account_popup(
+    demo: Demo, people: Callable[[], Person]
+) -> None:
+    """In the sample's Link Account popup (spa-js ``loginWithPopup``, answered by
+    ``web_message``): kim signs in at the outside IdP, Tether asks in the popup, "Keep
+    separate" answers the popup, and the sample links the outside account into its user."""
+    kim = "kim@example.com"
+    demo.cli("users", "create", "--email", kim, "--password", "kim password here", "--verified")
+    demo.cli(
+        "users",
+        "create",
+        "--email",
+        kim,
+        "--password",
+        "kim outside password",
+        "--verified",
+        "--tenant",
+        "outside-idp",
+    )
+    ann = people()
+    ann.sign_up("ann-popup@example.com")
+    primary = ann.user_id()
+
+    popup = ann.click_link_account()
+    popup.click("text=Continue with Outside IdP (demo)")
+    popup.wait_for_url(lambda u: u.startswith(f"{demo.upstream_url}/u/login"))
+    popup.fill("#email", kim)
+    popup.fill("#password", "kim outside password")
+    popup.click("form button[type=submit]")
+    popup.wait_for_url(lambda u: u.startswith(f"{demo.url}/u/link-account"))
+    assert "An account with kim@example.com already exists" in popup.inner_text("main")
+    popup.click("#separate")
+
+    [linked] = ann.wait_for_identities(1)
+    assert linked["provider"] == "oidc" and kim in linked["text"]
+    assert ann.user_id() == primary
+    assert ann.error() is None
