@@ -212,6 +212,8 @@ async def test_an_email_change_unverifies_and_mails_the_new_address(
 async def test_a_link_to_the_old_address_dies_with_it(
     http: httpx.AsyncClient, world: World
 ) -> None:
+    """Unexpired email change (security-checklist §4.1): no capability outlives the address it
+    was made for; a verification link to the old address is refused once the email changed."""
     user_id = await sign_up(http, world, EMAIL)
     [old_url] = await verification_links(world)
     token = await machine_token(http, world.machine)
