@@ -165,7 +165,9 @@ class SignInLinking:
         parked)."""
         if mode(tenant) == OFF or "none" in prompt or not app.is_first_party:
             return None
-        async with self._uow(read_only=not flag) as uow:
+        # Read-only: this runs after every verified sign-in, and on SQLite a writer would take
+        # the one write lock even when nothing is offered.
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.by_pk(tenant.id, user_pk)
             if user is None or not user.email or not user.email_verified:
                 return None
@@ -177,29 +179,40 @@ class SignInLinking:
                 (u for u in others if u.email_verified and u.pk not in apart),
                 key=lambda u: u.created_at,
             )
-            squatted = [u for u in others if not u.email_verified]
-            if flag and squatted:
-                for other in squatted:
-                    await self._audit.record(
-                        uow,
-                        tenant.id,
-                        LogType.SUCCESS_API_OPERATION,
-                        request,
-                        description="A verified sign-in matched this account's unverified email",
-                        client_id=app.client_id,
-                        user=other,
-                        details={
-                            "event": FLAG_EVENT,
-                            "signed_in_user_id": user.user_id,
-                            "reason": "nothing was offered: the address of this account is "
-                            "unverified and may not be its owner's",
-                        },
-                    )
-                await uow.commit()
-            if not verified:
-                return None
-            found = await self._ways(uow, verified[0])
-        return replace(found, user=user)
+            found = await self._ways(uow, verified[0]) if verified else None
+        squatted = [u for u in others if not u.email_verified]
+        if flag and squatted:
+            await self._flag(tenant, app, user, squatted, request)
+        return replace(found, user=user) if found is not None else None
+
+    async def _flag(
+        self,
+        tenant: Tenant,
+        app: Application,
+        user: User,
+        squatted: builtins.list[User],
+        request: RequestInfo,
+    ) -> None:
+        """The log event that marks accounts whose unverified address a verified sign-in
+        matched (the dashboard's user page shows it)."""
+        async with self._uow() as uow:
+            for other in squatted:
+                await self._audit.record(
+                    uow,
+                    tenant.id,
+                    LogType.SUCCESS_API_OPERATION,
+                    request,
+                    description="A verified sign-in matched this account's unverified email",
+                    client_id=app.client_id,
+                    user=other,
+                    details={
+                        "event": FLAG_EVENT,
+                        "signed_in_user_id": user.user_id,
+                        "reason": "nothing was offered: the address of this account is "
+                        "unverified and may not be its owner's",
+                    },
+                )
+            await uow.commit()
 
     async def keep_separate(
         self,
