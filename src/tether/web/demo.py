@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from tether.domain.models import iso8601
 from tether.web.auth_api.errors import OAuthRoute
 from tether.web.context import services, tenant
-from tether.web.hosted.render import page
+from tether.web.html.render import page
 
 router = APIRouter(route_class=OAuthRoute)
 

@@ -22,11 +22,12 @@ from tether.domain.account import (
 from tether.domain.actor import Actor
 from tether.domain.errors import DomainError, Forbidden
 from tether.web import cookies
-from tether.web.account import gate
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
-from tether.web.hosted.render import page
+from tether.web.html import csrf, gate
 from tether.web.html.errors import HtmlRoute
+from tether.web.html.redirects import see_other, with_msg
+from tether.web.html.render import MESSAGES, page, render
 
 router = APIRouter(route_class=HtmlRoute)
 HOME = "/account"
@@ -39,7 +40,7 @@ async def _page(
     rows = await c.account.identities(who.tenant, who.user)
     events = await c.account.security_events(who.tenant, who.user)
     fresh = c.account.is_fresh(who.session)
-    return gate.render(
+    return render(
         request,
         "account/index.html",
         status=status,
@@ -71,8 +72,8 @@ async def callback(request: Request) -> Response:
     if flow.purpose != LINK:
         target = flow.return_to
         if flow.purpose == REAUTH:
-            target = gate.with_msg(HOME, "signed_in_again")
-        return gate.forget_flow(gate.see_other(target), request, ACCOUNT)
+            target = with_msg(HOME, "signed_in_again")
+        return gate.forget_flow(see_other(target), request, ACCOUNT)
     c = services(request)
     current = await tenant(request)
     browser = await c.sessions.current(current, cookies.session_value(request))
@@ -81,14 +82,14 @@ async def callback(request: Request) -> Response:
     except DomainError as exc:
         response = gate.error(request, exc.message, code=exc.code, status=400, back=HOME)
         return gate.forget_flow(response, request, ACCOUNT)
-    response = gate.see_other(gate.with_msg(HOME, "linked"))
+    response = see_other(with_msg(HOME, "linked"))
     cookies.set_session(request, response, current, linked.started.cookie_value)
     return gate.forget_flow(response, request, ACCOUNT)
 
 
 async def _form(request: Request) -> dict[str, str]:
     form = await read_params(request, allow_empty=True)
-    gate.check_csrf(request, ACCOUNT, form)
+    csrf.check_form(request, ACCOUNT, form)
     return {k: str(v) for k, v in form.items()}
 
 
@@ -130,7 +131,7 @@ async def unlink(request: Request) -> Response:
     except DomainError as exc:
         status = 404 if exc.code == "inexistent_identity" else 400
         return await _page(request, who, status=status, error=exc.message)
-    response = gate.see_other(gate.with_msg(HOME, "unlinked"))
+    response = see_other(with_msg(HOME, "unlinked"))
     cookies.set_session(request, response, who.tenant, started.cookie_value)
     return response
 
@@ -148,5 +149,5 @@ async def signed_out(request: Request) -> Response:
         "account/signed_out.html",
         title="Signed out",
         home=HOME,
-        notice=gate.MESSAGES["signed_out"],
+        notice=MESSAGES["signed_out"],
     )

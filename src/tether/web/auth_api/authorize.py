@@ -23,12 +23,11 @@ from tether.protocol import authorize as authz
 from tether.protocol.errors import OAuth2Error
 from tether.protocol.params import normalise
 from tether.web.auth_api.cross_origin import authorize_with_ticket
-from tether.web.auth_api.respond import deliver, deliver_error
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.cookies import session_value
-from tether.web.hosted.pages import error_page
-from tether.web.html.errors import HtmlRoute
+from tether.web.html.errors import HtmlRoute, error_page
+from tether.web.html.respond import deliver, deliver_error
 
 router = APIRouter(route_class=HtmlRoute)
 

@@ -35,13 +35,13 @@ from tether.domain.errors import (
 from tether.domain.models import Application, Connection, Tenant
 from tether.protocol import authorize as authz
 from tether.protocol.errors import AccessDenied
-from tether.web.auth_api.respond import deliver, deliver_error
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.cookies import is_secure, session_value, set_session
 from tether.web.errors import BodyError
-from tether.web.hosted.pages import error_page
-from tether.web.hosted.render import page
+from tether.web.html.errors import error_page
+from tether.web.html.render import page
+from tether.web.html.respond import deliver, deliver_error
 
 router = APIRouter()
 

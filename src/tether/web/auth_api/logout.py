@@ -16,9 +16,8 @@ from tether.domain.models import Application, Tenant
 from tether.protocol import jose
 from tether.web import cookies
 from tether.web.context import request_info, services, tenant
-from tether.web.hosted.pages import error_page
-from tether.web.hosted.render import page
-from tether.web.html.errors import HtmlRoute
+from tether.web.html.errors import HtmlRoute, error_page
+from tether.web.html.render import page
 
 router = APIRouter(route_class=HtmlRoute)
 

@@ -13,11 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tether.domain.errors import DomainError
-from tether.web.account import gate
 from tether.web.context import services
 from tether.web.dashboard.pages import _actor, _admin, _form, _render
 from tether.web.errors import status_of
+from tether.web.html import gate
 from tether.web.html.errors import HtmlRoute
+from tether.web.html.redirects import see_other, with_msg
 
 router = APIRouter(route_class=HtmlRoute)
 HOME = "/dashboard/admins"
@@ -67,7 +68,7 @@ async def admins_add(request: Request) -> Response:
         return await _admins_page(
             request, who, status=status_of(exc), error=exc.message, value=named
         )
-    return gate.see_other(gate.with_msg(HOME, "admin_added"))
+    return see_other(with_msg(HOME, "admin_added"))
 
 
 @router.post(HOME + "/remove")
@@ -86,4 +87,4 @@ async def admins_remove(request: Request) -> Response:
         await services(request).admins.remove(who.tenant, user_id, await _actor(request, who))
     except DomainError as exc:
         return await _admins_page(request, who, status=status_of(exc), error=exc.message)
-    return gate.see_other(gate.with_msg(HOME, "admin_removed"))
+    return see_other(with_msg(HOME, "admin_removed"))

@@ -1,6 +1,6 @@
 """``/dashboard``: the tenant's admin pages, for the users ``tether admins add`` named.
 
-Signed in through Tether itself (the "Tether Dashboard" first-party application; web/account/
+Signed in through Tether itself (the "Tether Dashboard" first-party application; web/html/
 gate.py). Every change goes through the same domain service as the Management API, with the
 admin as the actor, so it writes the same log events. Every form has a CSRF token, every POST
 that succeeds answers 303, and one that fails shows the page again with what went wrong.
@@ -31,12 +31,14 @@ from tether.domain.models import AppType, User
 from tether.domain.user_admin import UserChanges
 from tether.domain.views import user_view
 from tether.protocol import json_text
-from tether.web.account import gate
 from tether.web.body import read_params
 from tether.web.context import request_info, services
 from tether.web.errors import status_of
-from tether.web.hosted.render import page
+from tether.web.html import csrf, gate
 from tether.web.html.errors import HtmlRoute
+from tether.web.html.redirects import here, see_other, with_msg
+from tether.web.html.render import MESSAGES, page, render
+from tether.web.views import log_view
 
 router = APIRouter(route_class=HtmlRoute)
 HOME = "/dashboard"
@@ -92,10 +94,10 @@ async def _admin(request: Request, *, back: str | None = None) -> gate.Visitor |
     """The signed-in admin; else the way to sign in, or a 403 page for a non-admin."""
     who = await gate.visitor(request)
     if who is None:
-        target = back or (gate.here(request) if request.method == "GET" else HOME)
+        target = back or (here(request) if request.method == "GET" else HOME)
         return await gate.sign_in(request, DASHBOARD, SIGN_IN, return_to=target)
     if not await services(request).admins.is_admin(who.tenant, who.user.pk):
-        return gate.render(
+        return render(
             request,
             "dashboard/forbidden.html",
             status=403,
@@ -114,7 +116,7 @@ async def _actor(request: Request, who: gate.Visitor) -> Actor:
 def _render(
     request: Request, who: gate.Visitor, template: str, section: str, **context: Any
 ) -> Response:
-    return gate.render(
+    return render(
         request,
         template,
         tenant_name=who.tenant.name,
@@ -128,7 +130,7 @@ def _render(
 async def _form(request: Request) -> dict[str, str]:
     """The POST body, CSRF-checked before anything else runs."""
     form = await read_params(request, allow_empty=True)
-    gate.check_csrf(request, DASHBOARD, form)
+    csrf.check_form(request, DASHBOARD, form)
     return {k: str(v) for k, v in form.items()}
 
 
@@ -144,7 +146,7 @@ async def home(request: Request) -> Response:
     who = await _admin(request)
     if isinstance(who, Response):
         return who
-    return gate.see_other("/dashboard/users")
+    return see_other("/dashboard/users")
 
 
 @router.get("/dashboard/callback")
@@ -152,7 +154,7 @@ async def callback(request: Request) -> Response:
     finished = await gate.finish(request, DASHBOARD)
     if isinstance(finished, Response):
         return gate.forget_flow(finished, request, DASHBOARD)
-    return gate.forget_flow(gate.see_other(finished.flow.return_to), request, DASHBOARD)
+    return gate.forget_flow(see_other(finished.flow.return_to), request, DASHBOARD)
 
 
 @router.post("/dashboard/logout")
@@ -168,7 +170,7 @@ async def signed_out(request: Request) -> Response:
         "account/signed_out.html",
         title="Signed out",
         home=HOME,
-        notice=gate.MESSAGES["signed_out"],
+        notice=MESSAGES["signed_out"],
     )
 
 
@@ -318,7 +320,7 @@ async def user_unlink(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
-    return gate.see_other(user_url(user_id, "user_unlinked"))
+    return see_other(user_url(user_id, "user_unlinked"))
 
 
 @router.post("/dashboard/user/link")
@@ -350,7 +352,7 @@ async def user_link(request: Request) -> Response:
         return await _user_page(
             request, who, user_id, status=status_of(exc), error=exc.message, link_value=other
         )
-    return gate.see_other(user_url(user_id, "user_linked"))
+    return see_other(user_url(user_id, "user_linked"))
 
 
 def _replace(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
@@ -396,7 +398,7 @@ async def user_metadata(request: Request) -> Response:
             error=exc.message,
             metadata={**texts, "error": exc.message},
         )
-    return gate.see_other(user_url(user_id, "updated"))
+    return see_other(user_url(user_id, "updated"))
 
 
 @router.post("/dashboard/user/block")
@@ -416,7 +418,7 @@ async def user_block(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
-    return gate.see_other(user_url(user_id, "blocked" if blocked else "unblocked"))
+    return see_other(user_url(user_id, "blocked" if blocked else "unblocked"))
 
 
 @router.post("/dashboard/user/unblock-logins")
@@ -439,7 +441,7 @@ async def user_unblock_logins(request: Request) -> Response:
         actor=who.user.user_id,
         request=request_info(request),
     )
-    return gate.see_other(user_url(user_id, "logins_unblocked"))
+    return see_other(user_url(user_id, "logins_unblocked"))
 
 
 @router.get("/dashboard/user/delete")
@@ -468,7 +470,7 @@ async def user_delete(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
-    return gate.see_other(gate.with_msg("/dashboard/users", "deleted"))
+    return see_other(with_msg("/dashboard/users", "deleted"))
 
 
 # -- logs ------------------------------------------------------------------------------------
@@ -550,8 +552,6 @@ async def log_detail(request: Request, log_id: str) -> Response:
             title="No such log event",
             what="log event",
         )
-    from tether.web.management.views import log_view
-
     return _render(
         request,
         who,
@@ -623,8 +623,8 @@ async def application_create(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _apps_page(request, who, status=status_of(exc), error=exc.message, form=form)
-    return gate.see_other(
-        gate.with_msg(f"/dashboard/applications/{created.application.client_id}", "created")
+    return see_other(
+        with_msg(f"/dashboard/applications/{created.application.client_id}", "created")
     )
 
 
@@ -694,7 +694,7 @@ async def application_update(request: Request, client_id: str) -> Response:
         )
     except DomainError as exc:
         return await _app_page(request, who, client_id, status=status_of(exc), error=exc.message)
-    return gate.see_other(gate.with_msg(f"/dashboard/applications/{client_id}", "updated"))
+    return see_other(with_msg(f"/dashboard/applications/{client_id}", "updated"))
 
 
 @router.post("/dashboard/applications/{client_id}/rotate-secret")
@@ -772,7 +772,7 @@ async def api_create(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _apis_page(request, who, status=status_of(exc), error=exc.message, form=form)
-    return gate.see_other(gate.with_msg("/dashboard/apis", "created"))
+    return see_other(with_msg("/dashboard/apis", "created"))
 
 
 @router.post("/dashboard/apis/update")
@@ -795,7 +795,7 @@ async def api_update(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _apis_page(request, who, status=status_of(exc), error=exc.message)
-    return gate.see_other(gate.with_msg("/dashboard/apis", "updated"))
+    return see_other(with_msg("/dashboard/apis", "updated"))
 
 
 # -- connections -----------------------------------------------------------------------------
@@ -859,14 +859,14 @@ async def connection_create(request: Request) -> Response:
         return await _connections_page(
             request, who, status=status_of(exc), error=exc.message, form=form
         )
-    return gate.see_other(gate.with_msg("/dashboard/connections", "created"))
+    return see_other(with_msg("/dashboard/connections", "created"))
 
 
 @router.post("/dashboard/connections/apps")
 async def connection_apps(request: Request) -> Response:
     """Which applications may sign in with a connection (checkboxes named ``app``)."""
     raw = await read_params(request, allow_empty=True)
-    gate.check_csrf(request, DASHBOARD, raw)
+    csrf.check_form(request, DASHBOARD, raw)
     who = await _admin(request, back="/dashboard/connections")
     if isinstance(who, Response):
         return who
@@ -880,7 +880,7 @@ async def connection_apps(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _connections_page(request, who, status=status_of(exc), error=exc.message)
-    return gate.see_other(gate.with_msg("/dashboard/connections", "updated"))
+    return see_other(with_msg("/dashboard/connections", "updated"))
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -920,4 +920,4 @@ async def keys_rotate(request: Request) -> Response:
             "keys": {k.kid: k.state.value for k in rotated},
         },
     )
-    return gate.see_other(gate.with_msg("/dashboard/keys", "rotated"))
+    return see_other(with_msg("/dashboard/keys", "rotated"))

@@ -9,11 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tether.domain.errors import DomainError
-from tether.web.account import gate
 from tether.web.context import services
 from tether.web.dashboard.pages import _actor, _admin, _form, _user_page, user_url
 from tether.web.errors import status_of
 from tether.web.html.errors import HtmlRoute
+from tether.web.html.redirects import see_other
 
 router = APIRouter(route_class=HtmlRoute)
 
@@ -31,4 +31,4 @@ async def send_verification(request: Request) -> Response:
         )
     except DomainError as exc:
         return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
-    return gate.see_other(user_url(user_id, "verification_sent"))
+    return see_other(user_url(user_id, "verification_sent"))

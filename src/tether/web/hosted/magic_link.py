@@ -21,9 +21,9 @@ from tether.domain.passwordless import binding_matches
 from tether.web import cookies
 from tether.web.body import read_params
 from tether.web.context import request_info, services
-from tether.web.hosted import csrf
-from tether.web.hosted.pages import _form_page, _passwordless_ctx, _signed_in, error_page
-from tether.web.html.errors import HtmlRoute
+from tether.web.hosted.pages import _form_page, _passwordless_ctx, _signed_in
+from tether.web.html import csrf
+from tether.web.html.errors import HtmlRoute, error_page
 
 router = APIRouter(route_class=HtmlRoute)
 PURPOSE = "magic-link"

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from tether.domain.errors import (
     Conflict,
@@ -28,12 +28,13 @@ from tether.domain.users import NewDatabaseUser
 from tether.protocol import authorize as authz
 from tether.protocol.errors import AccessDenied
 from tether.web import cookies
-from tether.web.auth_api.respond import deliver_error
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
-from tether.web.hosted import csrf
-from tether.web.hosted.render import page
-from tether.web.html.errors import HtmlRoute
+from tether.web.html import csrf
+from tether.web.html.errors import HtmlRoute, error_page
+from tether.web.html.redirects import see_other
+from tether.web.html.render import page
+from tether.web.html.respond import deliver_error
 
 router = APIRouter(route_class=HtmlRoute)
 
@@ -51,21 +52,6 @@ _SCOPE_TEXT = {
     "email": "See your email address",
     "offline_access": "Stay signed in (keep access when you are away)",
 }
-
-
-def error_page(
-    request: Request, message: str, *, code: str | None = None, status: int = 400
-) -> Response:
-    return page(request, "error.html", status=status, title="Error", message=message, code=code)
-
-
-def _finish_page(request: Request, response: Response) -> Response:
-    csrf.set_cookie(request, response, secure=cookies.is_secure(request))
-    return response
-
-
-def _see_other(url: str) -> Response:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 async def _connections(
@@ -133,7 +119,7 @@ def _form_page(
         form_targets=[ctx["redirect_origin"]] if ctx.get("redirect_origin") else [],
         **values,
     )
-    return _finish_page(request, response)
+    return csrf.with_cookie(request, response)
 
 
 async def _signed_in(
@@ -143,7 +129,7 @@ async def _signed_in(
     c = services(request)
     started = await c.sessions.sign_in(current, user, amr, replaces=cookies.session_value(request))
     await c.authorization.record_login(current, tx, user, started.session)
-    response = _see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
+    response = see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
     cookies.set_session(request, response, current, started.cookie_value)
     return response
 
@@ -194,9 +180,7 @@ async def login_submit(request: Request) -> Response:
     connection = str(form.get("connection") or "")
     other = next((o for o in ctx["others"] if o["name"] == connection), None)
     if other is not None and other["strategy"] == "email":
-        return _see_other(
-            f"/u/passwordless?{urlencode({'state': tx.id, 'connection': connection})}"
-        )
+        return see_other(f"/u/passwordless?{urlencode({'state': tx.id, 'connection': connection})}")
     if not ctx["database"] or connection != ctx["database"].name:
         return _form_page(
             request,
@@ -376,7 +360,7 @@ async def forgot_submit(request: Request) -> Response:
         )
     except (NotFound, Forbidden):
         pass  # answer the same as for a sent mail: no account enumeration
-    return _finish_page(
+    return csrf.with_cookie(
         request, page(request, "forgot.html", title="Check your email", sent=True, **ctx)
     )
 
@@ -424,7 +408,9 @@ async def reset_submit(request: Request) -> Response:
             status=400,
             error=exc.message.split(": ", 1)[-1],
         )
-    return _finish_page(request, page(request, "reset.html", title="Password changed", done=True))
+    return csrf.with_cookie(
+        request, page(request, "reset.html", title="Password changed", done=True)
+    )
 
 
 # -- consent -------------------------------------------------------------------------
@@ -442,7 +428,7 @@ async def consent_form(request: Request) -> Response:
         return opened
     current, tx, app = opened
     if tx.user_pk is None:
-        return _see_other(f"/u/login?{urlencode({'state': tx.id})}")
+        return see_other(f"/u/login?{urlencode({'state': tx.id})}")
     req = authz.AuthorizationRequest.from_dict(tx.request)
     ctx = await _context(request, current, tx, app)
     return _form_page(
@@ -460,7 +446,7 @@ async def consent_submit(request: Request) -> Response:
     c = services(request)
     session = await c.sessions.current(current, cookies.session_value(request))
     if tx.user_pk is None or session is None or session.id != tx.session_id:
-        return _see_other(f"/u/login?{urlencode({'state': tx.id})}")
+        return see_other(f"/u/login?{urlencode({'state': tx.id})}")
     if form.get("decision") != "accept":
         await c.authorization.finish(current, tx)
         return deliver_error(
@@ -473,7 +459,7 @@ async def consent_submit(request: Request) -> Response:
             AccessDenied("The user denied access."),
         )
     await c.authorization.grant_consent(current, app, tx.user_pk, list(req.scope))
-    return _see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
+    return see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
 
 
 # -- passwordless email ---------------------------------------------------------------

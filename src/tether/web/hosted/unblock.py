@@ -11,20 +11,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tether.domain.errors import NotFound
-from tether.web import cookies
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
-from tether.web.hosted import csrf
-from tether.web.hosted.render import page
+from tether.web.html import csrf
 from tether.web.html.errors import HtmlRoute
+from tether.web.html.render import page
 
 router = APIRouter(route_class=HtmlRoute)
 PURPOSE = "unblock"
-
-
-def _finish(request: Request, response: Response) -> Response:
-    csrf.set_cookie(request, response, secure=cookies.is_secure(request))
-    return response
 
 
 @router.get("/u/unblock")
@@ -47,7 +41,7 @@ async def unblock_form(request: Request) -> Response:
         ticket=ticket,
         csrf=csrf.token(request, PURPOSE),
     )
-    return _finish(request, response)
+    return csrf.with_cookie(request, response)
 
 
 @router.post("/u/unblock")

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from tether.domain.errors import DomainError
 from tether.domain.federation import UpstreamFailure
@@ -21,10 +21,11 @@ from tether.domain.sign_in_linking import LINK_PROOF
 from tether.protocol import authorize as authz
 from tether.protocol.errors import AccessDenied, ServerError
 from tether.web import cookies
-from tether.web.auth_api.respond import deliver_error
 from tether.web.context import request_info, services, tenant
-from tether.web.hosted.pages import _signed_in, error_page
-from tether.web.html.errors import HtmlRoute
+from tether.web.hosted.pages import _signed_in
+from tether.web.html.errors import HtmlRoute, error_page
+from tether.web.html.redirects import see_other
+from tether.web.html.respond import deliver_error
 
 router = APIRouter(route_class=HtmlRoute)
 FLOW_COOKIE = "tether_upstream"
@@ -52,7 +53,7 @@ async def begin(request: Request) -> Response:
     # The adapter appends its parameters to the endpoint's own query: ours is the last state
     # (an endpoint with e.g. ?ui_state=1 must not become the cookie).
     state = (parse_qs(urlsplit(url).query).get("state") or [""])[-1]
-    response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    response = see_other(url)
     response.set_cookie(
         FLOW_COOKIE,
         state,

@@ -9,26 +9,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from tether.domain.errors import RateLimited
 from tether.protocol.authorize import origin_of
-from tether.web import cookies
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
-from tether.web.hosted import csrf
-from tether.web.hosted.render import page
+from tether.web.html import csrf
 from tether.web.html.errors import HtmlRoute
+from tether.web.html.redirects import see_other
+from tether.web.html.render import page
 
 router = APIRouter(route_class=HtmlRoute)
 PURPOSE = "verify_email"
 PATH = "/lo/verify_email"
 TITLE = "Verify your email address"
-
-
-def _finish(request: Request, response: Response) -> Response:
-    csrf.set_cookie(request, response, secure=cookies.is_secure(request))
-    return response
 
 
 def _incomplete(request: Request) -> Response:
@@ -59,7 +54,7 @@ async def verify_form(request: Request) -> Response:
         # The POST may end in a redirect to result_url: form-action covers that redirect.
         form_targets=[origin_of(record.result_url)] if record.result_url else [],
     )
-    return _finish(request, response)
+    return csrf.with_cookie(request, response)
 
 
 @router.post(PATH)
@@ -73,7 +68,7 @@ async def verify_submit(request: Request) -> Response:
         return _incomplete(request)
     target = outcome.redirect()
     if target is not None:
-        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+        return see_other(target)
     if outcome.verified:
         return page(request, "verify_email.html", title="Email verified", done=True)
     response = page(
@@ -86,7 +81,7 @@ async def verify_submit(request: Request) -> Response:
         ticket=ticket,
         csrf=csrf.token(request, PURPOSE),
     )
-    return _finish(request, response)
+    return csrf.with_cookie(request, response)
 
 
 @router.post(f"{PATH}/resend")

@@ -11,7 +11,14 @@ from starlette.responses import Response
 from tether.domain.errors import DomainError, ErrorKind
 from tether.protocol import errors as oauth
 from tether.web.errors import BodyError, log_unhandled, status_of, surface_route
-from tether.web.hosted.render import page
+from tether.web.html.render import page
+
+
+def error_page(
+    request: Request, message: str, *, code: str | None = None, status: int = 400
+) -> Response:
+    """The error page, for what a page answers itself (a parked request gone, a bad link)."""
+    return page(request, "error.html", status=status, title="Error", message=message, code=code)
 
 
 def render_html(request: Request, exc: Exception) -> Response:
@@ -29,7 +36,7 @@ def render_html(request: Request, exc: Exception) -> Response:
             f"Something went wrong on our side (request id {request_id}).",
             "server_error",
         )
-    return page(request, "error.html", status=status, title="Error", message=message, code=code)
+    return error_page(request, message, code=code, status=status)
 
 
 #: The route class of every page surface's router.

@@ -19,7 +19,8 @@ from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller, caller_or_id_token
 from tether.web.management.errors import ManagementError
-from tether.web.management.views import envelope, log_view, pick_fields
+from tether.web.management.views import envelope, pick_fields
+from tether.web.views import log_view
 
 router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
 Who = Annotated[Caller, Depends(caller)]

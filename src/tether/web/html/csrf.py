@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -89,3 +90,14 @@ def set_cookie(request: Request, response: Response, *, secure: bool) -> None:
             secure=secure or name.startswith("__Host-"),
             path="/",
         )
+
+
+def check_form(request: Request, purpose: str, form: dict[str, Any]) -> None:
+    """The form's ``csrf`` field checked for ``purpose``; run before the POST does anything."""
+    check(request, purpose, form.get("csrf"))
+
+
+def with_cookie(request: Request, response: Response) -> Response:
+    """``response`` with this browser's CSRF secret, if it had none (a page that has a form)."""
+    set_cookie(request, response, secure=cookies.is_secure(request))
+    return response

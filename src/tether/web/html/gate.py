@@ -10,41 +10,20 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from tether.domain.account import LINK, FinishedFlow
 from tether.domain.errors import DomainError
 from tether.domain.models import Session, Tenant, User
 from tether.web import cookies
 from tether.web.context import request_info, services, tenant
-from tether.web.hosted import csrf
-from tether.web.hosted.render import page
+from tether.web.html.redirects import see_other
+from tether.web.html.render import page
 
 FLOW_COOKIE = "tether_flow"
 FLOW_COOKIE_SECONDS = 600
-#: Messages a page shows after a redirect, by code: the query never carries free text.
-MESSAGES = {
-    "signed_in_again": "You signed in again. For the next 10 minutes you can link and unlink accounts.",
-    "linked": "The account was linked. You can now sign in with either.",
-    "unlinked": "The account was unlinked. It is a separate account again; your other sessions were signed out.",
-    "updated": "Saved.",
-    "blocked": "The user is blocked and their sessions were ended.",
-    "unblocked": "The user is unblocked.",
-    "logins_unblocked": "Sign-in is unblocked from every address brute-force protection blocked.",
-    "deleted": "The user was deleted.",
-    "verification_sent": "A verification link was mailed to the user's address.",
-    "user_unlinked": "The identity was unlinked; it is a user of its own again.",
-    "user_linked": "The user was linked into this one.",
-    "created": "Created.",
-    "rotated": "The signing keys were rotated: the next key is now current.",
-    "signed_out": "You are signed out.",
-    "admin_added": "The user is an admin now.",
-    "admin_removed": "The user is no longer an admin.",
-}
 
 
 @dataclass(frozen=True)
@@ -52,34 +31,6 @@ class Visitor:
     tenant: Tenant
     session: Session
     user: User
-
-
-def see_other(url: str) -> Response:
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-def here(request: Request) -> str:
-    return f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
-
-
-def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
-    """A page with the security headers, a CSRF token for its forms, and the message its
-    redirect named (``?msg=``)."""
-    message = MESSAGES.get(request.query_params.get("msg") or "")
-    context.setdefault("notice", message)
-    response = page(
-        request,
-        template,
-        status=status,
-        csrf=csrf.token(request, template.split("/", 1)[0]),
-        **context,
-    )
-    csrf.set_cookie(request, response, secure=cookies.is_secure(request))
-    return response
-
-
-def check_csrf(request: Request, kind: str, form: dict[str, Any]) -> None:
-    csrf.check(request, kind, form.get("csrf"))
 
 
 async def visitor(request: Request) -> Visitor | None:
@@ -189,7 +140,3 @@ async def sign_out(request: Request, kind: str) -> Response:
     response = see_other(f"/{kind}/signed-out")
     cookies.clear_session(request, response)
     return response
-
-
-def with_msg(path: str, msg: str, **params: str) -> str:
-    return f"{path}?{urlencode({**params, 'msg': msg})}"

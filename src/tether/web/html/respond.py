@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from tether.domain.models import Application, Tenant
 from tether.protocol import authorize as authz
 from tether.protocol.errors import OAuth2Error
-from tether.web.hosted.render import page
+from tether.web.html.render import page
 
 
 def deliver(
