@@ -28,9 +28,10 @@ from tether.domain.sign_in_linking import Offer
 from tether.protocol import authorize as authz
 from tether.web import cookies
 from tether.web.context import request_info, services
-from tether.web.hosted.pages import _form_page, _open_post, _open_tx, _see_other
-from tether.web.hosted.render import page
+from tether.web.hosted.pages import _form_page, _open_post, _open_tx
 from tether.web.html.errors import HtmlRoute
+from tether.web.html.redirects import see_other
+from tether.web.html.render import page
 
 router = APIRouter(route_class=HtmlRoute)
 PURPOSE = "link_account"
@@ -39,7 +40,7 @@ TITLE = "You already have an account"
 
 
 def _resume(tx: LoginTransaction) -> Response:
-    return _see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
+    return see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
 
 
 async def _offer(
