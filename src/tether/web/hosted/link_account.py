@@ -178,7 +178,7 @@ async def link_upstream(request: Request) -> Response:
     except DomainError as exc:
         return _show(request, tx, app, offer, status=400, error=exc.message)
     proof_tx = await c.authorization.park(current, req, extra=extra)
-    return _see_other(f"/u/login/upstream?{urlencode({'state': proof_tx, 'connection': name})}")
+    return see_other(f"/u/login/upstream?{urlencode({'state': proof_tx, 'connection': name})}")
 
 
 def _gone(request: Request, tx: LoginTransaction) -> Response:

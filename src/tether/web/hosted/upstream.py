@@ -126,11 +126,7 @@ async def _link_proven(
         current, primary, ["fed"], replaces=cookies.session_value(request)
     )
     await c.authorization.record_login(current, tx, primary, started.session)
-    response = RedirectResponse(
-        f"/authorize/resume?{urlencode({'state': tx.id})}",
-        status_code=303,
-        headers={"Cache-Control": "no-store"},
-    )
+    response = see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")
     cookies.set_session(request, response, current, started.cookie_value)
     return response
 
