@@ -32,12 +32,14 @@ from tests.domain.conftest import FakeClock
 from tests.linking.support import PASSWORD
 from tests.security.support_s2_linking import LINKED, mails, sign_up
 from tests.verification.test_email_verification import use_link, verification_links
+from tether.domain.actor import Actor
 from tether.domain.applications import NewApplication
 from tether.domain.connections import DEFAULT_DATABASE
 from tether.domain.external import ExternalProfile
 from tether.domain.log_filter import LogFilter
 from tether.domain.models import AppType
 from tether.domain.sign_in_linking import FLAG_EVENT
+from tether.domain.user_admin import UserChanges
 from tether.domain.users import NewDatabaseUser
 
 __all__ = ["app"]
@@ -338,3 +340,14 @@ async def test_lock_s_ticket_sign_in_is_asked_too(http: httpx.AsyncClient, world
     assert fragment["state"] == ["lock-state"]
     sub = claims_of(fragment["id_token"][0])["sub"]
     assert sub.startswith("auth0|") and sub != existing.user_id
+
+
+async def test_a_blocked_existing_account_is_not_offered(
+    http: httpx.AsyncClient, world: World, app: App
+) -> None:
+    existing = await verified_password_account(http, world, app)
+    await world.container.user_admin.update(
+        world.tenant.id, existing, UserChanges({"blocked": True}), Actor(client_id="tests")
+    )
+    done = await code_sign_in(http, world, app)
+    assert (await sub_of(http, app, done)).startswith("email|")

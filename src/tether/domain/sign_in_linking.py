@@ -176,7 +176,7 @@ class SignInLinking:
                 return None
             apart = await uow.link_choices.kept_apart(tenant.id, user.pk)
             verified = sorted(
-                (u for u in others if u.email_verified and u.pk not in apart),
+                (u for u in others if u.email_verified and not u.blocked and u.pk not in apart),
                 key=lambda u: u.created_at,
             )
             found = await self._ways(uow, verified[0]) if verified else None
