@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -48,7 +49,7 @@ from tether.domain.user_admin import UserAdmin
 from tether.domain.users import RULE_LOGIN_IP, DatabaseUsers
 from tether.domain.verification import RULE_VERIFICATION_MAIL, EmailVerification
 from tether.federation.registry import UpstreamRegistry
-from tether.storage import migrate
+from tether.storage import backup, migrate
 from tether.storage.db import create_engine
 from tether.storage.health import database_probe, migrations_probe
 from tether.storage.uow import SqlUnitOfWorkFactory
@@ -74,6 +75,10 @@ class Container(Services):
 
     async def upgrade_database(self) -> None:
         await migrate.upgrade(self.engine)
+
+    async def backup_database(self, target: Path) -> int:
+        """A consistent copy of a SQLite database while it serves (storage/backup.py)."""
+        return await backup.backup(self.engine, target)
 
     async def database_revision(self) -> str | None:
         return await migrate.current_revision(self.engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import os
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -169,6 +170,19 @@ def db_upgrade() -> None:
         return await c.database_revision()
 
     console.print(f"Database at revision {run(work, check_schema=False)}")
+
+
+@db_app.command("backup")
+def db_backup(path: Path = typer.Argument(..., help="A new file for the copy.")) -> None:
+    """Copy a SQLite database while Tether serves it (PostgreSQL: use pg_dump)."""
+
+    target = path.resolve()
+
+    async def work(c: Container) -> int:
+        return await c.backup_database(target)
+
+    size = run(work, check_schema=False)
+    console.print(f"Backed up to {path} ({size} bytes). Keep the master secret apart from it.")
 
 
 def main() -> None:
