@@ -280,3 +280,81 @@ def prepared(folder: Path, **settings: str) -> Iterator[tuple[dict[str, str], di
 
             _pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- Caddy -----------------------------------------------------------------------------------
+
+CADDYFILE = REPO / "deploy" / "caddy" / "Caddyfile"
+CADDY = shutil.which("caddy") or "/usr/bin/caddy"
+
+
+@dataclass
+class Caddy:
+    url: str
+    ca: Path
+    folder: Path
+    process: subprocess.Popen[bytes]
+
+    def log(self) -> str:
+        path = self.folder / "caddy.out"
+        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+
+
+def caddy_config(certificates: Certificates, port: int, backends: list[int]) -> str:
+    """deploy/caddy/Caddyfile for loopback: the site's name and port, the upstreams and the
+    test CA's certificate replaced; global options keep Caddy to its folder and port."""
+    site = CADDYFILE.read_text()
+    site = _replace(
+        site,
+        "id.example.com {",
+        f"localhost:{port} {{\n\tbind 127.0.0.1\n\ttls {certificates.cert} {certificates.key}",
+    )
+    site = _replace(
+        site, "10.0.0.11:8000 10.0.0.12:8000", " ".join(f"127.0.0.1:{b}" for b in backends)
+    )
+    return "{\n\tadmin off\n\tauto_https disable_redirects\n}\n\n" + site
+
+
+@contextlib.contextmanager
+def caddy(folder: Path, port: int, backends: list[int]) -> Iterator[Caddy]:
+    folder.mkdir(parents=True, exist_ok=True)
+    certificates = make_certificates(folder)
+    config = folder / "Caddyfile"
+    config.write_text(caddy_config(certificates, port, backends))
+    env = {
+        **os.environ,
+        "HOME": str(folder),
+        "XDG_DATA_HOME": str(folder / "data"),
+        "XDG_CONFIG_HOME": str(folder / "config"),
+    }
+    with (folder / "caddy.out").open("wb") as out:
+        process = subprocess.Popen(
+            [CADDY, "run", "--config", str(config), "--adapter", "caddyfile"],
+            env=env,
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    front = Caddy(f"https://localhost:{port}", certificates.ca, folder, process)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"caddy exited {process.returncode}:\n{front.log()}")
+            with contextlib.suppress(OSError):
+                import socket
+
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"caddy did not listen in 20 s:\n{front.log()}")
+            time.sleep(0.05)
+        yield front
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
