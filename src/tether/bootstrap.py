@@ -41,6 +41,7 @@ from tether.domain.passwords import HashParameters, PasswordHasher, PasswordPoli
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.provisioning import Provisioned, provision_default_tenant
 from tether.domain.sealing import Sealer
+from tether.domain.secret_rotation import SecretRotation
 from tether.domain.sessions import SessionService
 from tether.domain.sign_in_linking import SignInLinking
 from tether.domain.tenants import TenantService
@@ -67,6 +68,7 @@ class Container(Services):
     engine: AsyncEngine
     uow: UnitOfWorkFactory
     external: ExternalSignIn
+    secret_rotation: SecretRotation
 
     @property
     def services(self) -> Services:
@@ -113,7 +115,7 @@ def build_container(
     metrics: Metrics = PrometheusMetrics.shared() if settings.metrics_address else NO_METRICS
     uow = SqlUnitOfWorkFactory(engine, metrics=metrics)
     clock = clock or SystemClock()
-    sealer = Sealer(settings.master_secret_bytes())
+    sealer = Sealer(settings.master_secret_bytes(), settings.extra_master_secret_bytes())
     limiter = LimitsRateLimiter(
         {
             RULE_TOKEN_IP: settings.token_rate_limit,
@@ -176,6 +178,7 @@ def build_container(
         settings=settings,
         engine=engine,
         uow=uow,
+        secret_rotation=SecretRotation(uow, sealer),
         clock=clock,
         limiter=limiter,
         guard=guard,

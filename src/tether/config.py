@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     master_secret: SecretStr | None = Field(
         None, description="Encrypts private keys and client secrets at rest."
     )
+    extra_master_secrets: list[SecretStr] = Field(
+        default_factory=list,
+        description=(
+            "Master secrets that open sealed values but never seal: the old (or next) one "
+            "while every process switches; `tether secret rotate` re-seals under the master."
+        ),
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description=(
@@ -204,6 +211,9 @@ class Settings(BaseSettings):
                 f"No master secret: set TETHER_MASTER_SECRET or run `tether init` to create {path}"
             )
         return path.read_text().strip().encode()
+
+    def extra_master_secret_bytes(self) -> list[bytes]:
+        return [s.get_secret_value().encode() for s in self.extra_master_secrets]
 
     def ensure_master_secret(self) -> bool:
         """Create ``<data_dir>/tether.secret`` if no secret is configured. True if created."""

@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
+secret_app = typer.Typer(no_args_is_help=True, help="The master secret.")
+app.add_typer(secret_app, name="secret")
 resources.register(app)
 users.register(app)
 users_io.register(users.users)
@@ -170,6 +172,22 @@ def db_upgrade() -> None:
         return await c.database_revision()
 
     console.print(f"Database at revision {run(work, check_schema=False)}")
+
+
+@secret_app.command("rotate")
+def secret_rotate(as_json: bool = JsonOption) -> None:
+    """Re-seal every signing key and secret sealed under an old master secret (one of
+    TETHER_EXTRA_MASTER_SECRETS) under TETHER_MASTER_SECRET. See docs/deploy.md."""
+
+    async def work(c: Container) -> dict[str, int]:
+        done = await c.secret_rotation.reseal_all()
+        return {
+            "signing_keys": done.signing_keys,
+            "client_secrets": done.client_secrets,
+            "upstream_secrets": done.upstream_secrets,
+        }
+
+    emit(run(work), as_json)
 
 
 @db_app.command("backup")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Sequence
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -24,22 +26,28 @@ class SealError(DomainError):
 
 
 class Sealer:
-    def __init__(self, master_secret: bytes):
-        if len(master_secret) < 16:
-            raise ValueError("the master secret must be at least 16 bytes")
-        self._master = master_secret
-        self._keys: dict[str, AESGCM] = {}
+    """Seals with the master secret; opens with it or with any of ``extra`` secrets (issue 14,
+    "Operations": a master-secret change without downtime accepts both while every process
+    switches, and ``tether secret rotate`` re-seals what was sealed under the old one)."""
 
-    def _aead(self, tenant_id: str) -> AESGCM:
-        aead = self._keys.get(tenant_id)
+    def __init__(self, master_secret: bytes, extra: Sequence[bytes] = ()):
+        for secret in (master_secret, *extra):
+            if len(secret) < 16:
+                raise ValueError("the master secret must be at least 16 bytes")
+        self._master = master_secret
+        self._secrets = (master_secret, *(e for e in extra if e != master_secret))
+        self._keys: dict[tuple[int, str], AESGCM] = {}
+
+    def _aead(self, tenant_id: str, which: int = 0) -> AESGCM:
+        aead = self._keys.get((which, tenant_id))
         if aead is None:
             key = HKDF(
                 algorithm=hashes.SHA256(),
                 length=32,
                 salt=b"tether-seal-v1",
                 info=tenant_id.encode(),
-            ).derive(self._master)
-            aead = self._keys[tenant_id] = AESGCM(key)
+            ).derive(self._secrets[which])
+            aead = self._keys[(which, tenant_id)] = AESGCM(key)
         return aead
 
     def mac(self, tenant_id: str, data: bytes) -> bytes:
@@ -55,15 +63,26 @@ class Sealer:
             _VERSION + nonce + self._aead(tenant_id).encrypt(nonce, plaintext, tenant_id.encode())
         )
 
-    def open(self, tenant_id: str, sealed: bytes) -> bytes:
+    def _open(self, tenant_id: str, sealed: bytes) -> tuple[bytes, int]:
         if not sealed.startswith(_VERSION) or len(sealed) < 29:
             raise SealError("sealed value has an unknown format")
-        try:
-            return self._aead(tenant_id).decrypt(sealed[1:13], sealed[13:], tenant_id.encode())
-        except Exception as exc:  # cryptography raises InvalidTag
-            raise SealError(
-                "sealed value does not open with this master secret; was TETHER_MASTER_SECRET changed?"
-            ) from exc
+        for which in range(len(self._secrets)):
+            try:
+                aead = self._aead(tenant_id, which)
+                return aead.decrypt(sealed[1:13], sealed[13:], tenant_id.encode()), which
+            except InvalidTag:
+                continue
+        raise SealError(
+            "sealed value does not open with this master secret; was TETHER_MASTER_SECRET changed?"
+        )
+
+    def open(self, tenant_id: str, sealed: bytes) -> bytes:
+        return self._open(tenant_id, sealed)[0]
+
+    def reseal(self, tenant_id: str, sealed: bytes) -> bytes | None:
+        """``sealed`` sealed anew under the master secret, or None if it already is."""
+        plaintext, which = self._open(tenant_id, sealed)
+        return None if which == 0 else self.seal(tenant_id, plaintext)
 
 
 def seal_upstream_secret(

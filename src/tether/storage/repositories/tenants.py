@@ -60,3 +60,10 @@ class Keys(Repository):
             .where(t.signing_keys.c.id == key.id)
             .values(state=key.state.value, rotated_at=key.rotated_at)
         )
+
+    async def set_sealed(self, key_id: str, encrypted_private_key: bytes) -> None:
+        await self._c.execute(
+            t.signing_keys.update()
+            .where(t.signing_keys.c.id == key_id)
+            .values(encrypted_private_key=encrypted_private_key)
+        )
