@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.dashboard.conftest import TEST_ACTOR, make_client, new_user
-from tests.dashboard.support import alert, form, notice, sign_in, submit
+from tests.dashboard.support import alert, form, login_here, notice, sign_in, submit
 from tether.bootstrap import Container
 from tether.domain.account import DASHBOARD
 from tether.domain.applications import NewApplication
@@ -73,6 +73,37 @@ async def test_a_non_admin_is_refused_with_403(
     r = await http.post("/dashboard/keys/rotate", data={"csrf": token})
     assert r.status_code == 403
     assert not await _events(container, tenant, "Rotate the signing keys")
+
+
+async def test_a_form_posted_after_the_session_ended_signs_in_back_to_its_page(
+    http: httpx.AsyncClient, container: Container, tenant: Tenant, admin: User
+) -> None:
+    """The guard of a POST sends a browser without a session to sign in, back to the page the
+    form was on (a user's, an application's), and the POST itself is not replayed."""
+    bob = await new_user(container, tenant, "bob@example.com")
+    created = await container.applications.register(
+        tenant, NewApplication(name="Shop", app_type=AppType.SPA), TEST_ACTOR
+    )
+    client_id = created.application.client_id
+    await sign_in(http, "/dashboard/users", "admin@example.com")
+    user_page = await http.get(f"/dashboard/user?id={bob.user_id}")
+    block = form(user_page.text, "/dashboard/user/block")
+    app_page = await http.get(f"/dashboard/applications/{client_id}")
+    rename = form(app_page.text, f"/dashboard/applications/{client_id}")
+    for posted, values, back, back_id in (
+        (block, {}, "/dashboard/user", bob.user_id),
+        (rename, {"name": "Renamed"}, f"/dashboard/applications/{client_id}", None),
+    ):
+        http.cookies.delete("tether_session")
+        r = await submit(http, posted, follow=False, **values)
+        assert r.status_code == 303
+        assert urlsplit(r.headers["location"]).path == "/authorize"
+        login = await http.get(r.headers["location"], follow_redirects=True)
+        r = await login_here(http, login, "admin@example.com")
+        assert r.status_code == 200
+        assert r.url.path == back and r.url.params.get("id") == back_id
+    assert not (await container.user_admin.get(tenant.id, bob.user_id)).blocked
+    assert (await container.applications.get(tenant, client_id)).name == "Shop"
 
 
 async def test_a_callback_from_another_browser_is_refused(

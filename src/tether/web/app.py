@@ -30,10 +30,7 @@ from tether.web.auth_api import (
 )
 from tether.web.auth_api.errors import render_oauth
 from tether.web.cors import Cors
-from tether.web.dashboard import admins as dashboard_admins
-from tether.web.dashboard import jobs as dashboard_jobs
-from tether.web.dashboard import pages as dashboard_pages
-from tether.web.dashboard import verification as dashboard_verification
+from tether.web.dashboard import routes as dashboard
 from tether.web.hosted import (
     link_account,
     magic_link,
@@ -165,10 +162,7 @@ def create_app(
         verify_email,
         link_account,
         account_pages,
-        dashboard_pages,
-        dashboard_jobs,
-        dashboard_admins,
-        dashboard_verification,
+        dashboard,
     ):
         app.include_router(module.router)
     if services.settings.demo:

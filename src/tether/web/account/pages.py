@@ -8,7 +8,9 @@ their recent security events. Every form has a CSRF token and every POST answers
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -25,7 +27,7 @@ from tether.web import cookies
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.html import csrf, gate
-from tether.web.html.errors import HtmlRoute
+from tether.web.html.errors import Detour, HtmlRoute
 from tether.web.html.redirects import see_other, with_msg
 from tether.web.html.render import MESSAGES, page, render
 
@@ -55,19 +57,43 @@ async def _page(
     )
 
 
+async def _form(request: Request) -> dict[str, str]:
+    """The POST body, CSRF-checked before anything else runs."""
+    form = await read_params(request, allow_empty=True)
+    csrf.check_form(request, ACCOUNT, form)
+    return {k: str(v) for k, v in form.items()}
+
+
+Form = Annotated[dict[str, str], Depends(_form)]
+
+
+async def _signed_in(request: Request) -> gate.Visitor:
+    return await gate.signed_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
+
+
+#: The signed-in person; whoever is not goes to sign in first.
+SignedIn = Annotated[gate.Visitor, Depends(_signed_in)]
+
+
+async def _fresh(request: Request, _: Form, who: SignedIn) -> gate.Visitor:
+    if not services(request).account.is_fresh(who.session):
+        raise Detour(await gate.sign_in(request, ACCOUNT, REAUTH, return_to=HOME, who=who))
+    return who
+
+
+#: For a change (a POST, its form CSRF-checked first): the signed-in person, signed in within
+#: the last minutes; else they sign in again first.
+Fresh = Annotated[gate.Visitor, Depends(_fresh)]
+
+
 @router.get("/account")
-async def account(request: Request) -> Response:
-    who = await gate.visitor(request)
-    if who is None:
-        return await gate.sign_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
+async def account(request: Request, who: SignedIn) -> Response:
     return await _page(request, who)
 
 
 @router.get("/account/callback")
 async def callback(request: Request) -> Response:
     finished = await gate.finish(request, ACCOUNT)
-    if isinstance(finished, Response):
-        return gate.forget_flow(finished, request, ACCOUNT)
     flow = finished.flow
     if flow.purpose != LINK:
         target = flow.return_to
@@ -87,39 +113,20 @@ async def callback(request: Request) -> Response:
     return gate.forget_flow(response, request, ACCOUNT)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    form = await read_params(request, allow_empty=True)
-    csrf.check_form(request, ACCOUNT, form)
-    return {k: str(v) for k, v in form.items()}
-
-
 @router.post("/account/link")
-async def link(request: Request) -> Response:
-    await _form(request)
-    who = await gate.visitor(request)
-    if who is None:
-        return await gate.sign_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
-    if not services(request).account.is_fresh(who.session):
-        return await gate.sign_in(request, ACCOUNT, REAUTH, return_to=HOME, who=who)
+async def link(request: Request, who: Fresh) -> Response:
     return await gate.sign_in(request, ACCOUNT, LINK, return_to=HOME, who=who)
 
 
 @router.post("/account/reauthenticate")
-async def reauthenticate(request: Request) -> Response:
-    await _form(request)
+async def reauthenticate(request: Request, _: Form) -> Response:
     who = await gate.visitor(request)
     return await gate.sign_in(request, ACCOUNT, REAUTH if who else SIGN_IN, return_to=HOME, who=who)
 
 
 @router.post("/account/unlink")
-async def unlink(request: Request) -> Response:
-    form = await _form(request)
-    who = await gate.visitor(request)
-    if who is None:
-        return await gate.sign_in(request, ACCOUNT, SIGN_IN, return_to=HOME)
+async def unlink(request: Request, form: Form, who: Fresh) -> Response:
     c = services(request)
-    if not c.account.is_fresh(who.session):
-        return await gate.sign_in(request, ACCOUNT, REAUTH, return_to=HOME, who=who)
     app = await c.hosted_apps.ensure(who.tenant, ACCOUNT)
     actor = Actor(client_id=app.client_id, user_id=who.user.user_id, request=request_info(request))
     try:
@@ -137,8 +144,7 @@ async def unlink(request: Request) -> Response:
 
 
 @router.post("/account/logout")
-async def logout(request: Request) -> Response:
-    await _form(request)
+async def logout(request: Request, _: Form) -> Response:
     return await gate.sign_out(request, ACCOUNT)
 
 

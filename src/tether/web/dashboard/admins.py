@@ -8,13 +8,15 @@ have, so the list says so: an unverified address proves nothing about who holds 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tether.domain.errors import DomainError
 from tether.web.context import services
-from tether.web.dashboard.pages import _actor, _admin, _form, _render
+from tether.web.dashboard.common import Admin, Form, actor, admin_after_form, section_page
 from tether.web.errors import status_of
 from tether.web.html import gate
 from tether.web.html.errors import HtmlRoute
@@ -22,13 +24,11 @@ from tether.web.html.redirects import see_other, with_msg
 
 router = APIRouter(route_class=HtmlRoute)
 HOME = "/dashboard/admins"
+AdminsAdmin = Annotated[gate.Visitor, admin_after_form(HOME)]
 
 
 @router.get(HOME)
-async def admins(request: Request) -> Response:
-    who = await _admin(request)
-    if isinstance(who, Response):
-        return who
+async def admins(request: Request, who: Admin) -> Response:
     return await _admins_page(request, who)
 
 
@@ -41,7 +41,7 @@ async def _admins_page(
     value: str = "",
 ) -> Response:
     listed = await services(request).admins.list(who.tenant)
-    return _render(
+    return section_page(
         request,
         who,
         "dashboard/admins.html",
@@ -56,14 +56,10 @@ async def _admins_page(
 
 
 @router.post(HOME)
-async def admins_add(request: Request) -> Response:
-    form = await _form(request)
-    who = await _admin(request, back=HOME)
-    if isinstance(who, Response):
-        return who
+async def admins_add(request: Request, form: Form, who: AdminsAdmin) -> Response:
     named = form.get("who", "")
     try:
-        await services(request).admins.add(who.tenant, named, await _actor(request, who))
+        await services(request).admins.add(who.tenant, named, await actor(request, who))
     except DomainError as exc:
         return await _admins_page(
             request, who, status=status_of(exc), error=exc.message, value=named
@@ -72,11 +68,7 @@ async def admins_add(request: Request) -> Response:
 
 
 @router.post(HOME + "/remove")
-async def admins_remove(request: Request) -> Response:
-    form = await _form(request)
-    who = await _admin(request, back=HOME)
-    if isinstance(who, Response):
-        return who
+async def admins_remove(request: Request, form: Form, who: AdminsAdmin) -> Response:
     user_id = form.get("user_id", "")
     if user_id == who.user.user_id:
         # Removing oneself would lock this browser out mid-page; another admin (or the CLI) can.
@@ -84,7 +76,7 @@ async def admins_remove(request: Request) -> Response:
             request, who, status=400, error="You cannot remove yourself; ask another admin."
         )
     try:
-        await services(request).admins.remove(who.tenant, user_id, await _actor(request, who))
+        await services(request).admins.remove(who.tenant, user_id, await actor(request, who))
     except DomainError as exc:
         return await _admins_page(request, who, status=status_of(exc), error=exc.message)
     return see_other(with_msg(HOME, "admin_removed"))

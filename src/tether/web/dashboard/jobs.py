@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from tether.web.context import services
-from tether.web.dashboard.pages import _admin, _render
+from tether.web.dashboard.common import Admin, section_page
 from tether.web.html.errors import HtmlRoute
 
 router = APIRouter(route_class=HtmlRoute)
@@ -16,10 +16,7 @@ SHOWN = 50
 
 
 @router.get("/dashboard/jobs")
-async def jobs(request: Request) -> Response:
-    who = await _admin(request)
-    if isinstance(who, Response):
-        return who
+async def jobs(request: Request, who: Admin) -> Response:
     listed = await services(request).jobs.list(who.tenant, SHOWN)
     rows = [
         {
@@ -30,7 +27,7 @@ async def jobs(request: Request) -> Response:
     ]
     # A page with work under way refreshes itself, so the bars move without a script.
     busy = any(job.status in ("pending", "processing") for job in listed)
-    response = _render(request, who, "dashboard/jobs.html", "jobs", title="Jobs", rows=rows)
+    response = section_page(request, who, "dashboard/jobs.html", "jobs", title="Jobs", rows=rows)
     if busy:
         response.headers["Refresh"] = "5"
     return response

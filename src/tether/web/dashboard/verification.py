@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from tether.domain.errors import DomainError
 from tether.web.context import services
-from tether.web.dashboard.pages import _actor, _admin, _form, _user_page, user_url
+from tether.web.dashboard.common import Form, actor
+from tether.web.dashboard.user import UserAdmin, show_user, user_url
 from tether.web.errors import status_of
 from tether.web.html.errors import HtmlRoute
 from tether.web.html.redirects import see_other
@@ -19,16 +20,12 @@ router = APIRouter(route_class=HtmlRoute)
 
 
 @router.post("/dashboard/user/verification")
-async def send_verification(request: Request) -> Response:
-    form = await _form(request)
+async def send_verification(request: Request, form: Form, who: UserAdmin) -> Response:
     user_id = form.get("id", "")
-    who = await _admin(request, back=user_url(user_id))
-    if isinstance(who, Response):
-        return who
     try:
         await services(request).verification_jobs.send(
-            who.tenant, user_id, await _actor(request, who)
+            who.tenant, user_id, await actor(request, who)
         )
     except DomainError as exc:
-        return await _user_page(request, who, user_id, status=status_of(exc), error=exc.message)
+        return await show_user(request, who, user_id, status=status_of(exc), error=exc.message)
     return see_other(user_url(user_id, "verification_sent"))

@@ -1,16 +1,23 @@
 """The HTML surfaces' error renderer: a page that says what went wrong, never a redirect (an
 error raised before a redirect URI is validated must not send the browser anywhere).
 
-Statuses of domain errors come from the one table in web/errors.py."""
+Statuses of domain errors come from the one table in web/errors.py. A guard (a route's dependency:
+the dashboard's admin, the account page's signed-in person, a hosted page's parked request) that
+cannot let the request in raises :class:`Detour` with its answer instead; :class:`HtmlRoute`
+answers with it, so a handler receives what its guards vouched for and never a ``Response``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
 from tether.domain.errors import DomainError, ErrorKind
 from tether.protocol import errors as oauth
-from tether.web.errors import BodyError, log_unhandled, status_of, surface_route
+from tether.web.errors import BodyError, log_unhandled, status_of
 from tether.web.html.render import page
 
 
@@ -39,5 +46,27 @@ def render_html(request: Request, exc: Exception) -> Response:
     return error_page(request, message, code=code, status=status)
 
 
-#: The route class of every page surface's router.
-HtmlRoute = surface_route(render_html)
+class Detour(Exception):
+    """A guard's answer in place of the page: the way to sign in, a 303, a 403 or error page."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("detour")
+        self.response = response
+
+
+class HtmlRoute(APIRoute):
+    """The route class of every page surface's router: its errors are rendered by
+    :func:`render_html` (web/errors.surface_route's contract: the renderer is named before the
+    dependencies run), and a :class:`Detour` raised by a guard is answered as is."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            request.state.render_error = render_html
+            try:
+                return await handler(request)
+            except Detour as detour:
+                return detour.response
+
+        return route

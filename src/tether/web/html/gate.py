@@ -19,6 +19,7 @@ from tether.domain.errors import DomainError
 from tether.domain.models import Session, Tenant, User
 from tether.web import cookies
 from tether.web.context import request_info, services, tenant
+from tether.web.html.errors import Detour
 from tether.web.html.redirects import see_other
 from tether.web.html.render import page
 
@@ -45,6 +46,15 @@ async def visitor(request: Request) -> Visitor | None:
     except DomainError:
         return None
     return Visitor(current, session, user)
+
+
+async def signed_in(request: Request, kind: str, purpose: str, *, return_to: str) -> Visitor:
+    """The signed-in person; else a :class:`Detour` through /authorize of the ``kind``
+    application (``purpose``: a first sign-in), which comes back to ``return_to``."""
+    who = await visitor(request)
+    if who is None:
+        raise Detour(await sign_in(request, kind, purpose, return_to=return_to))
+    return who
 
 
 async def sign_in(
@@ -91,28 +101,25 @@ def error(request: Request, message: str, *, code: str, status: int, back: str) 
     )
 
 
-async def finish(request: Request, kind: str) -> FinishedFlow | Response:
-    """The callback: the flow this browser started, its code redeemed. A page on failure."""
+async def finish(request: Request, kind: str) -> FinishedFlow:
+    """The callback: the flow this browser started, its code redeemed. On failure a
+    :class:`Detour` to an error page (the flow's cookie forgotten: it is spent either way)."""
     q = request.query_params
     back = f"/{kind}"
+
+    def failed(message: str, code: str) -> Detour:
+        answer = error(request, message, code=code, status=400, back=back)
+        return Detour(forget_flow(answer, request, kind))
+
     if q.get("error"):
         text = q.get("error_description") or q.get("error") or ""
-        return error(
-            request,
-            f"The sign-in did not finish: {text[:300]}",
-            code="sign_in_failed",
-            status=400,
-            back=back,
-        )
+        raise failed(f"The sign-in did not finish: {text[:300]}", "sign_in_failed")
     state = q.get("state") or ""
     cookie = request.cookies.get(FLOW_COOKIE) or ""
     if not state or not cookie or not hmac.compare_digest(state.encode(), cookie.encode()):
-        return error(
-            request,
+        raise failed(
             "This sign-in did not start in this browser, or it has expired. Start again.",
-            code="invalid_state",
-            status=400,
-            back=back,
+            "invalid_state",
         )
     current = await tenant(request)
     try:
@@ -120,7 +127,7 @@ async def finish(request: Request, kind: str) -> FinishedFlow | Response:
             current, kind, state, q.get("code") or "", request_info(request)
         )
     except DomainError as exc:
-        return error(request, exc.message, code=exc.code, status=400, back=back)
+        raise failed(exc.message, exc.code) from exc
 
 
 def forget_flow(response: Response, request: Request, kind: str) -> Response:
