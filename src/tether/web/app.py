@@ -31,14 +31,7 @@ from tether.web.auth_api import (
 from tether.web.auth_api.errors import render_oauth
 from tether.web.cors import Cors
 from tether.web.dashboard import routes as dashboard
-from tether.web.hosted import (
-    link_account,
-    magic_link,
-    pages,
-    unblock,
-    upstream,
-    verify_email,
-)
+from tether.web.hosted import routes as hosted
 from tether.web.lifecycle import Lifecycle
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
@@ -155,12 +148,7 @@ def create_app(
         authorize,
         cross_origin,
         logout,
-        pages,
-        magic_link,
-        unblock,
-        upstream,
-        verify_email,
-        link_account,
+        hosted,
         account_pages,
         dashboard,
     ):

@@ -9,7 +9,7 @@ request then continues: after a link with the existing user, whose ``sub`` the t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -28,7 +28,7 @@ from tether.domain.sign_in_linking import Offer
 from tether.protocol import authorize as authz
 from tether.web import cookies
 from tether.web.context import request_info, services
-from tether.web.hosted.pages import _form_page, _open_post, _open_tx
+from tether.web.hosted.flow import Open, Posted, form_page, posted
 from tether.web.html.errors import HtmlRoute
 from tether.web.html.redirects import see_other
 from tether.web.html.render import page
@@ -37,6 +37,7 @@ router = APIRouter(route_class=HtmlRoute)
 PURPOSE = "link_account"
 TEMPLATE = "link_account.html"
 TITLE = "You already have an account"
+LinkPost = Annotated[Posted, posted(PURPOSE)]
 
 
 def _resume(tx: LoginTransaction) -> Response:
@@ -79,14 +80,11 @@ def _show(
             authz.AuthorizationRequest.from_dict(tx.request).redirect_uri
         ),
     }
-    return _form_page(request, TEMPLATE, ctx, PURPOSE, title=TITLE, **extra)
+    return form_page(request, TEMPLATE, ctx, PURPOSE, title=TITLE, **extra)
 
 
 @router.get("/u/link-account")
-async def link_form(request: Request) -> Response:
-    opened = await _open_tx(request)
-    if isinstance(opened, Response):
-        return opened
+async def link_form(request: Request, opened: Open) -> Response:
     current, tx, app = opened
     offer = await _offer(request, current, tx, app)
     if offer is None:
@@ -95,11 +93,8 @@ async def link_form(request: Request) -> Response:
 
 
 @router.post("/u/link-account")
-async def link_submit(request: Request) -> Response:
-    opened = await _open_post(request, PURPOSE)
-    if isinstance(opened, Response):
-        return opened
-    current, tx, app, form = opened
+async def link_submit(request: Request, submitted: LinkPost) -> Response:
+    current, tx, app, form = submitted
     c = services(request)
     offer = await _offer(request, current, tx, app)
     token = str(form.get("offer") or "")
@@ -159,12 +154,9 @@ async def link_submit(request: Request) -> Response:
 
 
 @router.get("/u/link-account/upstream")
-async def link_upstream(request: Request) -> Response:
+async def link_upstream(request: Request, opened: Open) -> Response:
     """**Link** for an account that signs in upstream: a request parked for that sign-in,
     then the provider (``prompt=login``); ``/login/callback`` links when it comes back."""
-    opened = await _open_tx(request)
-    if isinstance(opened, Response):
-        return opened
     current, tx, app = opened
     c = services(request)
     offer = await _offer(request, current, tx, app)

@@ -21,7 +21,8 @@ from tether.domain.passwordless import binding_matches
 from tether.web import cookies
 from tether.web.body import read_params
 from tether.web.context import request_info, services
-from tether.web.hosted.pages import _form_page, _passwordless_ctx, _signed_in
+from tether.web.hosted.flow import form_page, signed_in
+from tether.web.hosted.passwordless import EmailCode
 from tether.web.html import csrf
 from tether.web.html.errors import HtmlRoute, error_page
 
@@ -31,11 +32,8 @@ _BAD_LINK = "This sign-in link is wrong, used or expired. Ask for a new one."
 
 
 @router.get("/u/passwordless/link")
-async def open_link(request: Request) -> Response:
-    opened = await _passwordless_ctx(request)
-    if isinstance(opened, Response):
-        return opened
-    current, tx, app, connection, ctx = opened
+async def open_link(request: Request, flow: EmailCode) -> Response:
+    current, tx, app, connection, ctx = flow
     q = request.query_params
     email, code = q.get("email") or "", q.get("code") or ""
     if not email or not code:
@@ -48,7 +46,7 @@ async def open_link(request: Request) -> Response:
         )
         return response
     signed_in = await _signed_in_user(request, current)
-    return _form_page(
+    return form_page(
         request,
         "magic_link.html",
         ctx,
@@ -61,12 +59,9 @@ async def open_link(request: Request) -> Response:
 
 
 @router.post("/u/passwordless/link")
-async def confirm_link(request: Request) -> Response:
+async def confirm_link(request: Request, flow: EmailCode) -> Response:
     """The person confirmed, in a browser that did not ask for the link."""
-    opened = await _passwordless_ctx(request)
-    if isinstance(opened, Response):
-        return opened
-    current, tx, app, connection, _ = opened
+    current, tx, app, connection, _ = flow
     form = await read_params(request)
     csrf.check(request, PURPOSE, form.get("csrf"))
     return await _complete(
@@ -95,7 +90,7 @@ async def _complete(
         )
     except (InvalidCredentials, InvalidInput, Forbidden):
         return error_page(request, _BAD_LINK, code="invalid_code")
-    return await _signed_in(request, current, tx, user, ["otp"])
+    return await signed_in(request, current, tx, user, ["otp"])
 
 
 async def _signed_in_user(request: Request, current: Tenant) -> User | None:

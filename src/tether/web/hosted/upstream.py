@@ -22,7 +22,7 @@ from tether.protocol import authorize as authz
 from tether.protocol.errors import AccessDenied, ServerError
 from tether.web import cookies
 from tether.web.context import request_info, services, tenant
-from tether.web.hosted.pages import _signed_in
+from tether.web.hosted.flow import signed_in
 from tether.web.html.errors import HtmlRoute, error_page
 from tether.web.html.redirects import see_other
 from tether.web.html.respond import deliver_error
@@ -104,7 +104,7 @@ async def callback(request: Request) -> Response:
     if LINK_PROOF in tx.request:
         response = await _link_proven(request, current, tx, app, user)
     else:
-        response = await _signed_in(request, current, tx, user, ["fed"])
+        response = await signed_in(request, current, tx, user, ["fed"])
     response.delete_cookie(FLOW_COOKIE, path="/login/callback")
     return response
 
