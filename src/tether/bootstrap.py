@@ -23,6 +23,7 @@ from tether.domain.audit import Audit
 from tether.domain.authorization import AuthorizationService
 from tether.domain.brute_force import RULE_LOGIN_ACCOUNT, BruteForceGuard
 from tether.domain.clock import Clock, SystemClock
+from tether.domain.configuration import Configuration
 from tether.domain.connections import ConnectionService
 from tether.domain.cross_origin import CrossOriginService
 from tether.domain.external import ExternalSignIn
@@ -138,11 +139,15 @@ def build_container(
             starttls=settings.smtp_starttls,
         )
     audit = Audit(clock, metrics)
-    keys = KeyService(uow, sealer, clock)
+    # Configuration served from memory (DESIGN.md, "Hot paths"); a commit that changes it tells
+    # this process's read model at once, other processes see it by the version poll.
+    configuration = Configuration(uow)
+    uow.on_configuration_change(configuration.changed)
+    keys = KeyService(uow, sealer, clock, configuration)
     apis = ApiService(uow, clock)
     connections = ConnectionService(uow, clock, sealer=sealer)
-    applications = ApplicationService(uow, sealer, clock)
-    tenants = TenantService(uow, keys, apis, connections, clock)
+    applications = ApplicationService(uow, sealer, clock, configuration)
+    tenants = TenantService(uow, keys, apis, connections, clock, configuration)
     mail = MailService(uow, clock, transport, settings.mail_from)
     access = UserAccess(TokenCutoffs(uow, clock), audit, mail, clock)
     proof = MailboxProof(audit, mail, clock, access)
@@ -161,7 +166,7 @@ def build_container(
         guard,
         verification,
     )
-    tokens = TokenService(uow, keys, users, audit, clock)
+    tokens = TokenService(uow, keys, users, audit, clock, configuration)
     external = ExternalSignIn(uow, audit, clock, proof)
     sessions = SessionService(uow, clock, audit)
     passwordless = PasswordlessService(uow, sealer, mail, external, limiter, audit, clock, guard)
@@ -192,7 +197,7 @@ def build_container(
         tokens=tokens,
         mail=mail,
         sessions=sessions,
-        authorization=AuthorizationService(uow, tokens, clock),
+        authorization=AuthorizationService(uow, tokens, clock, configuration),
         user_admin=UserAdmin(uow, users, audit, clock, access, verification),
         logs=logs,
         linking=linking,

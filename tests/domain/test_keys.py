@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from types import SimpleNamespace
-
 import pytest
 
-import tether.domain.keys as keys_module
 from tests.domain.conftest import Domain
-from tether.domain.keys import CACHE_SECONDS, KeyService
+from tether.domain.configuration import REFRESH_SECONDS, Configuration
+from tether.domain.keys import KeyService
 from tether.domain.models import KeyState, SigningKey
 from tether.domain.sealing import Sealer
 from tether.protocol import jose
@@ -122,19 +119,25 @@ async def test_a_token_outlives_one_rotation_but_not_two(domain: Domain) -> None
     assert await container.tokens.verify_access_token(tenant, fresh, tenant.management_audience)
 
 
-async def test_rotation_is_seen_by_another_process_within_the_cache_time(
-    domain: Domain, monkeypatch: pytest.MonkeyPatch
+async def test_rotation_is_seen_by_another_process_within_the_refresh_bound(
+    domain: Domain,
 ) -> None:
-    """A second KeyService (another worker) caches its keyset; it forgets it after CACHE_SECONDS."""
+    """Another worker's read model (its own Configuration and KeyService) keeps signing with
+    the old key until its next version poll, REFRESH_SECONDS later at most; then it signs with
+    the new one. The writing process signs with the new key at once."""
     container = domain.container
+    now = [1000.0]
+    configuration = Configuration(container.uow, monotonic=lambda: now[0])
     other = KeyService(
-        container.uow, Sealer(container.settings.master_secret_bytes()), container.clock
+        container.uow,
+        Sealer(container.settings.master_secret_bytes()),
+        container.clock,
+        configuration,
     )
     before = await other.keyset(domain.tenant)
     await container.keys.rotate(domain.tenant)
-    assert (await other.keyset(domain.tenant)).signing.kid == before.signing.kid  # cached
-    later = time.monotonic() + CACHE_SECONDS + 1
-    # Only the keys module's clock moves; the event loop keeps the real one.
-    monkeypatch.setattr(keys_module, "time", SimpleNamespace(monotonic=lambda: later))
-    assert (await other.keyset(domain.tenant)).signing.kid != before.signing.kid
-    other.forget(domain.tenant.id)
+    mine = await container.keys.keyset(domain.tenant)
+    assert mine.signing.kid != before.signing.kid  # the writer applies its change at once
+    assert (await other.keyset(domain.tenant)).signing.kid == before.signing.kid  # not polled
+    now[0] += REFRESH_SECONDS
+    assert (await other.keyset(domain.tenant)).signing.kid == mine.signing.kid

@@ -23,7 +23,7 @@ from tests.e2e.conftest import DATABASE_CONNECTION, Server
 pytestmark = pytest.mark.e2e
 
 SCOPE = "openid profile email offline_access"
-#: The server caches its key set for 10 s (tether.domain.keys.CACHE_SECONDS); slack for slow logins.
+#: Every process serves a rotated key within 1 s (domain/configuration.py); slack for slow logins.
 KEY_CACHE_WAIT = 20.0
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tether.domain.clock import Clock, epoch
+from tether.domain.configuration import Configuration
 from tether.domain.errors import DomainError, ErrorKind, InvalidInput, NotFound
 from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.models import (
@@ -58,10 +59,17 @@ class NeedsConsent:
 
 
 class AuthorizationService:
-    def __init__(self, uow: UnitOfWorkFactory, tokens: TokenService, clock: Clock):
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        tokens: TokenService,
+        clock: Clock,
+        configuration: Configuration,
+    ):
         self._uow = uow
         self._tokens = tokens
         self._clock = clock
+        self._configuration = configuration
 
     # -- phase one: client and callback -------------------------------------------
 
@@ -73,8 +81,8 @@ class AuthorizationService:
         client_id = params.get("client_id")
         if not client_id:
             raise BadAuthorizeRequest("Missing required parameter: client_id")
-        async with self._uow(read_only=True) as uow:
-            app = await uow.applications.by_client_id(tenant.id, client_id)
+        # From the configuration read model (DESIGN.md, "Hot paths"): no SQL.
+        app = (await self._configuration.of(tenant.id)).applications.get(client_id)
         if app is None:
             raise BadAuthorizeRequest("Unknown client: the client_id is not registered.")
         redirect_uri = params.get("redirect_uri")
@@ -109,14 +117,12 @@ class AuthorizationService:
                 raise InvalidRequest(
                     "response_mode=web_message needs the callback's origin in the application's web origins."
                 )
+        config = await self._configuration.of(tenant.id)
         if req.audience:
-            async with self._uow(read_only=True) as uow:
-                api = await uow.apis.by_identifier(tenant.id, req.audience)
-            if api is None:
+            if req.audience not in config.apis:
                 raise InvalidRequest(f"Service not found: {req.audience}")
         if req.connection:
-            async with self._uow(read_only=True) as uow:
-                connection = await uow.connections.by_name(tenant.id, req.connection)
+            connection = config.connections.get(req.connection)
             if connection is None or app.client_id not in connection.enabled_clients:
                 raise InvalidRequest("The connection is not enabled for this application.")
         if not req.scope:

@@ -3,26 +3,27 @@
 A tenant has one ``current`` key that signs, one ``next`` key already published so caches learn
 it before it signs, and at most one ``previous`` key still published so tokens it signed keep
 verifying. ``rotate`` moves next -> current -> previous -> retired and makes a new next.
+
+The keys are part of the configuration read model (domain/configuration.py): a rotation bumps
+the tenant's configuration version, so this process signs with the new key at once and every
+other process within the read model's bound (1 second).
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
-import time
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from tether.domain.clock import Clock
+from tether.domain.configuration import Configuration
 from tether.domain.errors import NotFound
 from tether.domain.ids import new_id
 from tether.domain.models import KeyState, SigningKey, Tenant
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer
 from tether.protocol import jose
-
-CACHE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -32,19 +33,18 @@ class KeySet:
 
 
 class KeyService:
-    def __init__(self, uow: UnitOfWorkFactory, sealer: Sealer, clock: Clock):
+    def __init__(
+        self, uow: UnitOfWorkFactory, sealer: Sealer, clock: Clock, configuration: Configuration
+    ):
         self._uow = uow
         self._sealer = sealer
         self._clock = clock
-        self._cache: dict[str, tuple[float, KeySet]] = {}
+        self._configuration = configuration
+        # The key set per tenant, with the configuration version it was built from.
+        self._cache: dict[str, tuple[int, KeySet]] = {}
         # The parsed signing key per tenant: parsing a private PEM runs OpenSSL's RSA key checks,
         # about 0.1 s of CPU, so it is done once per key, not on every cache reload.
         self._signers: dict[str, jose.PrivateKey] = {}
-        # One reload at a time per tenant (per event loop, as asyncio locks are bound to one):
-        # when the cache expires under load, every request in flight would reload it at once.
-        self._reloads: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, asyncio.Lock]
-        ] = weakref.WeakKeyDictionary()
 
     async def _new_key(self, tenant_id: str, state: KeyState) -> SigningKey:
         pem = await asyncio.to_thread(jose.generate_private_pem)
@@ -98,34 +98,28 @@ class KeyService:
             await uow.keys.add(new_next)
             await uow.commit()
             result = await uow.keys.list(tenant.id)
-        self._cache.pop(tenant.id, None)
         return result
 
     async def keyset(self, tenant: Tenant) -> KeySet:
-        """The signing key and the published JWKS, cached briefly so rotation spreads fast."""
+        """The signing key and the published JWKS, from the configuration read model."""
+        config = await self._configuration.of(tenant.id)
         cached = self._cache.get(tenant.id)
-        if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
+        if cached and cached[0] == config.version:
             return cached[1]
-        locks = self._reloads.setdefault(asyncio.get_running_loop(), {})
-        async with locks.setdefault(tenant.id, asyncio.Lock()):
-            cached = self._cache.get(tenant.id)
-            if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
-                return cached[1]  # another request reloaded it while this one waited
-            async with self._uow(read_only=True) as uow:
-                keys = await uow.keys.list(tenant.id)
-            current = next((k for k in keys if k.state is KeyState.CURRENT), None)
-            if current is None:
-                raise NotFound("This tenant has no current signing key.", code="inexistent_key")
-            signing = self._signers.get(tenant.id)
-            if signing is None or signing.kid != current.kid:
-                # The kid is the key's thumbprint: the same kid is the same key.
-                pem = self._sealer.open(tenant.id, current.encrypted_private_key)
-                signing = self._signers[tenant.id] = jose.PrivateKey.from_pem(current.kid, pem)
-            order = {KeyState.CURRENT: 0, KeyState.NEXT: 1, KeyState.PREVIOUS: 2}
-            published = sorted((k for k in keys if k.state in order), key=lambda k: order[k.state])
-            value = KeySet(signing=signing, public_jwks=[k.public_jwk for k in published])
-            self._cache[tenant.id] = (time.monotonic(), value)
-            return value
+        keys = config.keys
+        current = next((k for k in keys if k.state is KeyState.CURRENT), None)
+        if current is None:
+            raise NotFound("This tenant has no current signing key.", code="inexistent_key")
+        signing = self._signers.get(tenant.id)
+        if signing is None or signing.kid != current.kid:
+            # The kid is the key's thumbprint: the same kid is the same key.
+            pem = self._sealer.open(tenant.id, current.encrypted_private_key)
+            signing = self._signers[tenant.id] = jose.PrivateKey.from_pem(current.kid, pem)
+        order = {KeyState.CURRENT: 0, KeyState.NEXT: 1, KeyState.PREVIOUS: 2}
+        published = sorted((k for k in keys if k.state in order), key=lambda k: order[k.state])
+        value = KeySet(signing=signing, public_jwks=[k.public_jwk for k in published])
+        self._cache[tenant.id] = (config.version, value)
+        return value
 
     def forget(self, tenant_id: str) -> None:
         self._cache.pop(tenant_id, None)

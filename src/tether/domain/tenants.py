@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import builtins
 import re
-import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from tether.domain.applications import ApiService, NewApi
 from tether.domain.clock import Clock
+from tether.domain.configuration import Configuration
 from tether.domain.connections import DEFAULT_DATABASE, ConnectionService
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.ids import new_id
@@ -21,7 +21,6 @@ from tether.domain.models import Tenant
 from tether.domain.ports import UnitOfWorkFactory
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-CACHE_SECONDS = 5.0
 
 
 def _positive_int(value: object) -> bool:
@@ -76,13 +75,14 @@ class TenantService:
         apis: ApiService,
         connections: ConnectionService,
         clock: Clock,
+        configuration: Configuration,
     ):
         self._uow = uow
+        self._configuration = configuration
         self._keys = keys
         self._apis = apis
         self._connections = connections
         self._clock = clock
-        self._cache: tuple[float, list[Tenant]] | None = None
 
     async def create(self, name: str, public_url: str, *, default: bool = False) -> Tenant:
         """A tenant with its keys, the Management API and the default database connection."""
@@ -115,7 +115,6 @@ class TenantService:
             )
             await self._connections.add(uow, tenant, DEFAULT_DATABASE, "auth0")
             await uow.commit()
-        self._cache = None
         return tenant
 
     async def ensure_default(self, public_url: str) -> tuple[Tenant, bool]:
@@ -132,7 +131,6 @@ class TenantService:
                     await uow.tenants.update(tenant)
                     await uow.apis.retarget(tenant.id, old_audience, tenant.management_audience)
                     await uow.commit()
-                    self._cache = None
                 return tenant, False
         return await self.create("default", public_url, default=True), True
 
@@ -173,17 +171,11 @@ class TenantService:
             current.settings = settings
             await uow.tenants.update(current)
             await uow.commit()
-        self._cache = None
         return current
 
     async def list(self) -> builtins.list[Tenant]:
-        now = time.monotonic()
-        if self._cache and now - self._cache[0] < CACHE_SECONDS:
-            return self._cache[1]
-        async with self._uow(read_only=True) as uow:
-            tenants = await uow.tenants.list()
-        self._cache = (now, tenants)
-        return tenants
+        """Every tenant, from this process's configuration read model (no SQL per call)."""
+        return await self._configuration.tenants()
 
     async def get(self, name: str | None) -> Tenant:
         """A tenant by name; ``None`` means the default tenant."""

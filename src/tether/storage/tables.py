@@ -33,6 +33,8 @@ tenants = sa.Table(
     sa.Column("is_default", sa.Boolean, nullable=False, default=False),
     sa.Column("settings", sa.JSON, nullable=False, default=dict),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # Bumped by every change to the tenant's configuration, in its transaction (storage/uow.py).
+    sa.Column("config_version", sa.BigInteger, nullable=False, server_default="0"),
 )
 # At most one default tenant.
 sa.Index(

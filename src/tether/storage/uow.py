@@ -10,6 +10,11 @@ turns on an asyncio lock first: a waiter then waits for its turn instead of poll
 lock in SQLite's busy handler, which sleeps up to 100 ms a try while the lock sits free. The wait
 is bounded by the engine's busy timeout and ends in Unavailable, as a busy database does.
 
+A write to a tenant's configuration (tenants, signing keys, applications, APIs, client grants,
+connections) notes the tenant; ``commit`` then bumps those tenants' ``config_version`` in the
+same transaction, and after it the factory's listeners hear which tenants changed, so the
+writing process's read model applies the change at once (domain/configuration.py).
+
 A read-only unit of work (``uows(read_only=True)``) skips both on SQLite: it begins a deferred
 transaction, a WAL snapshot that neither waits for the writer nor blocks it, so reads run beside
 writes and beside each other in every worker. It must not write (SQLite would have to upgrade it
@@ -32,6 +37,7 @@ from tether.domain.errors import Conflict, Unavailable
 from tether.domain.metrics import NO_METRICS, Metrics
 from tether.storage import jobs as job_repos
 from tether.storage import repositories as repos
+from tether.storage import tables as t
 from tether.storage.db import READ_ONLY, sqlite_busy_timeout
 from tether.storage.link_choices import LinkChoices
 from tether.storage.login_blocks import LoginBlocks
@@ -99,8 +105,11 @@ class SqlUnitOfWork:
         *,
         read_only: bool = False,
         metrics: Metrics = NO_METRICS,
+        listeners: list[Callable[[frozenset[str]], None]] | None = None,
     ):
         self._engine = engine
+        self._listeners = listeners if listeners is not None else []
+        self._touched: set[str] = set()
         self._metrics = metrics
         self._read_only = read_only
         self._turns = None if read_only else turns if turns is not None else _turns_for(engine)
@@ -126,12 +135,13 @@ class SqlUnitOfWork:
         # that says the pool is too small or the database too slow.
         self._metrics.database_wait(time.monotonic() - asked)
         self._conn = conn
-        self.tenants = repos.Tenants(conn)
-        self.keys = repos.Keys(conn)
-        self.applications = repos.Applications(conn)
-        self.apis = repos.Apis(conn)
-        self.client_grants = repos.ClientGrants(conn)
-        self.connections = repos.Connections(conn)
+        touched = self._touched
+        self.tenants = repos.Tenants(conn, touched)
+        self.keys = repos.Keys(conn, touched)
+        self.applications = repos.Applications(conn, touched)
+        self.apis = repos.Apis(conn, touched)
+        self.client_grants = repos.ClientGrants(conn, touched)
+        self.connections = repos.Connections(conn, touched)
         self.users = repos.Users(conn)
         self.identities = repos.Identities(conn)
         self.credentials = repos.Credentials(conn)
@@ -163,6 +173,7 @@ class SqlUnitOfWork:
     ) -> None:
         conn, self._conn = self._conn, None
         self._after_commit.clear()
+        self._touched.clear()
         if conn is None:
             return
         try:
@@ -180,14 +191,27 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         assert self._conn is not None  # noqa: S101
+        changed = frozenset(self._touched)
+        if changed:
+            # In the change's own transaction: the version moves if and only if the change lands.
+            await self._conn.execute(
+                t.tenants.update()
+                .where(t.tenants.c.id.in_(sorted(changed)))
+                .values(config_version=t.tenants.c.config_version + 1)
+            )
         await self._conn.commit()  # the next statement, if any, begins the next transaction
+        self._touched.clear()
         callbacks, self._after_commit = self._after_commit, []
+        if changed:
+            for listener in self._listeners:
+                listener(changed)
         for callback in callbacks:
             callback()
 
     async def rollback(self) -> None:
         assert self._conn is not None  # noqa: S101
         self._after_commit.clear()
+        self._touched.clear()
         await self._conn.rollback()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -240,6 +264,17 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         self._turns = _turns_for(engine)
         self._metrics = metrics
+        self._listeners: list[Callable[[frozenset[str]], None]] = []
+
+    def on_configuration_change(self, listener: Callable[[frozenset[str]], None]) -> None:
+        """``listener`` hears, after each commit that changed configuration, whose tenants."""
+        self._listeners.append(listener)
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._turns, read_only=read_only, metrics=self._metrics)
+        return SqlUnitOfWork(
+            self.engine,
+            self._turns,
+            read_only=read_only,
+            metrics=self._metrics,
+            listeners=self._listeners,
+        )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import builtins
+import copy
 import hmac
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from tether.domain.applications.specs import (
 )
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
+from tether.domain.configuration import Configuration
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.ids import new_id, new_secret
 from tether.domain.models import Api, Application, ClientGrant, Tenant
@@ -31,9 +33,15 @@ from tether.protocol.errors import InvalidClient
 
 class ApplicationService:
     def __init__(
-        self, uow: UnitOfWorkFactory, sealer: Sealer, clock: Clock, audit: Audit | None = None
+        self,
+        uow: UnitOfWorkFactory,
+        sealer: Sealer,
+        clock: Clock,
+        configuration: Configuration,
+        audit: Audit | None = None,
     ):
         self._uow = uow
+        self._configuration = configuration
         self._sealer = sealer
         self._clock = clock
         self._audit = audit or Audit(clock)
@@ -365,9 +373,10 @@ class ApplicationService:
             return await uow.client_grants.list(tenant.id, client_id)
 
     async def find(self, tenant: Tenant, client_id: str) -> Application | None:
-        """The application with this ``client_id``, or None; a read-only unit of work."""
-        async with self._uow(read_only=True) as uow:
-            return await uow.applications.by_client_id(tenant.id, client_id)
+        """The application with this ``client_id``, or None, from the configuration read model
+        (no SQL). A copy: the read model's record is shared by every request."""
+        app = (await self._configuration.of(tenant.id)).applications.get(client_id)
+        return copy.copy(app) if app is not None else None
 
     async def authenticate(
         self, tenant: Tenant, client_id: str, secret: str | None, method: str

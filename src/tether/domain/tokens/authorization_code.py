@@ -112,7 +112,7 @@ class CodeGrant(TokenIssuer):
         keyset = await self._keys.keyset(tenant)
         async with self._uow(read_only=True) as uow:
             user = await uow.users.by_pk(tenant.id, user_pk)
-            api = await self._api(uow, tenant, req.audience)
+            api = await self._api(tenant, req.audience)
             if user is None:
                 raise InvalidGrant("The user no longer exists.")
             scopes = self._user_scopes(list(req.scope), api)

@@ -28,28 +28,29 @@ class ClientCredentialsGrant(TokenIssuer):
         if app.is_public:
             raise UnauthorizedClient("Public clients cannot use the client_credentials grant.")
         keyset = await self._keys.keyset(tenant)
-        async with self._uow() as uow:
-            try:
-                if audience is None and not tenant.settings.get("default_audience"):
-                    raise AccessDenied(
-                        "No audience parameter was provided, and no default audience has been configured"
-                    )
-                api = await self._api(uow, tenant, audience)
-                if api is None:
-                    raise AccessDenied("Client credentials need an API audience.")
-                grant = await uow.client_grants.find(tenant.id, app.client_id, api.identifier)
-                if grant is None:
-                    raise AccessDenied(
-                        f'Client is not authorized to access "{api.identifier}". '
-                        'You need to create a "client-grant" associated to this API.'
-                    )
-                requested = parse_scope(scope)
-                scopes = (
-                    [s for s in requested if s in grant.scope] if requested else list(grant.scope)
+        try:
+            if audience is None and not tenant.settings.get("default_audience"):
+                raise AccessDenied(
+                    "No audience parameter was provided, and no default audience has been configured"
                 )
-                if requested and not scopes:
-                    raise InvalidScope("None of the requested scopes are granted to this client.")
-            except (AccessDenied, InvalidScope) as exc:
+            api = await self._api(tenant, audience)
+            if api is None:
+                raise AccessDenied("Client credentials need an API audience.")
+            # The client grant comes from the configuration read model too: no SQL but the
+            # log event's insert.
+            config = await self._configuration.of(tenant.id)
+            grant = config.grants.get((app.client_id, api.identifier))
+            if grant is None:
+                raise AccessDenied(
+                    f'Client is not authorized to access "{api.identifier}". '
+                    'You need to create a "client-grant" associated to this API.'
+                )
+            requested = parse_scope(scope)
+            scopes = [s for s in requested if s in grant.scope] if requested else list(grant.scope)
+            if requested and not scopes:
+                raise InvalidScope("None of the requested scopes are granted to this client.")
+        except (AccessDenied, InvalidScope) as exc:
+            async with self._uow() as uow:
                 await self._audit.record(
                     uow,
                     tenant.id,
@@ -59,21 +60,22 @@ class ClientCredentialsGrant(TokenIssuer):
                     application=app,
                 )
                 await uow.commit()
-                raise
-            iat = epoch(self._clock.now())
-            token = keyset.signing.sign(
-                token_claims.access_token_claims(
-                    issuer=tenant.issuer,
-                    subject=f"{app.client_id}@clients",
-                    audience=api.identifier,
-                    client_id=app.client_id,
-                    scopes=scopes,
-                    issued_at=iat,
-                    lifetime=api.token_lifetime,
-                    gty=GTY[GrantType.CLIENT_CREDENTIALS],
-                ),
-                typ="at+jwt",
-            )
+            raise
+        iat = epoch(self._clock.now())
+        token = keyset.signing.sign(
+            token_claims.access_token_claims(
+                issuer=tenant.issuer,
+                subject=f"{app.client_id}@clients",
+                audience=api.identifier,
+                client_id=app.client_id,
+                scopes=scopes,
+                issued_at=iat,
+                lifetime=api.token_lifetime,
+                gty=GTY[GrantType.CLIENT_CREDENTIALS],
+            ),
+            typ="at+jwt",
+        )
+        async with self._uow() as uow:
             await self._audit.record(
                 uow,
                 tenant.id,

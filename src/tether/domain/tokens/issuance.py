@@ -16,6 +16,7 @@ from typing import Any
 from tether.domain.access import issued_at_after
 from tether.domain.audit import Audit, LogType, RequestInfo
 from tether.domain.clock import Clock, epoch
+from tether.domain.configuration import Configuration
 from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.keys import KeyService, KeySet
 from tether.domain.management_scopes import CURRENT_USER_SCOPES
@@ -106,19 +107,23 @@ class TokenIssuer:
         users: DatabaseUsers,
         audit: Audit,
         clock: Clock,
+        configuration: Configuration,
     ):
         self._uow = uow
         self._keys = keys
         self._users = users
         self._audit = audit
         self._clock = clock
+        self._configuration = configuration
 
-    async def _api(self, uow: UnitOfWork, tenant: Tenant, audience: str | None) -> Api | None:
+    async def _api(self, tenant: Tenant, audience: str | None) -> Api | None:
+        """The API ``audience`` names (else the tenant's default), from the configuration read
+        model: no SQL."""
         if audience is None:
             audience = tenant.settings.get("default_audience") or None
         if audience is None or audience == tenant.issuer + "userinfo":
             return None
-        api = await uow.apis.by_identifier(tenant.id, audience)
+        api = (await self._configuration.of(tenant.id)).apis.get(audience)
         if api is None:
             raise AccessDenied(f"Service not enabled within domain: {audience}")
         return api

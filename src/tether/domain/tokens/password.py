@@ -35,8 +35,7 @@ class PasswordGrants(TokenIssuer):
         require_grant(app, grant)
         if grant is GrantType.PASSWORD:
             realm = tenant.settings.get("default_directory") or None
-        async with self._uow(read_only=True) as uow:
-            api = await self._api(uow, tenant, audience)
+        api = await self._api(tenant, audience)
         requested = parse_scope(scope or DEFAULT_USER_SCOPE)
         try:
             user, _ = await self._users.authenticate(
@@ -58,8 +57,7 @@ class PasswordGrants(TokenIssuer):
         request: RequestInfo = NO_REQUEST,
     ) -> TokenResponse:
         """``http://auth0.com/oauth/grant-type/passwordless/otp`` once the code checked out."""
-        async with self._uow(read_only=True) as uow:
-            api = await self._api(uow, tenant, audience)
+        api = await self._api(tenant, audience)
         requested = parse_scope(scope or DEFAULT_USER_SCOPE)
         return await self.issue_for_user(
             tenant,

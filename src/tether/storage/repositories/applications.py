@@ -8,11 +8,12 @@ import sqlalchemy as sa
 
 from tether.domain.models import Api, Application, AppType, ClientGrant
 from tether.storage import tables as t
-from tether.storage.repositories.base import Repository, to_record, to_values
+from tether.storage.repositories.base import ConfigRepository, to_record, to_values
 
 
-class Applications(Repository):
+class Applications(ConfigRepository):
     async def add(self, app: Application) -> None:
+        self._touch(app.tenant_id)
         values = to_values(app, t.applications)
         values["app_type"] = app.app_type.value
         await self._c.execute(t.applications.insert().values(values))
@@ -36,6 +37,7 @@ class Applications(Repository):
         return [to_record(Application, r, app_type=AppType(r.app_type)) for r in rows]
 
     async def update(self, app: Application) -> None:
+        self._touch(app.tenant_id)
         values = to_values(app, t.applications)
         values["app_type"] = app.app_type.value
         await self._c.execute(
@@ -43,6 +45,7 @@ class Applications(Repository):
         )
 
     async def delete(self, tenant_id: str, client_id: str) -> bool:
+        self._touch(tenant_id)
         await self._c.execute(
             t.client_grants.delete().where(
                 t.client_grants.c.tenant_id == tenant_id, t.client_grants.c.client_id == client_id
@@ -56,8 +59,9 @@ class Applications(Repository):
         return bool(result.rowcount)
 
 
-class Apis(Repository):
+class Apis(ConfigRepository):
     async def add(self, api: Api) -> None:
+        self._touch(api.tenant_id)
         await self._c.execute(t.apis.insert().values(to_values(api, t.apis)))
 
     async def by_identifier(self, tenant_id: str, identifier: str) -> Api | None:
@@ -77,6 +81,7 @@ class Apis(Repository):
         return [to_record(Api, r) for r in rows]
 
     async def retarget(self, tenant_id: str, old_identifier: str, new_identifier: str) -> None:
+        self._touch(tenant_id)
         await self._c.execute(
             t.apis.update()
             .where(t.apis.c.tenant_id == tenant_id, t.apis.c.identifier == old_identifier)
@@ -100,6 +105,7 @@ class Apis(Repository):
         return to_record(Api, row) if row else None
 
     async def update(self, api: Api) -> None:
+        self._touch(api.tenant_id)
         await self._c.execute(
             t.apis.update()
             .where(t.apis.c.tenant_id == api.tenant_id, t.apis.c.id == api.id)
@@ -112,6 +118,7 @@ class Apis(Repository):
         )
 
     async def delete(self, tenant_id: str, api_id: str) -> bool:
+        self._touch(tenant_id)
         api = await self.get(tenant_id, api_id)
         if api is None:
             return False
@@ -127,8 +134,9 @@ class Apis(Repository):
         return bool(result.rowcount)
 
 
-class ClientGrants(Repository):
+class ClientGrants(ConfigRepository):
     async def add(self, grant: ClientGrant) -> None:
+        self._touch(grant.tenant_id)
         await self._c.execute(t.client_grants.insert().values(to_values(grant, t.client_grants)))
 
     async def find(self, tenant_id: str, client_id: str, audience: str) -> ClientGrant | None:
@@ -165,6 +173,7 @@ class ClientGrants(Repository):
         return to_record(ClientGrant, row) if row else None
 
     async def update(self, grant: ClientGrant) -> None:
+        self._touch(grant.tenant_id)
         await self._c.execute(
             t.client_grants.update()
             .where(t.client_grants.c.tenant_id == grant.tenant_id, t.client_grants.c.id == grant.id)
@@ -172,6 +181,7 @@ class ClientGrants(Repository):
         )
 
     async def delete(self, tenant_id: str, grant_id: str) -> bool:
+        self._touch(tenant_id)
         result = await self._c.execute(
             t.client_grants.delete().where(
                 t.client_grants.c.tenant_id == tenant_id, t.client_grants.c.id == grant_id

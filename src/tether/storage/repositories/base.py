@@ -34,3 +34,17 @@ class Repository:
 
     def __init__(self, conn: AsyncConnection):
         self._c = conn
+
+
+class ConfigRepository(Repository):
+    """A repository of tenant configuration (tenants, keys, applications, APIs, client grants,
+    connections). Each write notes its tenant in ``touched``: the unit of work bumps those
+    tenants' ``config_version`` in the same transaction when it commits (storage/uow.py), which
+    is how every process learns its in-memory copy is stale (domain/configuration.py)."""
+
+    def __init__(self, conn: AsyncConnection, touched: set[str]):
+        super().__init__(conn)
+        self._touched = touched
+
+    def _touch(self, tenant_id: str) -> None:
+        self._touched.add(tenant_id)

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 
 from tether.domain.models import Connection
 from tether.storage import tables as t
-from tether.storage.repositories.base import Repository, to_record, to_values
+from tether.storage.repositories.base import ConfigRepository, to_record, to_values
 
 
-class Connections(Repository):
+class Connections(ConfigRepository):
     async def add(self, connection: Connection) -> None:
+        self._touch(connection.tenant_id)
         await self._c.execute(t.connections.insert().values(to_values(connection, t.connections)))
 
     async def _one(self, *where: Any) -> Connection | None:
@@ -40,6 +41,7 @@ class Connections(Repository):
     async def set_enabled_clients(
         self, tenant_id: str, connection_id: str, client_ids: Sequence[str]
     ) -> None:
+        self._touch(tenant_id)
         await self._c.execute(
             t.connections.update()
             .where(t.connections.c.tenant_id == tenant_id, t.connections.c.id == connection_id)
@@ -47,6 +49,7 @@ class Connections(Repository):
         )
 
     async def update(self, connection: Connection) -> None:
+        self._touch(connection.tenant_id)
         await self._c.execute(
             t.connections.update()
             .where(
@@ -57,6 +60,7 @@ class Connections(Repository):
         )
 
     async def delete(self, tenant_id: str, connection_id: str) -> bool:
+        self._touch(tenant_id)
         result = await self._c.execute(
             t.connections.delete().where(
                 t.connections.c.tenant_id == tenant_id, t.connections.c.id == connection_id

@@ -9,11 +9,12 @@ import sqlalchemy as sa
 
 from tether.domain.models import KeyState, SigningKey, Tenant
 from tether.storage import tables as t
-from tether.storage.repositories.base import Repository, to_record, to_values
+from tether.storage.repositories.base import ConfigRepository, to_record, to_values
 
 
-class Tenants(Repository):
+class Tenants(ConfigRepository):
     async def add(self, tenant: Tenant) -> None:
+        self._touch(tenant.id)
         await self._c.execute(t.tenants.insert().values(to_values(tenant, t.tenants)))
 
     async def _one(self, where: Any) -> Tenant | None:
@@ -33,7 +34,13 @@ class Tenants(Repository):
         rows = await self._c.execute(sa.select(t.tenants).order_by(t.tenants.c.created_at))
         return [to_record(Tenant, r) for r in rows]
 
+    async def with_versions(self) -> builtins.list[tuple[Tenant, int]]:
+        """Every tenant and its configuration version, in one statement (the read model's poll)."""
+        rows = await self._c.execute(sa.select(t.tenants).order_by(t.tenants.c.created_at))
+        return [(to_record(Tenant, r), int(r.config_version)) for r in rows]
+
     async def update(self, tenant: Tenant) -> None:
+        self._touch(tenant.id)
         await self._c.execute(
             t.tenants.update()
             .where(t.tenants.c.id == tenant.id)
@@ -41,8 +48,9 @@ class Tenants(Repository):
         )
 
 
-class Keys(Repository):
+class Keys(ConfigRepository):
     async def add(self, key: SigningKey) -> None:
+        self._touch(key.tenant_id)
         await self._c.execute(t.signing_keys.insert().values(to_values(key, t.signing_keys)))
 
     async def list(
@@ -55,6 +63,7 @@ class Keys(Repository):
         return [to_record(SigningKey, r, state=KeyState(r.state)) for r in rows]
 
     async def update(self, key: SigningKey) -> None:
+        self._touch(key.tenant_id)
         await self._c.execute(
             t.signing_keys.update()
             .where(t.signing_keys.c.id == key.id)
