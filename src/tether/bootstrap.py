@@ -26,6 +26,7 @@ from tether.domain.clock import Clock, SystemClock
 from tether.domain.configuration import Configuration
 from tether.domain.connections import ConnectionService
 from tether.domain.cross_origin import CrossOriginService
+from tether.domain.event_writer import EventWriter
 from tether.domain.external import ExternalSignIn
 from tether.domain.federation import FederationService
 from tether.domain.health import HealthService, Probe, signing_keys_probe
@@ -166,7 +167,7 @@ def build_container(
         guard,
         verification,
     )
-    tokens = TokenService(uow, keys, users, audit, clock, configuration)
+    tokens = TokenService(uow, keys, users, audit, clock, configuration, EventWriter(uow))
     external = ExternalSignIn(uow, audit, clock, proof)
     sessions = SessionService(uow, clock, audit)
     passwordless = PasswordlessService(uow, sealer, mail, external, limiter, audit, clock, guard)

@@ -93,7 +93,42 @@ class Audit:
         details: dict[str, Any] | None = None,
     ) -> LogEvent:
         """Add one event to ``uow``; it commits with the change it describes."""
-        event = LogEvent(
+        event = self.build(
+            tenant_id,
+            type_,
+            request,
+            description=description,
+            application=application,
+            client_id=client_id,
+            user=user,
+            user_id=user_id,
+            user_name=user_name,
+            connection=connection,
+            details=details,
+        )
+        await uow.logs.add(event)
+        # The operator's log gets a line once the event is committed (not for a rollback).
+        uow.after_commit(lambda: self.committed(event))
+        return event
+
+    def build(
+        self,
+        tenant_id: str,
+        type_: LogType,
+        request: RequestInfo = NO_REQUEST,
+        *,
+        description: str = "",
+        application: Application | None = None,
+        client_id: str | None = None,
+        user: User | None = None,
+        user_id: str | None = None,
+        user_name: str | None = None,
+        connection: Connection | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> LogEvent:
+        """The event, not yet written: ``record`` adds it to a unit of work, the group commit
+        (domain/event_writer.py) writes it with the events of concurrent requests."""
+        return LogEvent(
             log_id=new_log_id(),
             tenant_id=tenant_id,
             date=self._clock.now(),
@@ -112,12 +147,9 @@ class Audit:
             strategy=connection.strategy if connection else None,
             details=details or {},
         )
-        await uow.logs.add(event)
-        # The operator's log gets a line once the event is committed (not for a rollback).
-        uow.after_commit(lambda: self._committed(event))
-        return event
 
-    def _committed(self, event: LogEvent) -> None:
+    def committed(self, event: LogEvent) -> None:
+        """The event is durable: the operator's log line and the metric."""
         _log_line(event)
         self._metrics.event(event)
 

@@ -17,6 +17,7 @@ from tether.domain.access import issued_at_after
 from tether.domain.audit import Audit, LogType, RequestInfo
 from tether.domain.clock import Clock, epoch
 from tether.domain.configuration import Configuration
+from tether.domain.event_writer import EventWriter
 from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.keys import KeyService, KeySet
 from tether.domain.management_scopes import CURRENT_USER_SCOPES
@@ -108,8 +109,10 @@ class TokenIssuer:
         audit: Audit,
         clock: Clock,
         configuration: Configuration,
+        events: EventWriter,
     ):
         self._uow = uow
+        self._events = events
         self._keys = keys
         self._users = users
         self._audit = audit
@@ -128,6 +131,31 @@ class TokenIssuer:
             raise AccessDenied(f"Service not enabled within domain: {audience}")
         return api
 
+    async def _log(
+        self,
+        tenant: Tenant,
+        type_: LogType,
+        request: RequestInfo,
+        *,
+        app: Application,
+        user: User | None = None,
+        description: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """A grant's log event, group-committed with those of concurrent requests
+        (domain/event_writer.py); returns once it is durable."""
+        event = self._audit.build(
+            tenant.id,
+            type_,
+            request,
+            application=app,
+            user=user,
+            description=description,
+            details=details,
+        )
+        await self._events.write(event)
+        self._audit.committed(event)
+
     @staticmethod
     def _user_scopes(requested: list[str], api: Api | None) -> list[str]:
         """What a user grant gets: the OIDC scopes asked for, and the API's own scopes asked for.
@@ -138,9 +166,10 @@ class TokenIssuer:
         return [s for s in requested if s in allowed]
 
     async def _issue_user_tokens(
-        self, uow: UnitOfWork, keyset: KeySet, issue: Issuance
+        self, uow: UnitOfWork | None, keyset: KeySet, issue: Issuance
     ) -> TokenResponse:
-        """Sign the access (and ID) token and store the refresh token in ``uow``.
+        """Sign the access (and ID) token and store the refresh token in ``uow`` (None when
+        ``issue`` wants no refresh token: nothing is stored).
 
         ``keyset`` is fetched by the caller before ``uow`` opens: one transaction at a time."""
         tenant, app, user = issue.tenant, issue.app, issue.user
@@ -168,6 +197,8 @@ class TokenIssuer:
             id_token = self._sign_id_token(keyset, issue, iat, access)
         refresh = None
         if issue.want_refresh:
+            if uow is None:
+                raise ValueError("a refresh token needs a unit of work to be stored in")
             refresh = new_secret(48)
             await uow.refresh_tokens.add(
                 RefreshToken(
@@ -226,21 +257,30 @@ class TokenIssuer:
         """Tokens for a person who has just proved who they are (password, email code)."""
         scopes = self._user_scopes(requested, api)
         keyset = await self._keys.keyset(tenant)
-        async with self._uow() as uow:
-            response = await self._issue_user_tokens(
-                uow,
-                keyset,
-                Issuance(
-                    tenant,
-                    app,
-                    user,
-                    api,
-                    scopes,
-                    grant,
-                    auth_time=self._clock.now(),
-                    want_refresh=self._offline_allowed(app, api, scopes),
-                ),
+        issue = Issuance(
+            tenant,
+            app,
+            user,
+            api,
+            scopes,
+            grant,
+            auth_time=self._clock.now(),
+            want_refresh=self._offline_allowed(app, api, scopes),
+        )
+        if not issue.want_refresh:
+            # Nothing to store but the log event: the group commit writes it.
+            response = await self._issue_user_tokens(None, keyset, issue)
+            await self._log(
+                tenant,
+                log_type,
+                request,
+                app=app,
+                user=user,
+                details={"audience": api.identifier if api else None, "scope": response.scope},
             )
+            return response
+        async with self._uow() as uow:
+            response = await self._issue_user_tokens(uow, keyset, issue)
             await self._audit.record(
                 uow,
                 tenant.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,13 @@ from tether.storage.repositories.base import Repository, to_record, to_values
 class Logs(Repository):
     async def add(self, event: LogEvent) -> None:
         await self._c.execute(t.log_events.insert().values(to_values(event, t.log_events)))
+
+    async def add_many(self, events: Sequence[LogEvent]) -> None:
+        """One executemany for a group commit's batch (domain/event_writer.py)."""
+        if events:
+            await self._c.execute(
+                t.log_events.insert(), [to_values(event, t.log_events) for event in events]
+            )
 
     async def get(self, tenant_id: str, log_id: str) -> LogEvent | None:
         row = (
