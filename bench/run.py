@@ -40,7 +40,14 @@ socket error: a benchmark of 429s or 503s measures nothing, and it says so loudl
 server did not start), 3 the machine was busy with other work (more than 0.15 cores of it), so
 no verdict is given (PASS?/FAIL?).
 
-Nothing is installed: ``wrk`` must be on PATH (Debian/Ubuntu: ``apt-get install wrk``). The
+5. Then the node peer (bench/peer.py): ``oidc-provider`` issuing the same kind of token
+   (client credentials, a JWT signed RS256) with as many worker processes, driven by the same
+   wrk phase once Tether has stopped; Tether's rate is printed as a ratio of the peer's
+   (target >= 100%) beside its ratio to raw signing. Without npm the peer is skipped with a
+   line that says so.
+
+``wrk`` must be on PATH (Debian/Ubuntu: ``apt-get install wrk``); the peer's npm packages are
+installed into bench/peers/oidc-provider by ``npm ci`` when missing. The
 server is stopped at the end, on errors and on Ctrl-C too, and the temporary directory removed
 (``--keep`` keeps it, with the server's log).
 """
@@ -61,11 +68,14 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench import peer
 
 HERE = Path(__file__).resolve().parent
 WRK_SCRIPT = HERE / "wrk.lua"
@@ -318,6 +328,85 @@ def running_server(
         stop(proc)
 
 
+@contextlib.contextmanager
+def running_peer(data_dir: Path, port: int, workers: int) -> Iterator[Server]:
+    """The node peer (bench/peer.py) with ``workers`` processes; ready once it says so."""
+    log_path = data_dir / "peer.log"
+    env = {**os.environ, "PORT": str(port), "WORKERS": str(workers)}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            peer.command(),
+            cwd=peer.PEER_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(proc, f"http://127.0.0.1:{port}", log_path)
+    try:
+        deadline = time.monotonic() + 60
+        while "listening" not in server.log_tail().splitlines():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"the node peer did not start:\n{server.log_tail()}")
+            time.sleep(0.2)
+        status, body = post_form(server.base + "/token", peer.TOKEN_BODY)
+        if status != 200 or "access_token" not in body:
+            raise BenchError(f"the node peer answered {status}: {body}")
+        yield server
+    finally:
+        stop(proc)
+
+
+def post_form(url: str, body: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    data = urllib.parse.urlencode(body).encode()
+    req = urllib.request.Request(url, data=data, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:  # noqa: S310
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def measure_peer(args: argparse.Namespace, tmp: Path) -> WrkResult | str:
+    """The node peer's client_credentials rate, measured as Tether's (same wrk, connections,
+    duration, warm-up and worker count); a string says why it was skipped."""
+    reason = peer.unavailable()
+    if reason:
+        return reason
+    print(f"peer: node oidc-provider, {args.workers} worker(s) ...", flush=True)
+    with running_peer(tmp, free_port(), args.workers) as server:
+        url, c = server.base + "/token", args.cc_connections
+        if args.warmup > 0:
+            phase(
+                server,
+                [
+                    Wrk(
+                        "warm peer",
+                        url,
+                        connections=c,
+                        seconds=args.warmup,
+                        body=peer.TOKEN_BODY,
+                        form=True,
+                    )
+                ],
+            )
+        print(f"phase: node oidc-provider client_credentials, {c} connections ...", flush=True)
+        (result,) = phase(
+            server,
+            [
+                Wrk(
+                    "peer client_credentials",
+                    url,
+                    connections=c,
+                    seconds=args.duration,
+                    body=peer.TOKEN_BODY,
+                    form=True,
+                )
+            ],
+        )
+    return result
+
+
 def wait_ready(server: Server, workers: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -402,11 +491,18 @@ class Wrk:
         body: dict[str, Any] | None = None,
         latency: bool = False,
         threads: int = 1,
+        form: bool = False,
     ):
         self.name = name
         env = dict(os.environ)
         env["BENCH_METHOD"] = "POST" if body is not None else "GET"
-        env["BENCH_BODY"] = json.dumps(body) if body is not None else ""
+        if body is None:
+            env["BENCH_BODY"] = ""
+        elif form:
+            env["BENCH_BODY"] = urllib.parse.urlencode(body)
+            env["BENCH_CONTENT_TYPE"] = "application/x-www-form-urlencoded"
+        else:
+            env["BENCH_BODY"] = json.dumps(body)
         args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:g}s"]
         args += ["--timeout", "10s", "-s", str(WRK_SCRIPT)]
         if latency:
@@ -622,6 +718,8 @@ def run(args: argparse.Namespace) -> int:
                 storm_w.kill()
                 raise
             storm, probe = phase(server, [storm_w, probe_w])
+        # The peer after Tether has stopped: each has the cores to itself.
+        peer_result = measure_peer(args, tmp)
     except BaseException:
         if args.keep:
             print(f"kept {tmp}", file=sys.stderr)
@@ -671,8 +769,25 @@ def run(args: argparse.Namespace) -> int:
             storm.error_count + probe.error_count,
         ),
     ]
-    noisy = report(args, cpus, raw, rows, [cc, login, storm, probe])
-    problems = check_valid([cc, login, storm, probe])
+    if isinstance(peer_result, WrkResult):
+        rows.insert(
+            1,
+            Row(
+                "client_credentials vs node peer",
+                f"{cc.rate:,.0f}/s",
+                f"{peer_result.rate:,.0f}/s oidc-provider ({n} proc)",
+                cc.rate / peer_result.rate if peer_result.rate else 0.0,
+                f">= {peer.TARGET_PEER:.0%}",
+                peer_result.rate > 0 and cc.rate / peer_result.rate >= peer.TARGET_PEER,
+                peer_result.error_count,
+            ),
+        )
+    else:
+        print(f"\npeer: the node oidc-provider peer is skipped: {peer_result}")
+    peer_phase = peer_result if isinstance(peer_result, WrkResult) else None
+    noisy = report(args, cpus, raw, rows, [cc, login, storm, probe], peer_phase)
+    measured = [cc, login, storm, probe] + ([peer_phase] if peer_phase else [])
+    problems = check_valid(measured)
     if problems:
         print("\n" + "!" * 78, file=sys.stderr)
         print(
@@ -693,13 +808,20 @@ def _ms(us: float) -> str:
 
 
 def report(
-    args: argparse.Namespace, cpus: int, raw: RawLimits, rows: list[Row], phases: list[WrkResult]
+    args: argparse.Namespace,
+    cpus: int,
+    raw: RawLimits,
+    rows: list[Row],
+    phases: list[WrkResult],
+    peer_phase: WrkResult | None = None,
 ) -> bool:
     """Print everything; True if other processes took so much CPU that no verdict holds."""
     n = args.workers
     cc, login, storm, probe = phases
     others = [x.other_cores for x in (raw.sign_1, raw.sign_n, raw.hash_1, raw.hash_n)]
     others += [r.other_cores for r in phases]
+    if peer_phase is not None:
+        others.append(peer_phase.other_cores)
     noisy = max(others) > OTHER_LOAD_WARNING
     print()
     print(f"Raw limits: Tether's own code on this machine ({cpus} CPUs), no server running")
@@ -737,11 +859,24 @@ def report(
         f"  p99 {_ms(probe.latency_us['p99'])}  p90 {_ms(probe.latency_us['p90'])}"
         f"  max {_ms(probe.latency_us['max'])}   (beside the login storm)"
     )
+    if peer_phase is not None and peer_phase.requests:
+        per = peer_phase.server_cpu / peer_phase.requests * 1000
+        print(
+            f"  {'node peer cc':18} {peer_phase.rate:9,.1f}/s  p50 {_ms(peer_phase.latency_us['p50'])}"
+            f"  p99 {_ms(peer_phase.latency_us['p99'])}"
+            f"  peer   {peer_phase.server_cpu / peer_phase.seconds:4.2f} cores ({per:5.2f} ms CPU/req)"
+            f"  wrk {peer_phase.wrk_cpu / peer_phase.seconds:4.2f}  other {peer_phase.other_cores:4.2f}"
+        )
     print()
     print("CPU view (load-independent): what one request costs the server against its limit's op")
     for label, r, op, what in (
         ("client_credentials", cc, raw.sign_1.cpu_per_op, "RS256 sign"),
         ("password-realm", login, raw.hash_1.cpu_per_op, "argon2id verify"),
+        *(
+            [("node peer cc", peer_phase, raw.sign_1.cpu_per_op, "RS256 sign")]
+            if peer_phase
+            else []
+        ),
     ):
         if not r.requests or not r.server_cpu:
             continue

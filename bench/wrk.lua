@@ -2,16 +2,17 @@
 --
 -- The request comes from the environment so one script serves every endpoint:
 --   BENCH_METHOD  GET or POST (default GET)
---   BENCH_BODY    request body (JSON), sent with Content-Type: application/json
+--   BENCH_BODY    request body, sent with BENCH_CONTENT_TYPE (default application/json)
 -- done() prints one line "BENCH_RESULT {json}" that bench/run.py parses.
 
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY")
+local content_type = os.getenv("BENCH_CONTENT_TYPE") or "application/json"
 
 wrk.method = method
 if body and body ~= "" then
   wrk.body = body
-  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Content-Type"] = content_type
 end
 wrk.headers["Accept"] = "application/json"
 
