@@ -10,8 +10,9 @@ the per-IP token limit of one test is not spent by another.
 - a sign-in whose /authorize and /oauth/token land on different nodes;
 - refresh rotation alternating nodes, and reuse detected across them;
 - a link made on one node read on the other at once;
-- an application created on one node used on the other at once; its secret rotated on one node
-  refused there and accepted anew on the other at once (client authentication is not cached);
+- an application created on one node used on the other, and its secret rotated on one node
+  refused and accepted anew on the other, within the configuration read model's bound of 1 s
+  (domain/configuration.py; tests/production/test_configuration.py measures it);
 - the token rate limit and brute-force protection counted across both nodes (Redis, database);
 - one node SIGKILLed under a write load: every acknowledged sign-up is there afterwards, and no
   5xx once nginx has failed over (only requests in flight on the killed node may fail).
@@ -59,6 +60,8 @@ PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
 TOKEN_LIMIT = 10
 MAX_ATTEMPTS = 3
 REDIS = "redis://127.0.0.1:6379/13"
+#: Within this many seconds every process serves a configuration change (domain/configuration.py).
+CONFIG_BOUND = 1.0
 
 
 def _redis_missing() -> bool:
@@ -350,7 +353,7 @@ def test_a_link_on_one_node_is_read_on_the_other(front: Front, nodes: tuple[str,
     assert gone.status_code == 404
 
 
-def test_an_application_and_its_secret_rotation_reach_the_other_node_at_once(
+def test_an_application_and_its_secret_rotation_reach_the_other_node_within_the_bound(
     front: Front, nodes: tuple[str, str]
 ) -> None:
     a, b = nodes
@@ -364,6 +367,7 @@ def test_an_application_and_its_secret_rotation_reach_the_other_node_at_once(
     )
     assert created.status_code == 201, created.text
     client_id, old = created.json()["client_id"], created.json()["client_secret"]
+    time.sleep(CONFIG_BOUND)  # the other node's read model polls (README, "Configuration changes")
     query = {"client_id": client_id, "redirect_uri": CALLBACK, "response_type": "code"}
     known = front.send("GET", f"/authorize?{urlencode(query)}", node=b)
     assert known.status_code == 303 and known.headers["location"].startswith("/u/login?")
@@ -376,6 +380,7 @@ def test_an_application_and_its_secret_rotation_reach_the_other_node_at_once(
         json={"client_id": client_id, "audience": front.cluster.audience, "scope": ["read:users"]},
     )
     assert granted.status_code == 201, granted.text
+    time.sleep(CONFIG_BOUND)
 
     def exchange(secret: str, node: str) -> int:
         r = front.send(
@@ -395,6 +400,7 @@ def test_an_application_and_its_secret_rotation_reach_the_other_node_at_once(
     rotated = front.send("POST", f"/api/v2/clients/{client_id}/rotate-secret", node=a, headers=auth)
     assert rotated.status_code == 200, rotated.text
     new = rotated.json()["client_secret"]
+    time.sleep(CONFIG_BOUND)
     assert exchange(old, b) == 401
     assert exchange(new, b) == 200
 
