@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from tests.domain.conftest import Domain
@@ -141,3 +144,48 @@ async def test_rotation_is_seen_by_another_process_within_the_refresh_bound(
     assert (await other.keyset(domain.tenant)).signing.kid == before.signing.kid  # not polled
     now[0] += REFRESH_SECONDS
     assert (await other.keyset(domain.tenant)).signing.kid == mine.signing.kid
+
+
+async def test_a_verified_bearer_is_remembered_until_it_expires_or_the_keys_change(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KeyService.verify (the Management API's bearer check): a token seen before costs no
+    signature check while the key set is the same and the token has not expired."""
+    container, tenant = domain.container, domain.tenant
+    keys, audience = container.keys, tenant.management_audience
+    token = (
+        await container.tokens.client_credentials(tenant, domain.machine, audience, "read:users")
+    ).access_token
+    keyset = await keys.keyset(tenant)
+    claims = keys.verify(tenant, keyset, token, audience=audience, now=jose_now(token))
+    assert claims["scope"] == "read:users"
+
+    calls = []
+    real = jose.verify
+
+    def counted(*args: object, **kwargs: object) -> dict[str, object]:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jose, "verify", counted)
+    again = keys.verify(tenant, keyset, token, audience=audience, now=jose_now(token))
+    assert again == claims and calls == []  # from memory
+    # Another audience is another question: checked, and refused.
+    with pytest.raises(jose.TokenRejected):
+        keys.verify(tenant, keyset, token, audience="https://other/", now=jose_now(token))
+    # Past its expiry the memory is not used: the token is checked again, and refused.
+    with pytest.raises(jose.TokenRejected, match="expired"):
+        keys.verify(tenant, keyset, token, audience=audience, now=claims["exp"] + 1)
+    # Two rotations retire its key: the new key set does not know it.
+    await keys.rotate(tenant)
+    await keys.rotate(tenant)
+    newer = await keys.keyset(tenant)
+    assert newer is not keyset
+    with pytest.raises(jose.TokenRejected):
+        keys.verify(tenant, newer, token, audience=audience, now=jose_now(token))
+
+
+def jose_now(token: str) -> int:
+    """The token's own ``iat``: a moment it is valid at."""
+    payload = token.split(".")[1]
+    return int(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["iat"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,9 @@ from tether.domain.models import KeyState, SigningKey, Tenant
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer
 from tether.protocol import jose
+
+#: Verified bearer tokens remembered per process; past it the memory starts afresh.
+MAX_VERIFIED = 50_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class KeyService:
         # The parsed signing key per tenant: parsing a private PEM runs OpenSSL's RSA key checks,
         # about 0.1 s of CPU, so it is done once per key, not on every cache reload.
         self._signers: dict[str, jose.PrivateKey] = {}
+        # Verified tokens: (tenant, audience, SHA-256 of the token) -> (key set, exp, claims).
+        self._verified: dict[tuple[str, str, bytes], tuple[KeySet, int, dict[str, Any]]] = {}
 
     async def _new_key(self, tenant_id: str, state: KeyState) -> SigningKey:
         pem = await asyncio.to_thread(jose.generate_private_pem)
@@ -120,6 +126,31 @@ class KeyService:
         value = KeySet(signing=signing, public_jwks=[k.public_jwk for k in published])
         self._cache[tenant.id] = (config.version, value)
         return value
+
+    def verify(
+        self, tenant: Tenant, keyset: KeySet, token: str, *, audience: str, now: int
+    ) -> dict[str, Any]:
+        """``jose.verify`` against ``keyset``, remembered by the token's SHA-256 until the token
+        expires (DESIGN.md "Hot paths"; issue 13, decision 5): a bearer used again costs a hash
+        and a lookup, not a signature check and a JSON parse. Only tokens that passed are kept,
+        and only while ``keyset`` is the tenant's current one: a key rotation, or any other
+        configuration change, starts afresh. What a token's user did since (a block, a new
+        password) is still checked at each use by the caller (domain/access.py, from memory)."""
+        key = (tenant.id, audience, hashlib.sha256(token.encode()).digest())
+        hit = self._verified.get(key)
+        if hit is not None and hit[0] is keyset and now <= hit[1]:
+            return dict(hit[2])
+        claims = jose.verify(
+            token, keyset.public_jwks, issuer=tenant.issuer, audience=audience, now=now
+        )
+        exp = claims.get("exp")
+        if isinstance(exp, int) and "nbf" not in claims:
+            if len(self._verified) >= MAX_VERIFIED:
+                self._verified = {k: v for k, v in self._verified.items() if now <= v[1]}
+                if len(self._verified) >= MAX_VERIFIED:
+                    self._verified.clear()
+            self._verified[key] = (keyset, exp, dict(claims))
+        return claims
 
     def forget(self, tenant_id: str) -> None:
         self._cache.pop(tenant_id, None)
