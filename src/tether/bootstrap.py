@@ -156,7 +156,12 @@ def build_container(
     verification = EmailVerification(uow, mail, audit, clock, limiter, proof)
     users = DatabaseUsers(
         uow,
-        PasswordHasher(hash_parameters or HashParameters(), metrics),
+        PasswordHasher(
+            hash_parameters or HashParameters(),
+            metrics,
+            concurrency=settings.hash_concurrency
+            or max(1, (os.cpu_count() or 1) // settings.workers),
+        ),
         PasswordPolicy(),
         audit,
         mail,

@@ -128,6 +128,19 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds in-flight requests get to finish after that; then they are cut.",
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Worker processes of `tether serve` (it sets this for its workers).",
+    )
+    hash_concurrency: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Password hashes (argon2id) a worker runs at once; 0: the cores divided by the "
+            "workers, at least 1, so the event loop keeps a core for jwks and the rest."
+        ),
+    )
     demo: bool = Field(False, description="Demo mode: the /demo/mailbox page. Never in production.")
     db_busy_timeout_ms: int = 5000
 

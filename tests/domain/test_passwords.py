@@ -216,3 +216,36 @@ async def test_async_api_runs_the_same_checks(weak_hasher: PasswordHasher) -> No
     assert (await weak_hasher.verify(stored, PASSWORD)).ok
     assert not (await weak_hasher.verify(stored, "nope")).ok
     assert not (await weak_hasher.verify(None, PASSWORD)).ok
+
+
+@pytest.mark.parametrize("cap", [1, 2])
+async def test_at_most_concurrency_hashes_run_at_once(cap: int) -> None:
+    """A worker's share of the cores (TETHER_HASH_CONCURRENCY, default cores / workers): a
+    storm of sign-ins queues for argon2 instead of running six threads beside the event loop."""
+    import asyncio
+    import threading
+    import time
+
+    hasher = PasswordHasher(WEAK, concurrency=cap)
+    stored = hasher.hash_sync("a long enough password")
+    running, peak, lock = 0, 0, threading.Lock()
+    real = hasher.verify_sync
+
+    def tracked(stored_hash: str | None, password: str) -> Any:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        try:
+            time.sleep(0.02)
+            return real(stored_hash, password)
+        finally:
+            with lock:
+                running -= 1
+
+    hasher.verify_sync = tracked  # type: ignore[method-assign]
+    results = await asyncio.gather(
+        *(hasher.verify(stored, "a long enough password") for _ in range(6))
+    )
+    assert all(r.ok for r in results)
+    assert peak == cap

@@ -101,6 +101,8 @@ def serve(
         os.environ["TETHER_HOST"] = host
     if port:
         os.environ["TETHER_PORT"] = str(port)
+    # Each worker sizes its password-hashing share of the cores by it (TETHER_HASH_CONCURRENCY).
+    os.environ["TETHER_WORKERS"] = str(workers)
     if demo:
         from tether.cli.demo import serve_demo
 

@@ -3,13 +3,16 @@
 argon2id at m=19 MiB, t=2, p=1 (OWASP Password Storage Cheat Sheet; ASVS 5.0 V11 appendix C),
 rehashed on login when the parameters change; bcrypt hashes of imported users are verified and
 upgraded. Hashing runs in a worker thread (argon2-cffi releases the GIL), so a login storm does
-not stall the event loop.
+not stall the event loop; at most ``concurrency`` hashes run at once per worker (its share of the
+cores, DESIGN.md "Hot paths"), so in a storm the event loop still gets a core for jwks and the
+rest instead of competing with six argon2 threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import unicodedata
+import weakref
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -38,8 +41,19 @@ class Verification:
 
 
 class PasswordHasher:
-    def __init__(self, params: HashParameters = HashParameters(), metrics: Metrics = NO_METRICS):
+    def __init__(
+        self,
+        params: HashParameters = HashParameters(),
+        metrics: Metrics = NO_METRICS,
+        *,
+        concurrency: int | None = None,
+    ):
         self._metrics = metrics
+        self._concurrency = concurrency
+        # One semaphore per event loop (asyncio primitives are bound to one; tests run several).
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
         self._argon = _Argon2(
             time_cost=params.time_cost,
             memory_cost=params.memory_kib,
@@ -79,18 +93,36 @@ class PasswordHasher:
             return Verification(True, self._argon.hash(password))
         return Verification(True)
 
+    def _slot(self) -> asyncio.Semaphore | None:
+        if self._concurrency is None:
+            return None
+        loop = asyncio.get_running_loop()
+        slot = self._slots.get(loop)
+        if slot is None:
+            slot = self._slots[loop] = asyncio.Semaphore(self._concurrency)
+        return slot
+
     async def hash(self, password: str) -> str:
         self._metrics.hashing(+1)
         try:
-            return await asyncio.to_thread(self.hash_sync, password)
+            slot = self._slot()
+            if slot is None:
+                return await asyncio.to_thread(self.hash_sync, password)
+            async with slot:
+                return await asyncio.to_thread(self.hash_sync, password)
         finally:
             self._metrics.hashing(-1)
 
     async def verify(self, stored: str | None, password: str) -> Verification:
-        # In flight = waiting for a thread of the pool or running on one: the argon2 queue.
+        # In flight = waiting for a slot, for a thread of the pool or running on one: the
+        # argon2 queue.
         self._metrics.hashing(+1)
         try:
-            return await asyncio.to_thread(self.verify_sync, stored, password)
+            slot = self._slot()
+            if slot is None:
+                return await asyncio.to_thread(self.verify_sync, stored, password)
+            async with slot:
+                return await asyncio.to_thread(self.verify_sync, stored, password)
         finally:
             self._metrics.hashing(-1)
 
