@@ -6,13 +6,11 @@ from __future__ import annotations
 import builtins
 import copy
 import hmac
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from tether.domain.actor import Actor, operation_details
 from tether.domain.applications.specs import (
-    ORIGINS_CACHE_SECONDS,
     ApplicationChanges,
     CreatedApplication,
     NewApplication,
@@ -45,7 +43,8 @@ class ApplicationService:
         self._sealer = sealer
         self._clock = clock
         self._audit = audit or Audit(clock)
-        self._origins: dict[str, tuple[float, frozenset[str]]] = {}
+        # Per tenant, with the configuration version they were gathered at.
+        self._origins: dict[str, tuple[int, frozenset[str]]] = {}
 
     def forget_origins(self, tenant: Tenant) -> None:
         """Drop the cached web origins after a change, so CORS follows it at once here."""
@@ -118,15 +117,18 @@ class ApplicationService:
 
     async def web_origins(self, tenant: Tenant) -> frozenset[str]:
         """Every origin any application of the tenant allows (web origins and CORS origins),
-        cached briefly: browsers ask on every token request."""
-        now = time.monotonic()
+        from the configuration read model (browsers ask on every token request): a change is
+        followed at once here and within 1 second by every other process."""
+        config = await self._configuration.of(tenant.id)
         cached = self._origins.get(tenant.id)
-        if cached and now - cached[0] < ORIGINS_CACHE_SECONDS:
+        if cached and cached[0] == config.version:
             return cached[1]
         origins = frozenset(
-            o for app in await self.list(tenant) for o in (*app.web_origins, *app.allowed_origins)
+            o
+            for app in config.applications.values()
+            for o in (*app.web_origins, *app.allowed_origins)
         )
-        self._origins[tenant.id] = (now, origins)
+        self._origins[tenant.id] = (config.version, origins)
         return origins
 
     def secret_of(self, app: Application) -> str | None:

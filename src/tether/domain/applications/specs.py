@@ -28,7 +28,6 @@ DEFAULT_GRANTS: dict[AppType, list[str]] = {
 }
 
 ALLOWED_GRANTS = {g.value for g in GrantType} | {"implicit"}
-ORIGINS_CACHE_SECONDS = 5.0
 AUTH_METHODS = {"none", "client_secret_post", "client_secret_basic"}
 #: Bounds that keep every value inside its column and a client object a sane size.
 MAX_URLS = 100
