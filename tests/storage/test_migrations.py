@@ -232,3 +232,42 @@ def test_upgrade_sync_from_a_url(target: Target) -> None:
     revision, diff = migrate.run(check())  # type: ignore[misc]
     assert revision == migrate.head_revision()
     assert diff == []
+
+
+async def test_0016_defines_the_new_management_scopes_for_older_tenants(
+    empty: AsyncEngine, tmp_path: Path
+) -> None:
+    """A tenant made before create:user_tickets and update:client_keys existed gets their
+    definitions on its Management API (so a client grant can name them), once, and nothing
+    else changes; a tenant that has them is left as it is."""
+    from tests.conftest import FAST_HASH, make_settings
+    from tether.bootstrap import build_container
+    from tether.storage.tables import apis
+
+    await migrate.upgrade(empty)
+    c = build_container(make_settings(tmp_path), engine=empty, hash_parameters=FAST_HASH)
+    await c.provision()
+    new = {"create:user_tickets", "update:client_keys"}
+
+    async def system_scopes() -> list[str]:
+        async with empty.connect() as conn:
+            stored = (await conn.execute(sa.select(apis.c.scopes).where(apis.c.is_system))).one()
+        return [s["value"] for s in stored[0]]
+
+    before = await system_scopes()
+    assert new <= set(before)
+    older = [s for s in before if s not in new]
+    async with empty.begin() as conn:  # the tenant as release 0015 made it
+        await conn.execute(
+            apis.update()
+            .where(apis.c.is_system)
+            .values(scopes=[{"value": v, "description": v} for v in older])
+        )
+        await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0015'"))
+
+    await migrate.upgrade(empty)
+
+    after = await system_scopes()
+    assert after[: len(older)] == older and sorted(after[len(older) :]) == sorted(new)
+    await migrate.upgrade(empty)  # at head: nothing runs again
+    assert await system_scopes() == after
