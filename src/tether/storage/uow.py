@@ -35,13 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tether.domain.errors import Conflict, Unavailable
 from tether.domain.metrics import NO_METRICS, Metrics
-from tether.storage import jobs as job_repos
 from tether.storage import repositories as repos
 from tether.storage import tables as t
 from tether.storage.db import READ_ONLY, sqlite_busy_timeout
-from tether.storage.link_choices import LinkChoices
-from tether.storage.login_blocks import LoginBlocks
-from tether.storage.verification import VerificationTickets
 
 #: PostgreSQL's deadlock_detected and serialization_failure: two transactions collided and one
 #: was rolled back whole. The client may simply try again, so it is a 409, not a 500.
@@ -95,8 +91,8 @@ class SqlUnitOfWork:
     upstream_flows: repos.UpstreamFlows
     admins: repos.Admins
     account_flows: repos.AccountFlows
-    jobs: job_repos.Jobs
-    bulk_users: job_repos.BulkUsers
+    jobs: repos.Jobs
+    bulk_users: repos.BulkUsers
 
     def __init__(
         self,
@@ -158,11 +154,11 @@ class SqlUnitOfWork:
         self.upstream_flows = repos.UpstreamFlows(conn)
         self.admins = repos.Admins(conn)
         self.account_flows = repos.AccountFlows(conn)
-        self.jobs = job_repos.Jobs(conn)
-        self.bulk_users = job_repos.BulkUsers(conn)
-        self.login_blocks = LoginBlocks(conn)
-        self.verification_tickets = VerificationTickets(conn)
-        self.link_choices = LinkChoices(conn)
+        self.jobs = repos.Jobs(conn)
+        self.bulk_users = repos.BulkUsers(conn)
+        self.login_blocks = repos.LoginBlocks(conn)
+        self.verification_tickets = repos.VerificationTickets(conn)
+        self.link_choices = repos.LinkChoices(conn)
         return self
 
     async def __aexit__(

@@ -4,6 +4,9 @@ port in domain/ports.py. The unit of work (storage/uow.py) puts one of each on i
 from tether.storage.repositories.account import AccountFlows, Admins
 from tether.storage.repositories.applications import Apis, Applications, ClientGrants
 from tether.storage.repositories.connections import Connections
+from tether.storage.repositories.jobs import BulkUsers, Jobs
+from tether.storage.repositories.link_choices import LinkChoices
+from tether.storage.repositories.login_blocks import LoginBlocks
 from tether.storage.repositories.logs import Logs
 from tether.storage.repositories.mail import Outbox
 from tether.storage.repositories.sessions import Consents, Sessions, Transactions, UpstreamFlows
@@ -16,8 +19,14 @@ from tether.storage.repositories.tokens import (
     RefreshTokens,
 )
 from tether.storage.repositories.users import Credentials, Identities, Users
+from tether.storage.repositories.verification import VerificationTickets
 
 __all__ = [
+    "BulkUsers",
+    "Jobs",
+    "LinkChoices",
+    "LoginBlocks",
+    "VerificationTickets",
     "AccountFlows",
     "Admins",
     "Apis",
