@@ -1,4 +1,5 @@
-"""Linking and unlinking identities (Auth0's ``POST`` / ``DELETE /api/v2/users/{id}/identities``).
+"""``LinkingService``: linking and unlinking identities (Auth0's ``POST`` / ``DELETE
+/api/v2/users/{id}/identities``), each in one unit of work; what a link changes is ``plan.py``'s.
 
 The invariants of DESIGN.md hold after every call: every identity belongs to exactly one user,
 every user has exactly one primary identity, (connection, subject) is unique, and a link or
@@ -11,64 +12,21 @@ and given back when it is unlinked; every link records who did it, how, and with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from tether.domain.access import UserAccess, accepts_iat
 from tether.domain.actor import Actor
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
-from tether.domain.detach import PROFILE_FIELDS, label, restore, tell, when
+from tether.domain.detach import label, restore, tell, when
 from tether.domain.errors import Conflict, NotFound
 from tether.domain.keys import KeyService
-from tether.domain.link_with import LinkError, LinkUnavailable, LinkWith, verify_link_with
+from tether.domain.link_with import LinkError, LinkWith, verify_link_with
+from tether.domain.linking.plan import LinkIdentity, plan_link, snapshot, unlink_reason
 from tether.domain.mail import MailService
-from tether.domain.models import Identity, Tenant, User, iso8601
+from tether.domain.models import Identity, Tenant, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.views import identity_view
-
-__all__ = [
-    "PROFILE_FIELDS",
-    "LinkError",
-    "LinkIdentity",
-    "LinkUnavailable",
-    "LinkWith",
-    "LinkingService",
-    "merge_metadata",
-]
-MERGE_DISCARD = "discard"
-MERGE_MERGE = "merge"
-
-
-@dataclass(frozen=True)
-class LinkIdentity:
-    """Server-side: the secondary user named by provider and user id (with or without prefix)."""
-
-    provider: str
-    user_id: str
-    connection_id: str | None = None
-    #: Recorded as the link's ``method`` and ``proof`` (the link prompt at sign-in records the
-    #: two sign-ins it rests on); an administrator's link leaves them to the defaults.
-    method: str = "server_side"
-    proof: dict[str, Any] | None = None
-
-
-def merge_metadata(primary: dict[str, Any], secondary: dict[str, Any]) -> dict[str, Any]:
-    """``linking.metadata_merge: merge``: the secondary fills what the primary lacks; nested
-    objects merge the same way; lists are concatenated without duplicates."""
-    out = dict(primary)
-    for key, value in secondary.items():
-        if key not in out or out[key] is None:
-            out[key] = value
-        elif isinstance(out[key], dict) and isinstance(value, dict):
-            out[key] = merge_metadata(out[key], value)
-        elif isinstance(out[key], list) and isinstance(value, list):
-            out[key] = out[key] + [v for v in value if v not in out[key]]
-    return out
-
-
-def _snapshot(user: User) -> list[str]:
-    return [i.user_id for i in user.identities]
 
 
 class LinkingService:
@@ -182,60 +140,16 @@ class LinkingService:
                 raise LinkError("Invalid token (link_with).")
             if isinstance(spec, LinkWith) and spec.caller_azp is not None:
                 _check_verified(tenant, primary)
-            before = _snapshot(primary)
-            # Recorded on each moved identity: if the mailbox owner later proves an address
-            # nobody had verified, what was linked meanwhile is detached (pre-account takeover,
-            # "trojan identifier"; docs/security.md).
-            unverified = not primary.email_verified
-            reason = {
-                "at": iso8601(now),
-                "method": method,
-                "primary_email_verified": not unverified,
-                "actor": {
-                    "client_id": actor.client_id,
-                    "user_id": actor.user_id,
-                    "ip": actor.request.ip,
-                },
-                "proof": proof,
-                "secondary_user_id": secondary.user_id,
-            }
-            kept_profile = {
-                f: getattr(secondary, f)
-                for f in PROFILE_FIELDS
-                if getattr(secondary, f) is not None
-            }
-            detached = {
-                "user_id": secondary.user_id,
-                "profile": kept_profile,
-                "user_metadata": secondary.user_metadata,
-                "app_metadata": secondary.app_metadata,
-                "created_at": iso8601(secondary.created_at),
-                "logins_count": secondary.logins_count,
-                "last_login": iso8601(secondary.last_login),
-                "last_ip": secondary.last_ip,
-                "identities": _snapshot(secondary),
-            }
+            plan = plan_link(
+                tenant, primary, secondary, method=method, proof=proof, actor=actor, now=now
+            )
             moved = await uow.identities.move(tenant.id, secondary.pk, primary.pk)
             if moved != len(secondary.identities):
                 raise Conflict("Specified identity already exists.", code="identity_conflict")
-            for identity in secondary.identities:
-                identity.user_pk = primary.pk
-                identity.linked_at = now
-                identity.link_reason = reason
-                identity.linked_unverified = unverified
-                if identity.is_primary:
-                    identity.is_primary = False
-                    identity.profile_data = {**identity.profile_data, **kept_profile}
-                    identity.detached = detached
+            for identity in plan.moved:
                 await uow.identities.update(identity)
-            if (
-                str(tenant.settings.get("linking", {}).get("metadata_merge", MERGE_DISCARD))
-                == MERGE_MERGE
-            ):
-                primary.user_metadata = merge_metadata(
-                    primary.user_metadata, secondary.user_metadata
-                )
-                primary.app_metadata = merge_metadata(primary.app_metadata, secondary.app_metadata)
+            primary.user_metadata = plan.user_metadata
+            primary.app_metadata = plan.app_metadata
             primary.updated_at = now
             await uow.users.update(primary)
             # The secondary user's sessions, codes and refresh tokens go with its row.
@@ -249,16 +163,7 @@ class LinkingService:
                 description="Link an identity",
                 client_id=actor.client_id,
                 user=primary,
-                details={
-                    "event": "identity_linked",
-                    "method": method,
-                    "primary_email_verified": not unverified,
-                    "actor": reason["actor"],
-                    "proof": proof,
-                    "secondary_user_id": secondary.user_id,
-                    "before": before,
-                    "after": [i.user_id for i in after],
-                },
+                details=plan.log_details([i.user_id for i in after]),
             )
             await tell(
                 self._mail,
@@ -312,23 +217,8 @@ class LinkingService:
                 )
             if target.is_primary:
                 raise LinkError("Main identity cannot be removed.")
-            before = _snapshot(primary)
-            restored = await restore(
-                uow,
-                tenant,
-                target,
-                now,
-                {
-                    "at": iso8601(now),
-                    "method": "unlink",
-                    "actor": {
-                        "client_id": actor.client_id,
-                        "user_id": actor.user_id,
-                        "ip": actor.request.ip,
-                    },
-                    "unlinked_from": primary.user_id,
-                },
-            )
+            before = snapshot(primary)
+            restored = await restore(uow, tenant, target, now, unlink_reason(actor, primary, now))
             # Whatever was obtained through the primary may have come through this identity:
             # end it all (sessions, refresh tokens, older tokens) rather than leave a way in
             # through an identity that has left. The restored user's tokens from before its
