@@ -181,7 +181,7 @@ class UserAccess:
         )
         if user.email:
             await self._mail.enqueue(
-                uow,
+                uow.outbox,
                 tenant,
                 user.email,
                 "Your password was changed",

@@ -181,7 +181,7 @@ class HostedApps:
             )
             if app is None:
                 created = await self._applications.add(
-                    uow,
+                    uow.applications,
                     tenant,
                     NewApplication(
                         name=APP_NAMES[kind],
@@ -489,7 +489,7 @@ class AccountService:
             # The session of the account just linked went with its user row: the browser is
             # signed in as the user it joined, as a sign-in with it would now be.
             started = await self._sessions.start(
-                uow, tenant, after, list(browser_session.amr) or ["pwd"]
+                uow.sessions, tenant, after, list(browser_session.amr) or ["pwd"]
             )
             await uow.commit()
         return Linked(after, started, secondary.user_id)

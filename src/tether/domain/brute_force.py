@@ -201,7 +201,7 @@ class BruteForceGuard:
         if recipient:
             link = f"{tenant.issuer}u/unblock?ticket={token}"
             await self._mail.enqueue(
-                uow,
+                uow.outbox,
                 tenant,
                 recipient,
                 "Your account has been blocked",

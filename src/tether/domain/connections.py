@@ -15,7 +15,7 @@ from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.ids import new_id
 from tether.domain.models import Connection, Tenant
-from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.ports import ConnectionRepo, UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer, seal_upstream_secret
 from tether.domain.text import check_text
 from tether.protocol import json_text
@@ -162,7 +162,7 @@ class ConnectionService:
 
     async def add(
         self,
-        uow: UnitOfWork,
+        connections: ConnectionRepo,
         tenant: Tenant,
         name: str,
         strategy: str,
@@ -174,7 +174,7 @@ class ConnectionService:
                 "name: letters, digits and dashes, starting and ending with a letter or digit."
             )
         checked = self._stored_options(tenant, strategy, options)
-        if await uow.connections.by_name(tenant.id, name):
+        if await connections.by_name(tenant.id, name):
             raise Conflict(
                 "A connection with the same name already exists", code="connection_conflict"
             )
@@ -187,7 +187,7 @@ class ConnectionService:
             enabled_clients=list(enabled_clients or []),
             created_at=self._clock.now(),
         )
-        await uow.connections.add(connection)
+        await connections.add(connection)
         return connection
 
     async def create(
@@ -207,7 +207,9 @@ class ConnectionService:
             for client_id in enabled_clients or []:
                 if await uow.applications.by_client_id(tenant.id, client_id) is None:
                     raise NotFound(f"Client {client_id} not found.", code="inexistent_client")
-            connection = await self.add(uow, tenant, name, strategy, options, enabled_clients)
+            connection = await self.add(
+                uow.connections, tenant, name, strategy, options, enabled_clients
+            )
             await uow.commit()
         return connection
 
@@ -302,7 +304,7 @@ class ConnectionService:
         check_text("name", name, min_length=1, max_length=128)
         async with self._uow() as uow:
             clients = await self._check_clients(uow, tenant, enabled_clients)
-            connection = await self.add(uow, tenant, name, strategy, options, clients)
+            connection = await self.add(uow.connections, tenant, name, strategy, options, clients)
             await self._record(uow, tenant, actor, "Create a connection", connection, "created")
             await uow.commit()
         return connection

@@ -190,7 +190,7 @@ class CrossOriginService:
             user = await uow.users.by_pk(tenant.id, ticket.user_pk)
             if user is None or user.blocked or _ended_since(user, ticket):
                 raise TicketRefused("Invalid or expired login ticket.")
-            started = await self._sessions.start(uow, tenant, user, [ticket.amr], replaces)
+            started = await self._sessions.start(uow.sessions, tenant, user, [ticket.amr], replaces)
             await uow.commit()
         return started
 

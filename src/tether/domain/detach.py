@@ -102,7 +102,7 @@ async def tell(
     for address in to:
         if isinstance(address, str) and "@" in address and address.lower() not in sent:
             sent.add(address.lower())
-            await mail.enqueue(uow, tenant, address, subject, body)
+            await mail.enqueue(uow.outbox, tenant, address, subject, body)
 
 
 def _str_or_none(value: Any) -> str | None:

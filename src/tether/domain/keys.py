@@ -22,7 +22,7 @@ from tether.domain.configuration import Configuration
 from tether.domain.errors import NotFound
 from tether.domain.ids import new_id
 from tether.domain.models import KeyState, SigningKey, Tenant
-from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.ports import KeyRepo, UnitOfWorkFactory
 from tether.domain.sealing import Sealer
 from tether.protocol import jose
 
@@ -65,10 +65,10 @@ class KeyService:
             created_at=self._clock.now(),
         )
 
-    async def create_initial(self, uow: UnitOfWork, tenant_id: str) -> None:
-        """A fresh tenant gets a current key and a next key."""
-        await uow.keys.add(await self._new_key(tenant_id, KeyState.CURRENT))
-        await uow.keys.add(await self._new_key(tenant_id, KeyState.NEXT))
+    async def create_initial(self, keys: KeyRepo, tenant_id: str) -> None:
+        """A fresh tenant gets a current key and a next key, in the caller's transaction."""
+        await keys.add(await self._new_key(tenant_id, KeyState.CURRENT))
+        await keys.add(await self._new_key(tenant_id, KeyState.NEXT))
 
     async def list(
         self, tenant: Tenant, *, include_retired: bool = False

@@ -13,7 +13,7 @@ import logging
 from tether.domain.clock import Clock
 from tether.domain.ids import new_id
 from tether.domain.models import Mail, Tenant
-from tether.domain.ports import MailTransport, UnitOfWork, UnitOfWorkFactory
+from tether.domain.ports import MailTransport, OutboxRepo, UnitOfWorkFactory
 
 log = logging.getLogger("tether.mail")
 MAX_ATTEMPTS = 5
@@ -33,10 +33,12 @@ class MailService:
         self._sender = sender
 
     async def enqueue(
-        self, uow: UnitOfWork, tenant: Tenant, to: str, subject: str, body: str
+        self, outbox: OutboxRepo, tenant: Tenant, to: str, subject: str, body: str
     ) -> Mail:
+        """Queue a mail in the caller's transaction, through the one repository it writes: it
+        is sent only if the change it tells of commits (the transactional outbox)."""
         mail = Mail(new_id("mail_"), tenant.id, to, subject, body, self._clock.now())
-        await uow.outbox.add(mail)
+        await outbox.add(mail)
         return mail
 
     async def list(self, tenant: Tenant | None, *, limit: int = 50) -> builtins.list[Mail]:

@@ -134,7 +134,9 @@ class PasswordlessService:
             body += f"\nOr open this link on the same device:\n{link}&code={code}\n"
         async with self._uow() as uow:
             await uow.passwordless.add(record)
-            await self._mail.enqueue(uow, tenant, email, f"Your sign-in code for {app.name}", body)
+            await self._mail.enqueue(
+                uow.outbox, tenant, email, f"Your sign-in code for {app.name}", body
+            )
             await self._audit.record(
                 uow,
                 tenant.id,

@@ -14,7 +14,7 @@ from tether.domain.audit import Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.models import Application, Session, Tenant, User
-from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.ports import SessionRepo, UnitOfWorkFactory
 
 DEFAULT_ABSOLUTE = timedelta(days=7)
 DEFAULT_IDLE = timedelta(days=3)
@@ -48,7 +48,7 @@ class SessionService:
         """A new session in its own transaction (ASVS 5.0 V7.2.4: a fresh id at every
         sign-in); ``replaces`` as in ``start``."""
         async with self._uow() as uow:
-            started = await self.start(uow, tenant, user, amr, replaces=replaces)
+            started = await self.start(uow.sessions, tenant, user, amr, replaces=replaces)
             await uow.commit()
         return started
 
@@ -82,19 +82,19 @@ class SessionService:
 
     async def start(
         self,
-        uow: UnitOfWork,
+        sessions: SessionRepo,
         tenant: Tenant,
         user: User,
         amr: list[str],
         replaces: str | None = None,
     ) -> StartedSession:
-        """A new session in ``uow`` (the caller commits). ``replaces``: the cookie of a session
+        """A new session, written through the caller's ``sessions`` repository (the caller commits). ``replaces``: the cookie of a session
         this browser had, which ends now (no session fixation)."""
         now = self._clock.now()
         if replaces:
-            old = await uow.sessions.by_token_hash(tenant.id, hash_token(replaces))
+            old = await sessions.by_token_hash(tenant.id, hash_token(replaces))
             if old is not None:
-                await uow.sessions.revoke(old.id, now)
+                await sessions.revoke(old.id, now)
         absolute, idle = lifetimes(tenant)
         secret = new_secret(32)
         session = Session(
@@ -109,7 +109,7 @@ class SessionService:
             idle_expires_at=now + idle,
             amr=amr,
         )
-        await uow.sessions.add(session)
+        await sessions.add(session)
         return StartedSession(session, secret)
 
     def is_live(self, session: Session, tenant: Tenant, now: datetime) -> bool:

@@ -105,15 +105,15 @@ class TenantService:
                 if other.host == tenant.host and not default:
                     raise Conflict(f"Tenant {other.name} already serves {tenant.host}.")
             await uow.tenants.add(tenant)
-            await self._keys.create_initial(uow, tenant.id)
+            await self._keys.create_initial(uow.keys, tenant.id)
             await self._apis.add(
-                uow,
+                uow.apis,
                 tenant,
                 NewApi(name=MANAGEMENT_API_NAME, identifier=tenant.management_audience),
                 system=True,
                 scopes=MANAGEMENT_SCOPES,
             )
-            await self._connections.add(uow, tenant, DEFAULT_DATABASE, "auth0")
+            await self._connections.add(uow.connections, tenant, DEFAULT_DATABASE, "auth0")
             await uow.commit()
         return tenant
 

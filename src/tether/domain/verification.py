@@ -180,7 +180,7 @@ class EmailVerification:
         change): the mail goes out only if the change that asked for it commits."""
         link = await self._issue(uow, tenant, user, ttl)
         await self._mail.enqueue(
-            uow,
+            uow.outbox,
             tenant,
             user.email or "",
             SUBJECT,

@@ -18,7 +18,7 @@ from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tether.domain.ids import new_id
 from tether.domain.models import Api, Tenant
-from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.ports import ApiRepo, UnitOfWork, UnitOfWorkFactory
 from tether.domain.text import check_text
 
 
@@ -84,7 +84,7 @@ class ApiService:
 
     async def add(
         self,
-        uow: UnitOfWork,
+        apis: ApiRepo,
         tenant: Tenant,
         spec: NewApi,
         *,
@@ -99,7 +99,7 @@ class ApiService:
             if scopes is not None
             else [(s, s) for s in spec.scopes]
         )
-        if await uow.apis.by_identifier(tenant.id, identifier):
+        if await apis.by_identifier(tenant.id, identifier):
             raise Conflict("An API with this identifier already exists.")
         api = Api(
             id=new_id("api_"),
@@ -112,12 +112,12 @@ class ApiService:
             is_system=system,
             created_at=self._clock.now(),
         )
-        await uow.apis.add(api)
+        await apis.add(api)
         return api
 
     async def create(self, tenant: Tenant, spec: NewApi) -> Api:
         async with self._uow() as uow:
-            api = await self.add(uow, tenant, spec)
+            api = await self.add(uow.apis, tenant, spec)
             await uow.commit()
         return api
 
@@ -171,7 +171,7 @@ class ApiService:
     ) -> Api:
         """``POST /api/v2/resource-servers``."""
         async with self._uow() as uow:
-            api = await self.add(uow, tenant, spec, scopes=scopes)
+            api = await self.add(uow.apis, tenant, spec, scopes=scopes)
             await self._record(uow, tenant, actor, "Create a resource server", api, "created")
             await uow.commit()
         return api

@@ -23,7 +23,7 @@ from tether.domain.configuration import Configuration
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.ids import new_id, new_secret
 from tether.domain.models import Api, Application, ClientGrant, Tenant
-from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.ports import ApplicationRepo, UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer
 from tether.domain.text import check_text
 from tether.protocol.errors import InvalidClient
@@ -51,8 +51,10 @@ class ApplicationService:
         self._origins.pop(tenant.id, None)
 
     async def add(
-        self, uow: UnitOfWork, tenant: Tenant, spec: NewApplication
+        self, applications: ApplicationRepo, tenant: Tenant, spec: NewApplication
     ) -> CreatedApplication:
+        """Validate and store a new application through the caller's repository (the caller
+        commits); the client secret is returned once, stored sealed."""
         app = validate_new_application(spec)
         app.tenant_id = tenant.id
         app.created_at = self._clock.now()
@@ -60,7 +62,7 @@ class ApplicationService:
         if not app.is_public:
             secret = new_secret()
             app.encrypted_secret = self._sealer.seal(tenant.id, secret.encode())
-        await uow.applications.add(app)
+        await applications.add(app)
         return CreatedApplication(app, secret)
 
     async def create(
@@ -73,7 +75,7 @@ class ApplicationService:
     ) -> CreatedApplication:
         """Create an application; with ``api_identifier``, also the client grant for it."""
         async with self._uow() as uow:
-            created = await self.add(uow, tenant, spec)
+            created = await self.add(uow.applications, tenant, spec)
             if api_identifier is not None:
                 await self._add_grant(
                     uow, tenant, created.application.client_id, api_identifier, scopes or []
@@ -185,7 +187,7 @@ class ApplicationService:
     ) -> CreatedApplication:
         """``POST /api/v2/clients``: create an application and log who did."""
         async with self._uow() as uow:
-            created = await self.add(uow, tenant, spec)
+            created = await self.add(uow.applications, tenant, spec)
             await self._record(
                 uow, tenant, actor, "Create a client", created.application, "created"
             )

@@ -30,4 +30,6 @@ async def mail_owners(uow: Any, mail: MailService, job: Job) -> None:
     for admin in await uow.admins.list(job.tenant_id):
         owner = await uow.users.by_pk(job.tenant_id, admin.user_pk)
         if owner is not None and owner.email and owner.email_verified:
-            await mail.enqueue(uow, tenant, owner.email, f"Users {what} job {job.status}", body)
+            await mail.enqueue(
+                uow.outbox, tenant, owner.email, f"Users {what} job {job.status}", body
+            )

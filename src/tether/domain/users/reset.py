@@ -61,7 +61,7 @@ class PasswordReset(UsersBase):
             )
             link = f"{tenant.issuer}lo/reset?ticket={ticket}"
             await self._mail.enqueue(
-                uow,
+                uow.outbox,
                 tenant,
                 email,
                 "Reset your password",
