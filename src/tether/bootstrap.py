@@ -15,13 +15,13 @@ from tether.adapters.metrics import PrometheusMetrics
 from tether.adapters.ratelimit import LimitsRateLimiter, redis_probe
 from tether.adapters.smtp import SmtpTransport
 from tether.config import Settings
-from tether.domain.access import TokenCutoffs, UserAccess
+from tether.domain.access import AccessCheck, TokenCutoffs, UserAccess
 from tether.domain.account import AccountService, HostedApps
 from tether.domain.admins import AdminService
 from tether.domain.applications import ApiService, ApplicationService
 from tether.domain.audit import Audit
 from tether.domain.authorization import AuthorizationService
-from tether.domain.brute_force import RULE_LOGIN_ACCOUNT, BruteForceGuard
+from tether.domain.brute_force import RULE_LOGIN_ACCOUNT, BruteForceGuard, SignInAttempts
 from tether.domain.clock import Clock, SystemClock
 from tether.domain.configuration import Configuration
 from tether.domain.connections import ConnectionService
@@ -50,7 +50,11 @@ from tether.domain.tenants import TenantService
 from tether.domain.tokens import RULE_TOKEN_IP, TokenService
 from tether.domain.user_admin import UserAdmin
 from tether.domain.users import RULE_LOGIN_IP, DatabaseUsers
-from tether.domain.verification import RULE_VERIFICATION_MAIL, EmailVerification
+from tether.domain.verification import (
+    RULE_VERIFICATION_MAIL,
+    EmailVerification,
+    VerificationMail,
+)
 from tether.federation.registry import UpstreamRegistry
 from tether.storage import backup, migrate
 from tether.storage.db import create_engine
@@ -150,10 +154,12 @@ def build_container(
     applications = ApplicationService(uow, sealer, clock, configuration)
     tenants = TenantService(uow, keys, apis, connections, clock, configuration)
     mail = MailService(uow, clock, transport, settings.mail_from)
-    access = UserAccess(TokenCutoffs(uow, clock), audit, mail, clock)
+    cutoffs = TokenCutoffs(uow, clock)
+    access = UserAccess(cutoffs, audit, mail, clock)
     proof = MailboxProof(audit, mail, clock, access)
-    guard = BruteForceGuard(uow, mail, audit, limiter, clock)
+    attempts = SignInAttempts(uow, mail, audit, limiter, clock)
     verification = EmailVerification(uow, mail, audit, clock, limiter, proof)
+    verification_mail = VerificationMail(mail, clock)
     users = DatabaseUsers(
         uow,
         PasswordHasher(
@@ -169,15 +175,15 @@ def build_container(
         clock,
         access,
         proof,
-        guard,
-        verification,
+        attempts,
+        verification_mail,
     )
     tokens = TokenService(uow, keys, users, audit, clock, configuration, EventWriter(uow))
     external = ExternalSignIn(uow, audit, clock, proof)
     sessions = SessionService(uow, clock, audit)
-    passwordless = PasswordlessService(uow, sealer, mail, external, limiter, audit, clock, guard)
+    passwordless = PasswordlessService(uow, sealer, mail, external, limiter, audit, clock, attempts)
     logs = LogService(uow, audit)
-    linking = LinkingService(uow, keys, audit, mail, clock, access)
+    linking = LinkingService(uow, keys, audit, mail, clock, access, sessions)
     probes: dict[str, Probe] = {
         "database": database_probe(engine),
         "migrations": migrations_probe(engine),
@@ -192,8 +198,7 @@ def build_container(
         secret_rotation=SecretRotation(uow, sealer),
         clock=clock,
         limiter=limiter,
-        guard=guard,
-        audit=audit,
+        guard=BruteForceGuard(uow, audit, clock),
         keys=keys,
         tenants=tenants,
         applications=applications,
@@ -204,7 +209,7 @@ def build_container(
         mail=mail,
         sessions=sessions,
         authorization=AuthorizationService(uow, tokens, clock, configuration),
-        user_admin=UserAdmin(uow, users, audit, clock, access, verification),
+        user_admin=UserAdmin(uow, users, audit, clock, access, verification_mail),
         logs=logs,
         linking=linking,
         external=external,
@@ -222,10 +227,10 @@ def build_container(
         admins=AdminService(uow, audit, clock),
         hosted_apps=HostedApps(uow, applications, tokens, keys, clock),
         account=AccountService(uow, linking, sessions, mail, logs, clock),
-        access=access,
+        access=AccessCheck(cutoffs),
         jobs=JobService(uow, audit, clock, sealer, access, mail),
         verification=verification,
-        verification_jobs=VerificationEmailJobs(uow, verification, audit, clock),
+        verification_jobs=VerificationEmailJobs(uow, verification, verification_mail, audit, clock),
         health=HealthService(probes),
         metrics=metrics,
         sign_in_linking=SignInLinking(uow, users, passwordless, linking, audit, clock),

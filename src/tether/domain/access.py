@@ -119,18 +119,29 @@ class TokenCutoffs:
         self._since, self._polled_at = now, started
 
 
-class UserAccess:
-    def __init__(self, cutoffs: TokenCutoffs, audit: Audit, mail: MailService, clock: Clock):
+class AccessCheck:
+    """The service web asks whether a user token is still good."""
+
+    def __init__(self, cutoffs: TokenCutoffs):
         self._cutoffs = cutoffs
-        self._audit = audit
-        self._mail = mail
-        self._clock = clock
 
     async def token_accepted(self, tenant_id: str, user_id: str, iat: object) -> bool:
         """The check every user token Tether receives goes through (no SQL per call)."""
         if not isinstance(iat, int) or isinstance(iat, bool):
             return False
         return await self._cutoffs.accepts(tenant_id, user_id, iat)
+
+
+class UserAccess:
+    """Steps, not a service: the services that block, delete, unlink, detach or change a
+    credential run these inside their own unit of work (docs/architecture.md, "Who owns a
+    transaction"). Web is never handed one."""
+
+    def __init__(self, cutoffs: TokenCutoffs, audit: Audit, mail: MailService, clock: Clock):
+        self._cutoffs = cutoffs
+        self._audit = audit
+        self._mail = mail
+        self._clock = clock
 
     async def end_user_access(
         self, uow: UnitOfWork, tenant_id: str, user: User, *, at: datetime | None = None

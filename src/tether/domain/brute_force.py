@@ -84,7 +84,11 @@ class Attempt:
         return self.counted and self.number == self.policy.max_attempts
 
 
-class BruteForceGuard:
+class SignInAttempts:
+    """The counting side, used by the sign-in services: ``begin`` commits the count in its own
+    unit of work; ``succeeded`` and ``failed`` are steps of the sign-in's transaction, so this
+    is a collaborator of those services, never handed to web."""
+
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -214,7 +218,15 @@ class BruteForceGuard:
                 f"{max(1, attempt.policy.block_seconds // 3600)} hour(s).\n",
             )
 
-    # -- lifting blocks ---------------------------------------------------
+
+class BruteForceGuard:
+    """The blocks themselves: listing and lifting them (Management API, CLI, dashboard, the
+    mailed link)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, audit: Audit, clock: Clock):
+        self._uow = uow
+        self._audit = audit
+        self._clock = clock
 
     @staticmethod
     def identifiers_of(user: User) -> builtins.list[str]:

@@ -13,7 +13,7 @@ import secrets
 from datetime import timedelta
 
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
-from tether.domain.brute_force import BruteForceGuard
+from tether.domain.brute_force import SignInAttempts
 from tether.domain.clock import Clock
 from tether.domain.errors import Forbidden, InvalidCredentials, NotFound, RateLimited
 from tether.domain.external import ExternalProfile, ExternalSignIn
@@ -62,7 +62,7 @@ class PasswordlessService:
         limiter: RateLimiter,
         audit: Audit,
         clock: Clock,
-        guard: BruteForceGuard,
+        guard: SignInAttempts,
     ):
         self._uow = uow
         self._guard = guard

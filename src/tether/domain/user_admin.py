@@ -21,8 +21,14 @@ from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.models import User
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.user_search import Query, Sort
-from tether.domain.users import PROFILE_FIELDS, DatabaseUsers, NewDatabaseUser, normalise_email
-from tether.domain.verification import EmailVerification
+from tether.domain.users import (
+    PROFILE_FIELDS,
+    DatabaseUsers,
+    NewDatabaseUser,
+    add_database_user,
+    normalise_email,
+)
+from tether.domain.verification import VerificationMail
 from tether.protocol import json_text
 
 METADATA_MAX_BYTES = 16 * 1024
@@ -99,7 +105,7 @@ class UserAdmin:
         audit: Audit,
         clock: Clock,
         access: UserAccess,
-        verification: EmailVerification,
+        verification: VerificationMail,
     ):
         self._uow = uow
         self._verification = verification
@@ -172,8 +178,8 @@ class UserAdmin:
         password_hash = await self._db.hash_new(spec)
         wanted_id = body.get("user_id")
         async with self._uow() as uow:
-            user = await self._db.add(
-                uow, tenant, connection, spec, password_hash, subject=wanted_id
+            user = await add_database_user(
+                uow, tenant, connection, spec, password_hash, self._clock.now(), subject=wanted_id
             )
             await self._audit.record(
                 uow,

@@ -16,7 +16,7 @@ can turn Tether into a mail cannon aimed at one address.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -125,6 +125,68 @@ def _check_identity(user: User, identity: Any) -> None:
         )
 
 
+async def issue_link(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    user: User,
+    ttl: timedelta,
+    now: datetime,
+    *,
+    result_url: str | None = None,
+    include_email: bool = False,
+) -> str:
+    """Store a new single-use link for the user's current address (in the caller's unit of
+    work) and return its URL."""
+    if not user.email:
+        raise InvalidInput("The user has no email address.", code="invalid_body")
+    ticket = new_secret(32)
+    await uow.verification_tickets.add(
+        VerificationTicket(
+            id=new_id("vtk_"),
+            tenant_id=tenant.id,
+            ticket_hash=hash_token(ticket),
+            user_pk=user.pk,
+            email=user.email,
+            expires_at=now + ttl,
+            created_at=now,
+            result_url=result_url,
+            include_email=include_email,
+        )
+    )
+    return f"{tenant.issuer}{PATH}?ticket={ticket}"
+
+
+class VerificationMail:
+    """Steps, not a service: sign-up, an email change and the verification-email job queue the
+    link's mail in their own unit of work, so it goes out only if their change commits."""
+
+    def __init__(self, mail: MailService, clock: Clock):
+        self._mail = mail
+        self._clock = clock
+
+    async def queue_mail(
+        self, uow: UnitOfWork, tenant: Tenant, user: User, ttl: timedelta = DEFAULT_TTL
+    ) -> None:
+        """Issue a link and queue its mail in the caller's unit of work (sign-up, email
+        change): the mail goes out only if the change that asked for it commits."""
+        link = await issue_link(uow, tenant, user, ttl, self._clock.now())
+        await self._mail.enqueue(
+            uow.outbox,
+            tenant,
+            user.email or "",
+            SUBJECT,
+            f"Please confirm that {user.email} is your email address.\n\n"
+            f"Open this link within {_days(ttl)} to confirm it:\n{link}\n\n"
+            "If you did not create an account, ignore this mail.\n",
+        )
+
+    async def email_changed(self, uow: UnitOfWork, tenant: Tenant, user: User) -> None:
+        """The user's address changed (unverified): older links die, a new one is mailed."""
+        await uow.verification_tickets.spend_for_user(tenant.id, user.pk, self._clock.now())
+        if user.email and not user.email_verified:
+            await self.queue_mail(uow, tenant, user)
+
+
 class EmailVerification:
     def __init__(
         self,
@@ -136,58 +198,11 @@ class EmailVerification:
         proof: MailboxProof,
     ):
         self._uow = uow
-        self._mail = mail
+        self._mails = VerificationMail(mail, clock)
         self._audit = audit
         self._clock = clock
         self._limiter = limiter
         self._proof = proof
-
-    # -- issuing -----------------------------------------------------------------------------
-
-    async def _issue(
-        self,
-        uow: UnitOfWork,
-        tenant: Tenant,
-        user: User,
-        ttl: timedelta,
-        *,
-        result_url: str | None = None,
-        include_email: bool = False,
-    ) -> str:
-        if not user.email:
-            raise InvalidInput("The user has no email address.", code="invalid_body")
-        now = self._clock.now()
-        ticket = new_secret(32)
-        await uow.verification_tickets.add(
-            VerificationTicket(
-                id=new_id("vtk_"),
-                tenant_id=tenant.id,
-                ticket_hash=hash_token(ticket),
-                user_pk=user.pk,
-                email=user.email,
-                expires_at=now + ttl,
-                created_at=now,
-                result_url=result_url,
-                include_email=include_email,
-            )
-        )
-        return f"{tenant.issuer}{PATH}?ticket={ticket}"
-
-    async def queue_mail(
-        self, uow: UnitOfWork, tenant: Tenant, user: User, ttl: timedelta = DEFAULT_TTL
-    ) -> None:
-        """Issue a link and queue its mail in the caller's unit of work (sign-up, email
-        change): the mail goes out only if the change that asked for it commits."""
-        link = await self._issue(uow, tenant, user, ttl)
-        await self._mail.enqueue(
-            uow.outbox,
-            tenant,
-            user.email or "",
-            SUBJECT,
-            f"Please confirm that {user.email} is your email address.\n\n"
-            f"Open this link within {_days(ttl)} to confirm it:\n{link}\n\n"
-            "If you did not create an account, ignore this mail.\n",
-        )
 
     async def _allow(self, tenant: Tenant, user: User) -> None:
         state = await self._limiter.hit(RULE_VERIFICATION_MAIL, f"{tenant.id}:{user.pk}")
@@ -240,8 +255,14 @@ class EmailVerification:
         async with self._uow() as uow:
             user = await self._user(uow, tenant, user_id)
             _check_identity(user, identity)
-            link = await self._issue(
-                uow, tenant, user, ttl, result_url=url, include_email=include_email
+            link = await issue_link(
+                uow,
+                tenant,
+                user,
+                ttl,
+                self._clock.now(),
+                result_url=url,
+                include_email=include_email,
             )
             await self._audit.record(
                 uow,
@@ -255,12 +276,6 @@ class EmailVerification:
             )
             await uow.commit()
         return link
-
-    async def email_changed(self, uow: UnitOfWork, tenant: Tenant, user: User) -> None:
-        """The user's address changed (unverified): older links die, a new one is mailed."""
-        await uow.verification_tickets.spend_for_user(tenant.id, user.pk, self._clock.now())
-        if user.email and not user.email_verified:
-            await self.queue_mail(uow, tenant, user)
 
     # -- using -------------------------------------------------------------------------------
 
@@ -330,7 +345,7 @@ class EmailVerification:
             return
         await self._allow(tenant, user)
         async with self._uow() as uow:
-            await self.queue_mail(uow, tenant, user)
+            await self._mails.queue_mail(uow, tenant, user)
             await self._audit.record(
                 uow,
                 tenant.id,

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tether.config import Settings
-from tether.domain.access import UserAccess
+from tether.domain.access import AccessCheck
 from tether.domain.account import AccountService, HostedApps
 from tether.domain.admins import AdminService
 from tether.domain.applications import ApiService, ApplicationService
-from tether.domain.audit import Audit
 from tether.domain.authorization import AuthorizationService
 from tether.domain.brute_force import BruteForceGuard
 from tether.domain.clock import Clock
@@ -45,7 +44,6 @@ class Services:
     settings: Settings
     clock: Clock
     limiter: RateLimiter
-    audit: Audit
     keys: KeyService
     tenants: TenantService
     applications: ApplicationService
@@ -66,7 +64,7 @@ class Services:
     hosted_apps: HostedApps
     account: AccountService
     jobs: JobService
-    access: UserAccess
+    access: AccessCheck
     guard: BruteForceGuard
     verification: EmailVerification
     verification_jobs: VerificationEmailJobs

@@ -13,7 +13,7 @@ from tether.domain.ids import new_id
 from tether.domain.jobs.models import Job, JobStatus, JobType
 from tether.domain.models import Tenant
 from tether.domain.ports import UnitOfWorkFactory
-from tether.domain.verification import EmailVerification
+from tether.domain.verification import EmailVerification, VerificationMail
 
 
 class VerificationEmailJobs:
@@ -21,11 +21,13 @@ class VerificationEmailJobs:
         self,
         uow: UnitOfWorkFactory,
         verification: EmailVerification,
+        mails: VerificationMail,
         audit: Audit,
         clock: Clock,
     ):
         self._uow = uow
         self._verification = verification
+        self._mails = mails
         self._audit = audit
         self._clock = clock
 
@@ -43,7 +45,7 @@ class VerificationEmailJobs:
             updated_at=now,
         )
         async with self._uow() as uow:
-            await self._verification.queue_mail(uow, tenant, user)
+            await self._mails.queue_mail(uow, tenant, user)
             await uow.jobs.add(job)
             await self._audit.record(
                 uow,

@@ -12,6 +12,7 @@ and given back when it is unlinked; every link records who did it, how, and with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tether.domain.access import UserAccess, accepts_iat
@@ -26,7 +27,19 @@ from tether.domain.linking.plan import LinkIdentity, plan_link, snapshot, unlink
 from tether.domain.mail import MailService
 from tether.domain.models import Identity, Tenant, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.sessions import SessionService, StartedSession
 from tether.domain.views import identity_view
+
+
+@dataclass(frozen=True)
+class _Proven:
+    """How a link is proven: its ``method`` and ``proof`` for the record; for ``link_with``, the
+    secondary named by the verified ID token and the token's claims."""
+
+    method: str
+    proof: dict[str, Any]
+    secondary_id: str = ""
+    claims: dict[str, Any] | None = None
 
 
 class LinkingService:
@@ -38,6 +51,7 @@ class LinkingService:
         mail: MailService,
         clock: Clock,
         access: UserAccess,
+        sessions: SessionService,
     ):
         self._uow = uow
         self._keys = keys
@@ -45,6 +59,7 @@ class LinkingService:
         self._mail = mail
         self._clock = clock
         self._access = access
+        self._sessions = sessions
 
     # -- resolving the secondary ----------------------------------------------------
 
@@ -89,10 +104,38 @@ class LinkingService:
     ) -> list[dict[str, Any]]:
         """Move the secondary user's identities to the primary; the secondary user stops
         existing. Returns the primary's identities, Auth0's 201 body."""
-        proof: dict[str, Any]
+        proven = await self._proof_of(tenant, spec)
+        async with self._uow() as uow:
+            _, after = await self._link(uow, tenant, primary_id, spec, actor, proven)
+            await uow.commit()
+        return [identity_view(i, with_profile=not i.is_primary) for i in after]
+
+    async def link_and_sign_in(
+        self,
+        tenant: Tenant,
+        primary_id: str,
+        spec: LinkWith,
+        actor: Actor,
+        amr: list[str],
+    ) -> tuple[User, StartedSession]:
+        """The Linked accounts page's link: the browser's session of the account just linked
+        went with its user row, so a new session as the joined user starts in the link's own
+        transaction (one commit: never a link without the session, nor the reverse)."""
+        proven = await self._proof_of(tenant, spec)
+        async with self._uow() as uow:
+            primary, _ = await self._link(uow, tenant, primary_id, spec, actor, proven)
+            joined = await uow.users.by_pk(tenant.id, primary.pk)
+            if joined is None:
+                raise NotFound("Your account no longer exists.", code="inexistent_user")
+            started = await self._sessions.start(uow.sessions, tenant, joined, amr)
+            await uow.commit()
+        return joined, started
+
+    async def _proof_of(self, tenant: Tenant, spec: LinkWith | LinkIdentity) -> _Proven:
+        """How the link is proven, checked before any transaction opens (a ``link_with`` ID
+        token's signature, audience and freshness)."""
         if isinstance(spec, LinkWith):
             secondary_id, claims = await verify_link_with(self._keys, self._clock, tenant, spec)
-            method = "link_with"
             proof = {
                 "id_token": {
                     "aud": claims.get("aud"),
@@ -100,84 +143,101 @@ class LinkingService:
                     "auth_time": claims.get("auth_time"),
                 }
             }
-        else:
-            method = spec.method
-            proof = spec.proof or {"provider": spec.provider, "connection_id": spec.connection_id}
+            return _Proven("link_with", proof, secondary_id, claims)
+        proof = spec.proof or {"provider": spec.provider, "connection_id": spec.connection_id}
+        return _Proven(spec.method, proof)
+
+    async def _link(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        primary_id: str,
+        spec: LinkWith | LinkIdentity,
+        actor: Actor,
+        proven: _Proven,
+    ) -> tuple[User, list[Identity]]:
+        """Load and lock both users, check the rules, apply ``plan_link``'s plan, log and mail,
+        in ``uow`` (the caller commits). Returns the primary and its identities after."""
         now = self._clock.now()
-        async with self._uow() as uow:
-            if isinstance(spec, LinkIdentity):
-                secondary_id, named = await self._identity_owner(uow, tenant, spec)
-            primary = await uow.users.get(tenant.id, primary_id)
-            if primary is None:
-                raise NotFound("The user does not exist.", code="inexistent_user")
-            if secondary_id == primary.user_id:
-                raise LinkError("Main identity and the new one are the same.")
-            if any(i.user_id == secondary_id for i in primary.identities):
+        secondary_id = proven.secondary_id
+        if isinstance(spec, LinkIdentity):
+            secondary_id, _ = await self._identity_owner(uow, tenant, spec)
+        primary = await uow.users.get(tenant.id, primary_id)
+        if primary is None:
+            raise NotFound("The user does not exist.", code="inexistent_user")
+        if secondary_id == primary.user_id:
+            raise LinkError("Main identity and the new one are the same.")
+        if any(i.user_id == secondary_id for i in primary.identities):
+            raise Conflict("Specified identity already exists.", code="identity_conflict")
+        secondary = await uow.users.get(tenant.id, secondary_id)
+        if secondary is None:
+            if isinstance(spec, LinkIdentity) or await self._identity_exists(
+                uow, tenant, secondary_id
+            ):
+                # The identity exists but already belongs to another user.
                 raise Conflict("Specified identity already exists.", code="identity_conflict")
-            secondary = await uow.users.get(tenant.id, secondary_id)
-            if secondary is None:
-                if isinstance(spec, LinkIdentity) or await self._identity_exists(
-                    uow, tenant, secondary_id
-                ):
-                    # The identity exists but already belongs to another user.
-                    raise Conflict("Specified identity already exists.", code="identity_conflict")
-                raise LinkError("Provided secondary account not found.")
-            if secondary.blocked:
-                raise LinkError("Unable to link with the secondary account.")
-            # Lock both rows in a fixed order, then read them again: what we decide on is what
-            # we change (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock is held).
-            locked = await uow.users.lock(tenant.id, sorted([primary.pk, secondary.pk]))
-            if len(locked) != 2:
-                raise Conflict("Specified identity already exists.", code="identity_conflict")
-            primary = await uow.users.by_pk(tenant.id, primary.pk)
-            secondary = await uow.users.by_pk(tenant.id, secondary.pk)
-            if primary is None or secondary is None:
-                raise Conflict("Specified identity already exists.", code="identity_conflict")
-            if isinstance(spec, LinkWith) and not _proof_still_good(claims, secondary):
-                # The proof was minted before the secondary's password changed, it was blocked
-                # and unblocked, or an identity left it: a stolen ID token ended there
-                # (OWASP ASVS 5.0 7.4.1, DESIGN.md "tokens valid after").
-                raise LinkError("Invalid token (link_with).")
-            if isinstance(spec, LinkWith) and spec.caller_azp is not None:
-                _check_verified(tenant, primary)
-            plan = plan_link(
-                tenant, primary, secondary, method=method, proof=proof, actor=actor, now=now
-            )
-            moved = await uow.identities.move(tenant.id, secondary.pk, primary.pk)
-            if moved != len(secondary.identities):
-                raise Conflict("Specified identity already exists.", code="identity_conflict")
-            for identity in plan.moved:
-                await uow.identities.update(identity)
-            primary.user_metadata = plan.user_metadata
-            primary.app_metadata = plan.app_metadata
-            primary.updated_at = now
-            await uow.users.update(primary)
-            # The secondary user's sessions, codes and refresh tokens go with its row.
-            await uow.users.delete_row(tenant.id, secondary.pk)
-            after = await uow.identities.for_user(tenant.id, primary.pk)
-            await self._audit.record(
-                uow,
-                tenant.id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description="Link an identity",
-                client_id=actor.client_id,
-                user=primary,
-                details=plan.log_details([i.user_id for i in after]),
-            )
-            await tell(
-                self._mail,
-                uow,
-                tenant,
-                [primary.email, secondary.email],
-                "An account was linked to your sign-in",
-                f"{secondary.email or secondary.user_id} was linked to your account "
-                f"{primary.email or primary.user_id} on {when(now)} {_by(actor, primary)}.\n\n"
-                "Signing in with either now signs you in to the same account. If this wasn't "
-                "you, sign in, unlink it on your Linked accounts page, and change your password.",
-            )
-            await uow.commit()
-        return [identity_view(i, with_profile=not i.is_primary) for i in after]
+            raise LinkError("Provided secondary account not found.")
+        if secondary.blocked:
+            raise LinkError("Unable to link with the secondary account.")
+        # Lock both rows in a fixed order, then read them again: what we decide on is what
+        # we change (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock is held).
+        locked = await uow.users.lock(tenant.id, sorted([primary.pk, secondary.pk]))
+        if len(locked) != 2:
+            raise Conflict("Specified identity already exists.", code="identity_conflict")
+        primary = await uow.users.by_pk(tenant.id, primary.pk)
+        secondary = await uow.users.by_pk(tenant.id, secondary.pk)
+        if primary is None or secondary is None:
+            raise Conflict("Specified identity already exists.", code="identity_conflict")
+        if proven.claims is not None and not _proof_still_good(proven.claims, secondary):
+            # The proof was minted before the secondary's password changed, it was blocked
+            # and unblocked, or an identity left it: a stolen ID token ended there
+            # (OWASP ASVS 5.0 7.4.1, DESIGN.md "tokens valid after").
+            raise LinkError("Invalid token (link_with).")
+        if isinstance(spec, LinkWith) and spec.caller_azp is not None:
+            _check_verified(tenant, primary)
+        plan = plan_link(
+            tenant,
+            primary,
+            secondary,
+            method=proven.method,
+            proof=proven.proof,
+            actor=actor,
+            now=now,
+        )
+        moved = await uow.identities.move(tenant.id, secondary.pk, primary.pk)
+        if moved != len(secondary.identities):
+            raise Conflict("Specified identity already exists.", code="identity_conflict")
+        for identity in plan.moved:
+            await uow.identities.update(identity)
+        primary.user_metadata = plan.user_metadata
+        primary.app_metadata = plan.app_metadata
+        primary.updated_at = now
+        await uow.users.update(primary)
+        # The secondary user's sessions, codes and refresh tokens go with its row.
+        await uow.users.delete_row(tenant.id, secondary.pk)
+        after = await uow.identities.for_user(tenant.id, primary.pk)
+        await self._audit.record(
+            uow,
+            tenant.id,
+            LogType.SUCCESS_API_OPERATION,
+            actor.request,
+            description="Link an identity",
+            client_id=actor.client_id,
+            user=primary,
+            details=plan.log_details([i.user_id for i in after]),
+        )
+        await tell(
+            self._mail,
+            uow,
+            tenant,
+            [primary.email, secondary.email],
+            "An account was linked to your sign-in",
+            f"{secondary.email or secondary.user_id} was linked to your account "
+            f"{primary.email or primary.user_id} on {when(now)} {_by(actor, primary)}.\n\n"
+            "Signing in with either now signs you in to the same account. If this wasn't "
+            "you, sign in, unlink it on your Linked accounts page, and change your password.",
+        )
+        return primary, after
 
     async def _identity_exists(self, uow: UnitOfWork, tenant: Tenant, user_id: str) -> bool:
         provider, _, subject = user_id.partition("|")

@@ -13,6 +13,7 @@ from tether.domain.users.common import (
     normalise_email,
 )
 from tether.domain.users.service import DatabaseUsers
+from tether.domain.users.signup import add_database_user
 
 __all__ = [
     "PROFILE_FIELDS",
@@ -20,6 +21,7 @@ __all__ = [
     "TICKET_LIFETIME",
     "DatabaseUsers",
     "NewDatabaseUser",
+    "add_database_user",
     "check_signup_metadata",
     "normalise_email",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from tether.domain.access import UserAccess
 from tether.domain.audit import Audit
-from tether.domain.brute_force import BruteForceGuard
+from tether.domain.brute_force import SignInAttempts
 from tether.domain.clock import Clock
 from tether.domain.connections import DEFAULT_DATABASE
 from tether.domain.errors import Forbidden, InvalidInput, NotFound
@@ -23,7 +23,7 @@ from tether.domain.mailbox import MailboxProof
 from tether.domain.models import Application, Connection, Tenant, User
 from tether.domain.passwords import PasswordHasher, PasswordPolicy
 from tether.domain.ports import RateLimiter, UnitOfWork, UnitOfWorkFactory
-from tether.domain.verification import EmailVerification
+from tether.domain.verification import VerificationMail
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -87,8 +87,8 @@ class UsersBase:
         clock: Clock,
         access: UserAccess,
         proof: MailboxProof,
-        guard: BruteForceGuard,
-        verification: EmailVerification,
+        guard: SignInAttempts,
+        verification: VerificationMail,
     ):
         self._uow = uow
         self._verification = verification

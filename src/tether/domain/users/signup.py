@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tether.domain.audit import NO_REQUEST, LogType, RequestInfo
 from tether.domain.errors import Conflict, Forbidden, InvalidInput
 from tether.domain.ids import new_database_subject, new_id
@@ -24,79 +26,80 @@ from tether.domain.users.common import (
 from tether.domain.verification import mail_on_signup
 
 
+async def add_database_user(
+    uow: UnitOfWork,
+    tenant: Tenant,
+    connection: Connection,
+    spec: NewDatabaseUser,
+    password_hash: str,
+    now: datetime,
+    *,
+    subject: object = None,
+) -> User:
+    """Create user + identity + credential in ``uow`` (the caller commits): a step of sign-up,
+    of ``create`` and of ``UserAdmin.create``, not a use case of its own.
+
+    ``password_hash`` comes from ``hash_new``: hashing never runs inside a transaction."""
+    email = normalise_email(spec.email)
+    if await uow.credentials.by_email(tenant.id, connection.id, email):
+        raise Conflict("The user already exists.", code="user_exists")
+    if subject is None or subject == "":
+        subject = new_database_subject()
+    else:
+        # An administrator may choose the id (Auth0's POST /users user_id), without prefix.
+        subject = str(subject).removeprefix("auth0|")
+        if not subject or len(subject) > 255 or "|" in subject or not subject.isprintable():
+            raise InvalidInput(
+                "Payload validation error: 'user_id' is not a valid id.", code="invalid_body"
+            )
+        if await uow.users.user_id_taken(tenant.id, f"auth0|{subject}"):
+            raise Conflict("The user already exists.", code="user_exists")
+    profile = {k: v for k, v in spec.profile.items() if k in PROFILE_FIELDS and v}
+    user = User(
+        pk=new_id("usr_"),
+        tenant_id=tenant.id,
+        user_id=f"auth0|{subject}",
+        email=email,
+        email_verified=spec.email_verified,
+        created_at=now,
+        updated_at=now,
+        user_metadata=dict(spec.user_metadata),
+        app_metadata=dict(spec.app_metadata),
+        blocked=spec.blocked,
+        username=profile.get("username"),
+        name=profile.get("name"),
+        given_name=profile.get("given_name"),
+        family_name=profile.get("family_name"),
+        nickname=profile.get("nickname"),
+        picture=profile.get("picture"),
+    )
+    identity = Identity(
+        id=new_id("idn_"),
+        tenant_id=tenant.id,
+        user_pk=user.pk,
+        connection_id=connection.id,
+        connection_name=connection.name,
+        provider="auth0",
+        subject=subject,
+        is_primary=True,
+        is_social=False,
+        profile_data={"email": email, "email_verified": spec.email_verified, **profile},
+        linked_at=now,
+    )
+    user.identities = [identity]
+    await uow.users.add(user)
+    await uow.identities.add(identity)
+    await uow.credentials.add(
+        PasswordCredential(identity.id, tenant.id, connection.id, email, password_hash, now)
+    )
+    return user
+
+
 class SignUp(UsersBase):
     async def hash_new(self, spec: NewDatabaseUser) -> str:
         """Check the password against the policy and hash it, before any transaction opens."""
         self._policy.check(spec.password, email=normalise_email(spec.email))
         return await self._hasher.hash(spec.password)
-
-    async def add(
-        self,
-        uow: UnitOfWork,
-        tenant: Tenant,
-        connection: Connection,
-        spec: NewDatabaseUser,
-        password_hash: str,
-        *,
-        subject: object = None,
-    ) -> User:
-        """Create user + identity + credential in ``uow`` (the caller commits).
-
-        ``password_hash`` comes from ``hash_new``: hashing never runs inside a transaction."""
-        email = normalise_email(spec.email)
-        if await uow.credentials.by_email(tenant.id, connection.id, email):
-            raise Conflict("The user already exists.", code="user_exists")
-        now = self._clock.now()
-        if subject is None or subject == "":
-            subject = new_database_subject()
-        else:
-            # An administrator may choose the id (Auth0's POST /users user_id), without prefix.
-            subject = str(subject).removeprefix("auth0|")
-            if not subject or len(subject) > 255 or "|" in subject or not subject.isprintable():
-                raise InvalidInput(
-                    "Payload validation error: 'user_id' is not a valid id.", code="invalid_body"
-                )
-            if await uow.users.user_id_taken(tenant.id, f"auth0|{subject}"):
-                raise Conflict("The user already exists.", code="user_exists")
-        profile = {k: v for k, v in spec.profile.items() if k in PROFILE_FIELDS and v}
-        user = User(
-            pk=new_id("usr_"),
-            tenant_id=tenant.id,
-            user_id=f"auth0|{subject}",
-            email=email,
-            email_verified=spec.email_verified,
-            created_at=now,
-            updated_at=now,
-            user_metadata=dict(spec.user_metadata),
-            app_metadata=dict(spec.app_metadata),
-            blocked=spec.blocked,
-            username=profile.get("username"),
-            name=profile.get("name"),
-            given_name=profile.get("given_name"),
-            family_name=profile.get("family_name"),
-            nickname=profile.get("nickname"),
-            picture=profile.get("picture"),
-        )
-        identity = Identity(
-            id=new_id("idn_"),
-            tenant_id=tenant.id,
-            user_pk=user.pk,
-            connection_id=connection.id,
-            connection_name=connection.name,
-            provider="auth0",
-            subject=subject,
-            is_primary=True,
-            is_social=False,
-            profile_data={"email": email, "email_verified": spec.email_verified, **profile},
-            linked_at=now,
-        )
-        user.identities = [identity]
-        await uow.users.add(user)
-        await uow.identities.add(identity)
-        await uow.credentials.add(
-            PasswordCredential(identity.id, tenant.id, connection.id, email, password_hash, now)
-        )
-        return user
 
     async def signup(
         self,
@@ -118,7 +121,9 @@ class SignUp(UsersBase):
             raise
         async with self._uow() as uow:
             try:
-                user = await self.add(uow, tenant, connection, spec, password_hash)
+                user = await add_database_user(
+                    uow, tenant, connection, spec, password_hash, self._clock.now()
+                )
             except (InvalidInput, Conflict) as exc:
                 await self._audit.record(
                     uow,
@@ -174,7 +179,9 @@ class SignUp(UsersBase):
             connection = await self._database_connection(uow, tenant, connection_name, None)
         password_hash = await self.hash_new(spec)
         async with self._uow() as uow:
-            user = await self.add(uow, tenant, connection, spec, password_hash)
+            user = await add_database_user(
+                uow, tenant, connection, spec, password_hash, self._clock.now()
+            )
             await self._audit.record(
                 uow,
                 tenant.id,
