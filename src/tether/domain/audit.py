@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -146,6 +147,30 @@ class Audit:
             connection_id=connection.id if connection else None,
             strategy=connection.strategy if connection else None,
             details=details or {},
+        )
+
+    async def login(
+        self,
+        uow: UnitOfWork,
+        tenant_id: str,
+        user: User,
+        at: datetime,
+        request: RequestInfo,
+        *,
+        application: Application | None,
+        connection: Connection | None,
+    ) -> None:
+        """A successful sign-in, in its transaction: the user's login count, last login and IP,
+        and the ``s`` event (password, passwordless and upstream sign-in alike)."""
+        await uow.users.record_login(tenant_id, user.pk, at, request.ip)
+        await self.record(
+            uow,
+            tenant_id,
+            LogType.SUCCESS_LOGIN,
+            request,
+            application=application,
+            user=user,
+            connection=connection,
         )
 
     def committed(self, event: LogEvent) -> None:

@@ -181,15 +181,8 @@ class ExternalSignIn:
                     user=user,
                     connection=connection,
                 )
-            await uow.users.record_login(tenant.id, user.pk, now, request.ip)
-            await self._audit.record(
-                uow,
-                tenant.id,
-                LogType.SUCCESS_LOGIN,
-                request,
-                application=app,
-                user=user,
-                connection=connection,
+            await self._audit.login(
+                uow, tenant.id, user, now, request, application=app, connection=connection
             )
             await uow.commit()
         return user

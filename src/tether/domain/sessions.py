@@ -88,29 +88,40 @@ class SessionService:
         amr: list[str],
         replaces: str | None = None,
     ) -> StartedSession:
-        """A new session, written through the caller's ``sessions`` repository (the caller commits). ``replaces``: the cookie of a session
-        this browser had, which ends now (no session fixation)."""
+        """A new session, written through the caller's ``sessions`` repository (the caller
+        commits). ``replaces``: the cookie of a session this browser had, which ends now (no
+        session fixation)."""
         now = self._clock.now()
         if replaces:
             old = await sessions.by_token_hash(tenant.id, hash_token(replaces))
             if old is not None:
                 await sessions.revoke(old.id, now)
         absolute, idle = lifetimes(tenant)
-        secret = new_secret(32)
-        session = Session(
-            id=new_id("ses_"),
-            tenant_id=tenant.id,
-            token_hash=hash_token(secret),
-            user_pk=user.pk,
-            created_at=now,
+        return await _add(
+            sessions,
+            tenant.id,
+            user,
+            now,
             auth_time=now,
-            last_seen_at=now,
             expires_at=now + absolute,
             idle_expires_at=now + idle,
             amr=amr,
         )
-        await sessions.add(session)
-        return StartedSession(session, secret)
+
+    async def resume(self, sessions: SessionRepo, user: User, old: Session) -> StartedSession:
+        """A new session that carries on ``old`` (its sign-in time, lifetimes and methods) after
+        every session of the user ended (an unlink on the Linked accounts page), written through
+        the caller's ``sessions`` repository (the caller commits)."""
+        return await _add(
+            sessions,
+            old.tenant_id,
+            user,
+            self._clock.now(),
+            auth_time=old.auth_time,
+            expires_at=old.expires_at,
+            idle_expires_at=old.idle_expires_at,
+            amr=list(old.amr),
+        )
 
     def is_live(self, session: Session, tenant: Tenant, now: datetime) -> bool:
         _, idle = lifetimes(tenant)
@@ -144,3 +155,32 @@ class SessionService:
                 await uow.sessions.revoke(session.id, self._clock.now())
                 await uow.commit()
         return session
+
+
+async def _add(
+    sessions: SessionRepo,
+    tenant_id: str,
+    user: User,
+    now: datetime,
+    *,
+    auth_time: datetime,
+    expires_at: datetime,
+    idle_expires_at: datetime,
+    amr: list[str],
+) -> StartedSession:
+    """Store a new session; the cookie's secret is returned once and only its hash is kept."""
+    secret = new_secret(32)
+    session = Session(
+        id=new_id("ses_"),
+        tenant_id=tenant_id,
+        token_hash=hash_token(secret),
+        user_pk=user.pk,
+        created_at=now,
+        auth_time=auth_time,
+        last_seen_at=now,
+        expires_at=expires_at,
+        idle_expires_at=idle_expires_at,
+        amr=amr,
+    )
+    await sessions.add(session)
+    return StartedSession(session, secret)

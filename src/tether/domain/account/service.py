@@ -30,7 +30,6 @@ from tether.domain.actor import Actor
 from tether.domain.audit import RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.errors import Forbidden, InvalidInput, NotFound
-from tether.domain.ids import hash_token, new_id, new_secret
 from tether.domain.linking import LinkingService, LinkWith
 from tether.domain.log_filter import LogFilter
 from tether.domain.logs import LogService
@@ -181,34 +180,12 @@ class AccountService:
                 "This is the last way you can sign in: unlinking it would lock you out.",
                 code="last_identity",
             )
-        await self._linking.unlink(tenant, user.user_id, provider, target.identity.user_id, actor)
-        after = await self.user_of(tenant, session)
-        async with self._uow() as uow:
-            # unlink ended every session of the user; this browser goes on with a new one that
-            # keeps the old sign-in time, so the re-authentication window does not grow.
-            started = await self._continue(uow, tenant, after, session)
-            await uow.commit()
-        return after, started, target.identity
-
-    async def _continue(
-        self, uow: UnitOfWork, tenant: Tenant, user: User, old: Session
-    ) -> StartedSession:
-        now = self._clock.now()
-        secret = new_secret(32)
-        session = Session(
-            id=new_id("ses_"),
-            tenant_id=tenant.id,
-            token_hash=hash_token(secret),
-            user_pk=user.pk,
-            created_at=now,
-            auth_time=old.auth_time,
-            last_seen_at=now,
-            expires_at=old.expires_at,
-            idle_expires_at=old.idle_expires_at,
-            amr=list(old.amr),
+        # One transaction: the unlink, its log event and mail, and this browser's session,
+        # which carries on with its old sign-in time (the unlink ended every other).
+        after, started = await self._linking.unlink_and_continue(
+            tenant, user.user_id, provider, target.identity.user_id, actor, session
         )
-        await uow.sessions.add(session)
-        return StartedSession(session, secret)
+        return after, started, target.identity
 
     # -- link -----------------------------------------------------------------------
 

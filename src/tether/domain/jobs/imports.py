@@ -28,10 +28,10 @@ from tether.domain.jobs.models import (
 )
 from tether.domain.models import Connection, Identity, PasswordCredential, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+from tether.domain.users import PROFILE_FIELDS
 
 BATCH_SIZE = 500
-PROFILE = ("username", "given_name", "family_name", "name", "nickname", "picture")
-UPSERT_FIELDS = (*PROFILE, "email_verified", "blocked", "user_metadata", "app_metadata")
+UPSERT_FIELDS = (*PROFILE_FIELDS, "email_verified", "blocked", "user_metadata", "app_metadata")
 
 
 class BatchImporter:
@@ -225,7 +225,7 @@ def _new_user(
         nickname=f.get("nickname"),
         picture=f.get("picture"),
     )
-    profile = {k: f[k] for k in PROFILE if f.get(k)}
+    profile = {k: f[k] for k in PROFILE_FIELDS if f.get(k)}
     identity = Identity(
         id=new_id("idn_"),
         tenant_id=tenant_id,

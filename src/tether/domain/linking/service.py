@@ -25,7 +25,7 @@ from tether.domain.keys import KeyService
 from tether.domain.link_with import LinkError, LinkWith, verify_link_with
 from tether.domain.linking.plan import LinkIdentity, plan_link, snapshot, unlink_reason
 from tether.domain.mail import MailService
-from tether.domain.models import Identity, Tenant, User
+from tether.domain.models import Identity, Session, Tenant, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.sessions import SessionService, StartedSession
 from tether.domain.views import identity_view
@@ -254,76 +254,110 @@ class LinkingService:
     ) -> list[dict[str, Any]]:
         """Detach one identity: it becomes a user again with its old user_id, its profile and
         (unlike Auth0) its own metadata. Returns the primary's remaining identities."""
-        subject = user_id[len(provider) + 1 :] if user_id.startswith(provider + "|") else user_id
-        now = self._clock.now()
         async with self._uow() as uow:
-            primary = await uow.users.get(tenant.id, primary_id)
-            if primary is None:
-                raise NotFound("The user does not exist.", code="inexistent_user")
-            # Lock the primary, then read it again: what we decide on is what we change (an
-            # unlink racing this one for the same identity then finds it gone: 404, not 409).
-            locked = await uow.users.lock(tenant.id, [primary.pk])
-            if locked:
-                primary = await uow.users.by_pk(tenant.id, primary.pk)
-            if not locked or primary is None:
-                raise Conflict("The user changed during the request; try again.", code="conflict")
-            target = next(
-                (i for i in primary.identities if i.provider == provider and i.subject == subject),
-                None,
-            )
-            if target is None:
-                raise NotFound(
-                    "The identity is not linked to this user.", code="inexistent_identity"
-                )
-            if target.is_primary:
-                raise LinkError("Main identity cannot be removed.")
-            before = snapshot(primary)
-            restored = await restore(uow, tenant, target, now, unlink_reason(actor, primary, now))
-            # Whatever was obtained through the primary may have come through this identity:
-            # end it all (sessions, refresh tokens, older tokens) rather than leave a way in
-            # through an identity that has left. The restored user's tokens from before its
-            # link (same sub) end too: its row was made with tokens_valid_after = now.
-            await uow.refresh_tokens.revoke_for_user(tenant.id, primary.pk, now)
-            await uow.sessions.revoke_for_user(tenant.id, primary.pk, now)
-            # The primary's access tokens are NOT cut off here: an Auth0 app re-reads the user
-            # with the very token that unlinked (the seed tutorial does), and a token does not
-            # say which identity it came through. Ending only those that came through the
-            # unlinked identity needs per-identity sessions (docs/security.md, differences).
-            self._access.note_after_commit(uow, tenant.id, restored.user_id, now)
-            primary.updated_at = now
-            await uow.users.update(primary)
-            after = await uow.identities.for_user(tenant.id, primary.pk)
-            await self._audit.record(
-                uow,
-                tenant.id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description="Unlink an identity",
-                client_id=actor.client_id,
-                user=primary,
-                details={
-                    "event": "identity_unlinked",
-                    "method": "unlink",
-                    "actor": {"client_id": actor.client_id, "user_id": actor.user_id},
-                    "identity": target.user_id,
-                    "restored_user_id": restored.user_id,
-                    "before": before,
-                    "after": [i.user_id for i in after],
-                },
-            )
-            await tell(
-                self._mail,
-                uow,
-                tenant,
-                [primary.email, restored.email],
-                "An account was unlinked from your sign-in",
-                f"{label(target)} was unlinked from your account "
-                f"{primary.email or primary.user_id} on {when(now)} {_by(actor, primary)}.\n\n"
-                "It is now a separate account. If this wasn't you, sign in, review your linked "
-                "accounts, and change your password.",
-            )
+            _, after = await self._unlink(uow, tenant, primary_id, provider, user_id, actor)
             await uow.commit()
         return [identity_view(i, with_profile=not i.is_primary) for i in after]
+
+    async def unlink_and_continue(
+        self,
+        tenant: Tenant,
+        primary_id: str,
+        provider: str,
+        user_id: str,
+        actor: Actor,
+        browser_session: Session,
+    ) -> tuple[User, StartedSession]:
+        """The Linked accounts page's unlink: the unlink ends every session of the user, so the
+        browser goes on with a new one that keeps its old sign-in time (the re-authentication
+        window does not grow), started in the unlink's own transaction."""
+        async with self._uow() as uow:
+            primary, _ = await self._unlink(uow, tenant, primary_id, provider, user_id, actor)
+            user = await uow.users.by_pk(tenant.id, primary.pk)
+            if user is None:
+                raise NotFound("The user does not exist.", code="inexistent_user")
+            started = await self._sessions.resume(uow.sessions, user, browser_session)
+            await uow.commit()
+        return user, started
+
+    async def _unlink(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        primary_id: str,
+        provider: str,
+        user_id: str,
+        actor: Actor,
+    ) -> tuple[User, list[Identity]]:
+        """Unlink in ``uow`` (the caller commits): restore the identity as a user of its own,
+        end the primary's sessions and refresh tokens, log and mail. Returns the primary and its
+        remaining identities."""
+        subject = user_id[len(provider) + 1 :] if user_id.startswith(provider + "|") else user_id
+        now = self._clock.now()
+        primary = await uow.users.get(tenant.id, primary_id)
+        if primary is None:
+            raise NotFound("The user does not exist.", code="inexistent_user")
+        # Lock the primary, then read it again: what we decide on is what we change (an
+        # unlink racing this one for the same identity then finds it gone: 404, not 409).
+        locked = await uow.users.lock(tenant.id, [primary.pk])
+        if locked:
+            primary = await uow.users.by_pk(tenant.id, primary.pk)
+        if not locked or primary is None:
+            raise Conflict("The user changed during the request; try again.", code="conflict")
+        target = next(
+            (i for i in primary.identities if i.provider == provider and i.subject == subject),
+            None,
+        )
+        if target is None:
+            raise NotFound("The identity is not linked to this user.", code="inexistent_identity")
+        if target.is_primary:
+            raise LinkError("Main identity cannot be removed.")
+        before = snapshot(primary)
+        restored = await restore(uow, tenant, target, now, unlink_reason(actor, primary, now))
+        # Whatever was obtained through the primary may have come through this identity:
+        # end it all (sessions, refresh tokens, older tokens) rather than leave a way in
+        # through an identity that has left. The restored user's tokens from before its
+        # link (same sub) end too: its row was made with tokens_valid_after = now.
+        await uow.refresh_tokens.revoke_for_user(tenant.id, primary.pk, now)
+        await uow.sessions.revoke_for_user(tenant.id, primary.pk, now)
+        # The primary's access tokens are NOT cut off here: an Auth0 app re-reads the user
+        # with the very token that unlinked (the seed tutorial does), and a token does not
+        # say which identity it came through. Ending only those that came through the
+        # unlinked identity needs per-identity sessions (docs/security.md, differences).
+        self._access.note_after_commit(uow, tenant.id, restored.user_id, now)
+        primary.updated_at = now
+        await uow.users.update(primary)
+        after = await uow.identities.for_user(tenant.id, primary.pk)
+        await self._audit.record(
+            uow,
+            tenant.id,
+            LogType.SUCCESS_API_OPERATION,
+            actor.request,
+            description="Unlink an identity",
+            client_id=actor.client_id,
+            user=primary,
+            details={
+                "event": "identity_unlinked",
+                "method": "unlink",
+                "actor": {"client_id": actor.client_id, "user_id": actor.user_id},
+                "identity": target.user_id,
+                "restored_user_id": restored.user_id,
+                "before": before,
+                "after": [i.user_id for i in after],
+            },
+        )
+        await tell(
+            self._mail,
+            uow,
+            tenant,
+            [primary.email, restored.email],
+            "An account was unlinked from your sign-in",
+            f"{label(target)} was unlinked from your account "
+            f"{primary.email or primary.user_id} on {when(now)} {_by(actor, primary)}.\n\n"
+            "It is now a separate account. If this wasn't you, sign in, review your linked "
+            "accounts, and change your password.",
+        )
+        return primary, after
 
 
 def _by(actor: Actor, primary: User) -> str:

@@ -94,20 +94,13 @@ class SignIn(UsersBase):
         async with self._uow() as uow:
             if result.new_hash:
                 await uow.credentials.set_hash(credential.identity_id, result.new_hash, now)
-            await uow.users.record_login(tenant.id, user.pk, now, request.ip)
+            await self._audit.login(
+                uow, tenant.id, user, now, request, application=app, connection=connection
+            )
             user.last_login, user.last_ip, user.logins_count = (
                 now,
                 request.ip,
                 user.logins_count + 1,
-            )
-            await self._audit.record(
-                uow,
-                tenant.id,
-                LogType.SUCCESS_LOGIN,
-                request,
-                application=app,
-                user=user,
-                connection=connection,
             )
             await self._guard.succeeded(uow, attempt)
             await uow.commit()

@@ -125,15 +125,7 @@ class SignUp(UsersBase):
                     uow, tenant, connection, spec, password_hash, self._clock.now()
                 )
             except (InvalidInput, Conflict) as exc:
-                await self._audit.record(
-                    uow,
-                    tenant.id,
-                    LogType.FAILED_SIGNUP,
-                    request,
-                    description=exc.message,
-                    application=app,
-                    connection=connection,
-                )
+                await self._failed_signup(uow, tenant, app, connection, exc, request)
                 await uow.commit()
                 raise
             await self._audit.record(
@@ -160,16 +152,28 @@ class SignUp(UsersBase):
         request: RequestInfo,
     ) -> None:
         async with self._uow() as uow:
-            await self._audit.record(
-                uow,
-                tenant.id,
-                LogType.FAILED_SIGNUP,
-                request,
-                description=exc.message,
-                application=app,
-                connection=connection,
-            )
+            await self._failed_signup(uow, tenant, app, connection, exc, request)
             await uow.commit()
+
+    async def _failed_signup(
+        self,
+        uow: UnitOfWork,
+        tenant: Tenant,
+        app: Application,
+        connection: Connection,
+        exc: InvalidInput | Conflict,
+        request: RequestInfo,
+    ) -> None:
+        """The ``fs`` event of a refused sign-up (the password policy, a taken address)."""
+        await self._audit.record(
+            uow,
+            tenant.id,
+            LogType.FAILED_SIGNUP,
+            request,
+            description=exc.message,
+            application=app,
+            connection=connection,
+        )
 
     async def create(
         self, tenant: Tenant, connection_name: str | None, spec: NewDatabaseUser
