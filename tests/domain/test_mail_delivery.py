@@ -58,7 +58,7 @@ async def _container(tmp_path: Path, engine: AsyncEngine, **smtp: Any) -> Contai
 
 async def _queue(c: Container, tenant: Tenant, to: str) -> None:
     async with c.uow() as uow:
-        await c.mail.enqueue(uow, tenant, to, "Reset your password", f"Open {SECRET_LINK}")
+        await c.mail.enqueue(uow.outbox, tenant, to, "Reset your password", f"Open {SECRET_LINK}")
         await uow.commit()
 
 

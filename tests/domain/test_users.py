@@ -124,7 +124,7 @@ async def test_signup_needs_the_connection_enabled_for_the_app(domain: Domain) -
 async def test_signup_can_be_disabled_per_connection(domain: Domain) -> None:
     async with domain.container.uow() as uow:
         await domain.container.connections.add(
-            uow,
+            uow.connections,
             domain.tenant,
             "Closed",
             "auth0",

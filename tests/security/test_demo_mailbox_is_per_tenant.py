@@ -25,8 +25,10 @@ async def test_the_mailbox_lists_only_the_hosts_tenant(tmp_path: Path, engine: A
     main = provisioned.tenant
     other = await c.tenants.create("other", OTHER_URL)
     async with c.uow() as uow:
-        await c.mail.enqueue(uow, main, "ann@example.com", "Main code", "main-secret-111111")
-        await c.mail.enqueue(uow, other, "bob@example.com", "Other code", "other-secret-222222")
+        await c.mail.enqueue(uow.outbox, main, "ann@example.com", "Main code", "main-secret-111111")
+        await c.mail.enqueue(
+            uow.outbox, other, "bob@example.com", "Other code", "other-secret-222222"
+        )
         await uow.commit()
 
     transport = httpx.ASGITransport(app=create_app(c, deliver_mail=False))
