@@ -1,4 +1,4 @@
-"""domain/users.py: database-connection users: sign-up, sign-in, rate limits, password reset."""
+"""domain/users/: database-connection users: sign-up, sign-in, rate limits, password reset."""
 
 from __future__ import annotations
 

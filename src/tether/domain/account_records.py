@@ -1,6 +1,6 @@
 """Plain records of the dashboard and the Linked accounts page (storage maps rows to these).
 
-Kept apart from the services (domain/admins.py, domain/account/) so ports.py can name them
+Kept apart from the services (domain/admins.py, domain/account/) so ports/ can name them
 without importing the services."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""What a log query asks for (``GET /api/v2/logs``): the port (ports.py) and the service
-(logs.py) both name it, so it lives apart from either."""
+"""What a log query asks for (``GET /api/v2/logs``): the port (ports/repositories.py) and the
+service (logs.py) both name it, so it lives apart from either."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Repositories: rows to domain records and back, one module per aggregate and one class per
-port in domain/ports.py. The unit of work (storage/uow.py) puts one of each on its connection."""
+port in domain/ports/repositories.py. The unit of work (storage/uow.py) puts one of each on its
+connection."""
 
 from tether.storage.repositories.account import AccountFlows, Admins
 from tether.storage.repositories.applications import Apis, Applications, ClientGrants
