@@ -74,6 +74,9 @@ class Container(Services):
     engine: AsyncEngine
     uow: UnitOfWorkFactory
     external: ExternalSignIn
+    #: A step of other services' transactions (docs/architecture.md), not a service: tests
+    #: build events with it; web is not handed it.
+    audit: Audit
     secret_rotation: SecretRotation
 
     @property
@@ -199,6 +202,7 @@ def build_container(
         clock=clock,
         limiter=limiter,
         guard=BruteForceGuard(uow, audit, clock),
+        audit=audit,
         keys=keys,
         tenants=tenants,
         applications=applications,
