@@ -15,9 +15,16 @@ from tether.protocol.errors import (
     InvalidGrant,
     InvalidRequest,
     TooManyRequests,
-    UnsupportedGrantType,
 )
-from tether.protocol.grants import GrantType
+from tether.protocol.grant_requests import (
+    ClientCredentialsRequest,
+    CodeRequest,
+    OtpRequest,
+    PasswordRequest,
+    RefreshRequest,
+    grant_type_of,
+    read_request,
+)
 from tether.protocol.params import normalise, require
 from tether.web import ratelimit
 from tether.web.auth_api.errors import OAuthRoute
@@ -58,60 +65,35 @@ async def token(request: Request) -> Response:
     current = await tenant(request)
     limit_headers = await _limit(request, current)
     params = normalise(await read_params(request))
-    require(params, "grant_type")
-    grant = GrantType.parse(params["grant_type"])
-    if grant is None:
-        raise UnsupportedGrantType(f"Unsupported grant type: {params['grant_type']}")
+    grant = grant_type_of(params)
     app = await _client(request, current, params)
     tokens = services(request).tokens
     info = request_info(request)
-    if grant is GrantType.AUTHORIZATION_CODE:
-        require(params, "code")
-        result = await tokens.authorization_code(
-            current,
-            app,
-            params["code"],
-            params.get("redirect_uri"),
-            params.get("code_verifier"),
-            info,
-        )
-    elif grant is GrantType.CLIENT_CREDENTIALS:
-        result = await tokens.client_credentials(
-            current, app, params.get("audience"), params.get("scope"), info
-        )
-    elif grant in (GrantType.PASSWORD, GrantType.PASSWORD_REALM):
-        require(params, "username", "password")
-        if grant is GrantType.PASSWORD_REALM:
-            require(params, "realm")
-        result = await tokens.password(
-            current,
-            app,
-            grant,
-            params["username"],
-            params["password"],
-            params.get("realm"),
-            params.get("scope"),
-            params.get("audience"),
-            info,
-        )
-    elif grant is GrantType.PASSWORDLESS_OTP:
-        require(params, "username", "otp", "realm")
-        c = services(request)
-        connection = await c.passwordless.connection(current, params["realm"], app)
-        try:
-            user = await c.passwordless.verify(
-                current, app, connection, params["username"], params["otp"], info
+    match read_request(grant, params):
+        case CodeRequest() as r:
+            result = await tokens.authorization_code(
+                current, app, r.code, r.redirect_uri, r.code_verifier, info
             )
-        except InvalidCredentials as exc:
-            raise InvalidGrant("Wrong email or verification code.") from exc
-        result = await tokens.passwordless_user_tokens(
-            current, app, user, params.get("scope"), params.get("audience"), info
-        )
-    else:
-        require(params, "refresh_token")
-        result = await tokens.refresh(
-            current, app, params["refresh_token"], params.get("scope"), info
-        )
+        case ClientCredentialsRequest() as r:
+            result = await tokens.client_credentials(current, app, r.audience, r.scope, info)
+        case PasswordRequest() as r:
+            result = await tokens.password(
+                current, app, r.grant, r.username, r.password, r.realm, r.scope, r.audience, info
+            )
+        case OtpRequest() as r:
+            c = services(request)
+            connection = await c.passwordless.connection(current, r.realm, app)
+            try:
+                user = await c.passwordless.verify(
+                    current, app, connection, r.username, r.otp, info
+                )
+            except InvalidCredentials as exc:
+                raise InvalidGrant("Wrong email or verification code.") from exc
+            result = await tokens.passwordless_user_tokens(
+                current, app, user, r.scope, r.audience, info
+            )
+        case RefreshRequest() as r:
+            result = await tokens.refresh(current, app, r.refresh_token, r.scope, info)
     return JSONResponse(result.body(), headers={**NO_STORE, **limit_headers})
 
 
