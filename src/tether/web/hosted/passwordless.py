@@ -120,39 +120,24 @@ async def passwordless_submit(request: Request, flow: EmailCode) -> Response:
             current, app, connection, email, str(form.get("code") or ""), request_info(request)
         )
     except (InvalidCredentials, InvalidInput):
-        return form_page(
-            request,
-            "passwordless.html",
-            ctx,
-            "passwordless",
-            title=title,
-            status=400,
-            step="code",
-            email=email,
-            error="That code is wrong or has expired.",
-        )
+        refused: tuple[int, str] | None = (400, "That code is wrong or has expired.")
     except RateLimited as exc:  # brute-force protection: this address is blocked from here
-        return form_page(
-            request,
-            "passwordless.html",
-            ctx,
-            "passwordless",
-            title=title,
-            status=429,
-            step="code",
-            email=email,
-            error=exc.message,
-        )
+        refused = (429, exc.message)
     except Forbidden as exc:
+        refused = (403, exc.message)
+    else:
+        refused = None
+    if refused is not None:
+        status, error = refused
         return form_page(
             request,
             "passwordless.html",
             ctx,
             "passwordless",
             title=title,
-            status=403,
+            status=status,
             step="code",
             email=email,
-            error=exc.message,
+            error=error,
         )
     return await signed_in(request, current, tx, user, ["otp"])
