@@ -99,7 +99,8 @@ def check_ttl(value: Any) -> timedelta:
         return DEFAULT_TTL
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput("Payload validation error: 'ttl_sec' must be a positive integer.")
-    if timedelta(seconds=value) > MAX_TTL:
+    # Compared as integers: timedelta() of a huge number overflows (a 500, not a 400).
+    if value > MAX_TTL.total_seconds():
         raise InvalidInput(
             f"Payload validation error: 'ttl_sec' may be at most {int(MAX_TTL.total_seconds())}."
         )
