@@ -1,7 +1,7 @@
 """Embedded login for Lock 14 and auth0-js (lock-protocol.md §1, §2.1-2.2):
 
-- ``GET /client/{client_id}.js``: ``Auth0.setClient({...})``, the app's enabled connections by
-  strategy, loaded by Lock with a ``<script>`` (no CORS, nothing secret);
+- ``GET /client/{client_id}.js``: Lock's client configuration script, see ``lock_client``
+  (its router is included in this one);
 - ``POST /co/authenticate``: credentials in, ``{login_ticket, co_verifier, co_id}`` out, CORS
   with credentials for the app's allowed origins when the app allows cross-origin
   authentication (Auth0's setting of that name). The verifier also goes into an HttpOnly cookie:
@@ -14,8 +14,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter
@@ -28,13 +26,13 @@ from tether.domain.errors import (
     Forbidden,
     InvalidCredentials,
     InvalidInput,
-    NotFound,
     RateLimited,
     UserBlocked,
 )
-from tether.domain.models import Application, Connection, Tenant
+from tether.domain.models import Application, Tenant
 from tether.protocol import authorize as authz
 from tether.protocol.errors import AccessDenied
+from tether.web.auth_api import lock_client
 from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.cookies import is_secure, session_value, set_session
@@ -44,80 +42,12 @@ from tether.web.html.render import page
 from tether.web.html.respond import deliver, deliver_error
 
 router = APIRouter()
+router.include_router(lock_client.router)
 
 VERIFIER_COOKIE = "tether_co_verifier"
 #: Beside a request parked for /co/verify: the digest of its ticket (never the ticket itself).
 CO_TICKET = "co_ticket_sha256"
 ALLOW_HEADERS = "Auth0-Client, Content-Type, Authorization, X-Request-Language"
-#: Lock's password meter knows only these (auth0-password-policies 3.1.0); others break it.
-LOCK_POLICIES = frozenset({"none", "low", "fair", "good", "excellent"})
-#: Tether's strategy -> the one Lock shows: an OIDC connection is a button (Lock's ``oauth2``),
-#: not the enterprise home-realm discovery Lock would make of ``oidc``.
-LOCK_STRATEGY = {"oidc": "oauth2"}
-
-
-# -- the client configuration script ---------------------------------------------------------
-
-
-def _lock_connection(c: Connection) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": c.name}
-    label = c.options.get("display_name")
-    if isinstance(label, str) and label:
-        out["display_name"] = label
-    if c.is_database:
-        policy = c.options.get("passwordPolicy")
-        complexity = c.options.get("password_complexity_options")
-        out.update(
-            showSignup=not c.options.get("disable_signup", False),
-            showForgot=True,
-            requires_username=bool(c.options.get("requires_username", False)),
-            passwordPolicy=policy if policy in LOCK_POLICIES else "none",
-        )
-        if isinstance(complexity, dict) and isinstance(complexity.get("min_length"), int):
-            out["password_complexity_options"] = {"min_length": complexity["min_length"]}
-    return out
-
-
-def client_configuration(current: Tenant, app: Application, found: list[Connection]) -> str:
-    strategies: dict[str, list[dict[str, Any]]] = {}
-    for c in found:
-        strategies.setdefault(LOCK_STRATEGY.get(c.strategy, c.strategy), []).append(
-            _lock_connection(c)
-        )
-    body = {
-        "id": app.client_id,
-        "tenant": current.name,
-        # Not "free"/"dev": Lock would show its "Protected with Auth0" badge.
-        "subscription": "enterprise",
-        "strategies": [{"name": k, "connections": v} for k, v in strategies.items()],
-    }
-    # "<" escaped: the JSON goes into a script, and a display name may hold "</script>".
-    text = json.dumps(body, separators=(",", ":")).replace("<", "\\u003c")
-    return f"Auth0.setClient({text});\n"
-
-
-@router.get("/client/{file_name}")
-async def client_script(request: Request, file_name: str) -> Response:
-    """Lock loads ``/client/{client_id}.js?t<ms>`` (the query is a cache buster)."""
-    current = await tenant(request)
-    c = services(request)
-    client_id = file_name.removesuffix(".js")
-    try:
-        if not file_name.endswith(".js"):
-            raise NotFound("No such client.")
-        app = await c.applications.get(current, client_id)
-    except NotFound:
-        return Response(
-            "/* no such client */\n",
-            status_code=404,
-            media_type="application/javascript; charset=utf-8",
-        )
-    found = await c.connections.enabled_for(current, app.client_id)
-    return Response(
-        client_configuration(current, app, found),
-        media_type="application/javascript; charset=utf-8",
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-    )
 
 
 # -- /co/authenticate ----------------------------------------------------------------------------
@@ -301,7 +231,7 @@ async def _spend(
     elif await c.sign_in_linking.offer_for(
         current, app, session.user_pk, req.prompt, flag=True, request=request_info(request)
     ):
-        # Linking at sign-in (domain/sign_in_linking.py): the ticket was a fresh sign-in and an
+        # Linking at sign-in (domain/sign_in_linking/): the ticket was a fresh sign-in and an
         # account with the same verified email exists; the hosted page asks, then
         # /authorize/resume answers in the request's mode.
         tx_id = await c.authorization.park(current, req)
