@@ -1,4 +1,4 @@
-"""Linking at sign-in (issue 16, part 2; domain/sign_in_linking.py), through the hosted pages
+"""Linking at sign-in (issue 16, part 2; domain/sign_in_linking/), through the hosted pages
 over httpx (they need no script): a password account whose address its owner verified with the
 mailed link, then a sign-in with an email code for the same address -> the prompt -> Link with
 the existing account's password -> back at the app with the existing account's ``sub``.

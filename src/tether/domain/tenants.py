@@ -44,7 +44,7 @@ SETTINGS: dict[str, Callable[[object], bool]] = {
     "legacy_id_token_bearer": lambda v: isinstance(v, bool),
     "linking.metadata_merge": lambda v: v in ("discard", "merge"),
     "linking.require_verified_email": lambda v: isinstance(v, bool),
-    # The link prompt at sign-in (domain/sign_in_linking.py).
+    # The link prompt at sign-in (domain/sign_in_linking/).
     "linking.on_sign_in": lambda v: v in ("prompt", "off"),
     # Email verification (domain/verification.py): mail a link on database sign-up.
     "email_verification.on_signup": lambda v: isinstance(v, bool),

@@ -343,7 +343,7 @@ class VerificationTicketRepo(Protocol):
 
 
 class LinkChoiceRepo(Protocol):
-    """ "Keep separate" answers to the link prompt at sign-in (domain/sign_in_linking.py)."""
+    """ "Keep separate" answers to the link prompt at sign-in (domain/sign_in_linking/)."""
 
     async def keep_apart(self, tenant_id: str, user_pk: str, other_pk: str, at: datetime) -> None:
         """Remember the answer for this pair (idempotent)."""

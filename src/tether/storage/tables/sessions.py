@@ -164,7 +164,7 @@ account_flows = sa.Table(
 )
 
 
-# "Keep separate" answers to the link prompt at sign-in (domain/sign_in_linking.py): the user
+# "Keep separate" answers to the link prompt at sign-in (domain/sign_in_linking/): the user
 # who signed in and the existing user with the same verified email are not offered again.
 link_choices = sa.Table(
     "link_choices",

@@ -154,7 +154,7 @@ async def resume(request: Request) -> Response:
         return _redirect(login_url(request, tx.id, req))
     if await c.authorization.needs_consent(current, app, session.user_pk, req):
         return _redirect(f"/u/consent?{urlencode({'state': tx.id})}")
-    # Linking at sign-in (domain/sign_in_linking.py): an account with the same verified email
+    # Linking at sign-in (domain/sign_in_linking/): an account with the same verified email
     # exists; the person chooses on the hosted page before the request is answered.
     if await c.sign_in_linking.offer(
         current, app, tx, req.prompt, flag=True, request=request_info(request)

@@ -1,4 +1,4 @@
-"""``/u/link-account``: the link prompt at sign-in (domain/sign_in_linking.py).
+"""``/u/link-account``: the link prompt at sign-in (domain/sign_in_linking/).
 
 ``/authorize/resume`` sends the person here when an account with their verified address already
 exists. The page says so in plain words, with how that account signs in (never its details),

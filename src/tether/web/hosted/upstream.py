@@ -112,7 +112,7 @@ async def callback(request: Request) -> Response:
 async def _link_proven(
     request: Request, current: Tenant, proof_tx: LoginTransaction, app: Application, user: User
 ) -> Response:
-    """The sign-in the link prompt asked for (domain/sign_in_linking.py): link, then the
+    """The sign-in the link prompt asked for (domain/sign_in_linking/): link, then the
     original request goes on as the existing account."""
     c = services(request)
     await c.authorization.finish(current, proof_tx)
