@@ -230,7 +230,7 @@ def build_container(
         ),
         admins=AdminService(uow, audit, clock),
         hosted_apps=HostedApps(uow, applications, tokens, keys, clock),
-        account=AccountService(uow, linking, mail, logs, clock),
+        account=AccountService(uow, linking, logs, clock),
         access=AccessCheck(cutoffs),
         jobs=JobService(uow, audit, clock, sealer, access, mail),
         verification=verification,

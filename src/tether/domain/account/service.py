@@ -33,7 +33,6 @@ from tether.domain.errors import Forbidden, InvalidInput, NotFound
 from tether.domain.linking import LinkingService, LinkWith
 from tether.domain.log_filter import LogFilter
 from tether.domain.logs import LogService
-from tether.domain.mail import MailService
 from tether.domain.models import Identity, LogEvent, Session, Tenant, User
 from tether.domain.sessions import StartedSession
 
@@ -95,13 +94,11 @@ class AccountService:
         self,
         uow: UnitOfWorkFactory,
         linking: LinkingService,
-        mail: MailService,
         logs: LogService,
         clock: Clock,
     ):
         self._uow = uow
         self._linking = linking
-        self._mail = mail
         self._logs = logs
         self._clock = clock
 

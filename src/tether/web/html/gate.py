@@ -1,7 +1,7 @@
 """Who is signed in to Tether's own pages, and the way in for who is not.
 
 A page uses the browser's SSO session. Without one, the person goes through ``/authorize`` of
-the page's own first-party application (domain/account.py, HostedApps) and comes back to
+the page's own first-party application (domain/account/hosted_apps.py, HostedApps) and comes back to
 ``/<kind>/callback``, where the code is redeemed. The flow's ``state`` is also kept in an HttpOnly
 cookie scoped to that callback, so a callback only completes in the browser that started it.
 """

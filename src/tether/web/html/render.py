@@ -21,7 +21,7 @@ from tether.web import cookies
 from tether.web.html import csrf
 
 #: Every surface's templates, in one tree (a surface's own in its subfolder: account/, dashboard/).
-TEMPLATES = Path(__file__).parents[1] / "hosted" / "templates"
+TEMPLATES = Path(__file__).parent / "templates"
 
 _env = Environment(
     loader=FileSystemLoader(TEMPLATES),
