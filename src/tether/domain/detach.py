@@ -29,6 +29,16 @@ PROFILE_FIELDS = (
     "picture",
 )
 
+#: The columns of an identity that ``restore`` changes (its profile stays as it is).
+RESTORED_FIELDS = (
+    "user_pk",
+    "is_primary",
+    "linked_at",
+    "link_reason",
+    "detached",
+    "linked_unverified",
+)
+
 
 async def restore(
     uow: UnitOfWork,
@@ -66,9 +76,9 @@ async def restore(
         # Tokens with this sub from before it was linked stay dead (finding 8's check).
         tokens_valid_after=now,
     )
-    if await uow.users.get(tenant.id, restored.user_id) is not None:
+    # One statement: the insert itself finds out whether the user_id is taken.
+    if not await uow.users.add_unless_taken(restored):
         raise Conflict("A user with this identity's id exists already.", code="user_exists")
-    await uow.users.add(restored)
     target.user_pk = restored.pk
     target.is_primary = True
     target.linked_at = now
@@ -76,7 +86,7 @@ async def restore(
     target.detached = None
     # A primary identity is never "linked while unverified": the mark belongs to the link.
     target.linked_unverified = False
-    await uow.identities.update(target)
+    await uow.identities.update_fields(target, RESTORED_FIELDS)
     return restored
 
 

@@ -123,10 +123,8 @@ class LinkingService:
         transaction (one commit: never a link without the session, nor the reverse)."""
         proven = await self._proof_of(tenant, spec)
         async with self._uow() as uow:
-            primary, _ = await self._link(uow, tenant, primary_id, spec, actor, proven)
-            joined = await uow.users.by_pk(tenant.id, primary.pk)
-            if joined is None:
-                raise NotFound("Your account no longer exists.", code="inexistent_user")
+            # The joined user as the link left it (its identities included), not read again.
+            joined, _ = await self._link(uow, tenant, primary_id, spec, actor, proven)
             started = await self._sessions.start(uow.sessions, tenant, joined, amr)
             await uow.commit()
         return joined, started
@@ -162,32 +160,30 @@ class LinkingService:
         secondary_id = proven.secondary_id
         if isinstance(spec, LinkIdentity):
             secondary_id, _ = await self._identity_owner(uow, tenant, spec)
-        primary = await uow.users.get(tenant.id, primary_id)
+        # Both users in one read, under their locks (SQLite: the write lock is held from the
+        # transaction's first statement; PostgreSQL: SELECT ... FOR UPDATE in primary-key
+        # order, then the read): what we decide on is what we change, with no second read.
+        users = await uow.users.for_change(
+            tenant.id, list(dict.fromkeys([primary_id, secondary_id]))
+        )
+        primary = users.get(primary_id)
         if primary is None:
             raise NotFound("The user does not exist.", code="inexistent_user")
         if secondary_id == primary.user_id:
             raise LinkError("Main identity and the new one are the same.")
         if any(i.user_id == secondary_id for i in primary.identities):
             raise Conflict("Specified identity already exists.", code="identity_conflict")
-        secondary = await uow.users.get(tenant.id, secondary_id)
+        secondary = users.get(secondary_id)
         if secondary is None:
             if isinstance(spec, LinkIdentity) or await self._identity_exists(
                 uow, tenant, secondary_id
             ):
-                # The identity exists but already belongs to another user.
+                # The identity exists but already belongs to another user (a link that raced
+                # this one for it committed first).
                 raise Conflict("Specified identity already exists.", code="identity_conflict")
             raise LinkError("Provided secondary account not found.")
         if secondary.blocked:
             raise LinkError("Unable to link with the secondary account.")
-        # Lock both rows in a fixed order, then read them again: what we decide on is what
-        # we change (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the write lock is held).
-        locked = await uow.users.lock(tenant.id, sorted([primary.pk, secondary.pk]))
-        if len(locked) != 2:
-            raise Conflict("Specified identity already exists.", code="identity_conflict")
-        primary = await uow.users.by_pk(tenant.id, primary.pk)
-        secondary = await uow.users.by_pk(tenant.id, secondary.pk)
-        if primary is None or secondary is None:
-            raise Conflict("Specified identity already exists.", code="identity_conflict")
         if proven.claims is not None and not _proof_still_good(proven.claims, secondary):
             # The proof was minted before the secondary's password changed, it was blocked
             # and unblocked, or an identity left it: a stolen ID token ended there
@@ -204,18 +200,27 @@ class LinkingService:
             actor=actor,
             now=now,
         )
-        moved = await uow.identities.move(tenant.id, secondary.pk, primary.pk)
-        if moved != len(secondary.identities):
-            raise Conflict("Specified identity already exists.", code="identity_conflict")
-        for identity in plan.moved:
-            await uow.identities.update(identity)
+        # One UPDATE per identity moves it, drops the secondary's primary mark and records the
+        # link's reason; each is written only while it still belongs to the secondary.
+        for before, moved in zip(secondary.identities, plan.moved, strict=True):
+            names = MOVED_PRIMARY_FIELDS if before.is_primary else MOVED_FIELDS
+            if not await uow.identities.update_fields(moved, names, owner=secondary.pk):
+                raise Conflict("Specified identity already exists.", code="identity_conflict")
+        changes: dict[str, Any] = {"updated_at": now}
+        if plan.user_metadata != primary.user_metadata:
+            changes["user_metadata"] = plan.user_metadata
+        if plan.app_metadata != primary.app_metadata:
+            changes["app_metadata"] = plan.app_metadata
+        await uow.users.update_fields(tenant.id, primary.pk, changes)
         primary.user_metadata = plan.user_metadata
         primary.app_metadata = plan.app_metadata
         primary.updated_at = now
-        await uow.users.update(primary)
         # The secondary user's sessions, codes and refresh tokens go with its row.
         await uow.users.delete_row(tenant.id, secondary.pk)
-        after = await uow.identities.for_user(tenant.id, primary.pk)
+        # The answer from what was read and written, not read again: the primary's identities
+        # in the order it was read, then the moved ones (the latest linked_at).
+        after = [*primary.identities, *plan.moved]
+        primary.identities = after
         await self._audit.record(
             uow,
             tenant.id,
@@ -272,10 +277,8 @@ class LinkingService:
         browser goes on with a new one that keeps its old sign-in time (the re-authentication
         window does not grow), started in the unlink's own transaction."""
         async with self._uow() as uow:
-            primary, _ = await self._unlink(uow, tenant, primary_id, provider, user_id, actor)
-            user = await uow.users.by_pk(tenant.id, primary.pk)
-            if user is None:
-                raise NotFound("The user does not exist.", code="inexistent_user")
+            # The user as the unlink left it (its identities included), not read again.
+            user, _ = await self._unlink(uow, tenant, primary_id, provider, user_id, actor)
             started = await self._sessions.resume(uow.sessions, user, browser_session)
             await uow.commit()
         return user, started
@@ -294,16 +297,11 @@ class LinkingService:
         remaining identities."""
         subject = user_id[len(provider) + 1 :] if user_id.startswith(provider + "|") else user_id
         now = self._clock.now()
-        primary = await uow.users.get(tenant.id, primary_id)
+        # Read under the row's lock (as ``_link``): an unlink racing this one for the same
+        # identity then finds it gone (404, not 409).
+        primary = (await uow.users.for_change(tenant.id, [primary_id])).get(primary_id)
         if primary is None:
             raise NotFound("The user does not exist.", code="inexistent_user")
-        # Lock the primary, then read it again: what we decide on is what we change (an
-        # unlink racing this one for the same identity then finds it gone: 404, not 409).
-        locked = await uow.users.lock(tenant.id, [primary.pk])
-        if locked:
-            primary = await uow.users.by_pk(tenant.id, primary.pk)
-        if not locked or primary is None:
-            raise Conflict("The user changed during the request; try again.", code="conflict")
         target = next(
             (i for i in primary.identities if i.provider == provider and i.subject == subject),
             None,
@@ -326,8 +324,9 @@ class LinkingService:
         # unlinked identity needs per-identity sessions (docs/security.md, differences).
         self._access.note_after_commit(uow, tenant.id, restored.user_id, now)
         primary.updated_at = now
-        await uow.users.update(primary)
-        after = await uow.identities.for_user(tenant.id, primary.pk)
+        await uow.users.update_fields(tenant.id, primary.pk, {"updated_at": now})
+        after = [i for i in primary.identities if i.id != target.id]
+        primary.identities = after
         await self._audit.record(
             uow,
             tenant.id,
@@ -358,6 +357,12 @@ class LinkingService:
             "accounts, and change your password.",
         )
         return primary, after
+
+
+#: The columns of an identity a link changes: its owner and its link record; the secondary's
+#: primary identity also takes the secondary's profile and what is given back on unlink.
+MOVED_FIELDS = ("user_pk", "is_primary", "linked_at", "link_reason", "linked_unverified")
+MOVED_PRIMARY_FIELDS = (*MOVED_FIELDS, "profile_data", "detached")
 
 
 def _by(actor: Actor, primary: User) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from tether.domain.account_records import AccountFlow, Admin
 from tether.domain.log_filter import LogFilter
@@ -137,6 +137,19 @@ class UserRepo(Protocol):
         """Lock these users' rows for the transaction, in the order given; the pks found."""
         ...
 
+    async def for_change(self, tenant_id: str, user_ids: builtins.list[str]) -> dict[str, User]:
+        """These users by user_id, with their identities, read under their rows' locks (held
+        until the transaction ends); missing ones are left out."""
+        ...
+
+    async def add_unless_taken(self, user: User) -> bool:
+        """Insert ``user`` unless a live user has its user_id; True when inserted."""
+        ...
+
+    async def update_fields(self, tenant_id: str, pk: str, values: dict[str, Any]) -> None:
+        """Write only these columns of one user (never ``tokens_valid_after``)."""
+        ...
+
     async def delete_row(self, tenant_id: str, pk: str) -> None:
         """Remove a user that was linked into another (its identities have moved)."""
         ...
@@ -152,8 +165,11 @@ class IdentityRepo(Protocol):
     async def for_user(self, tenant_id: str, user_pk: str) -> list[Identity]: ...
     async def by_id(self, identity_id: str) -> Identity | None: ...
     async def update(self, identity: Identity) -> None: ...
-    async def move(self, tenant_id: str, from_user_pk: str, to_user_pk: str) -> int:
-        """Give every identity of one user to another; how many moved."""
+    async def update_fields(
+        self, identity: Identity, names: Sequence[str], *, owner: str | None = None
+    ) -> bool:
+        """Write only the columns ``names``; with ``owner``, only while the row still belongs
+        to that user. True when the row was written."""
         ...
 
 

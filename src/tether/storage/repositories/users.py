@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tether.domain.models import Identity, PasswordCredential, User
 from tether.domain.user_search import Query, Sort
@@ -63,19 +65,22 @@ class Identities(Repository):
             .values(values)
         )
 
-    async def move(self, tenant_id: str, from_user_pk: str, to_user_pk: str) -> int:
-        # Drop the primary mark first: the partial unique index allows one primary per user.
-        await self._c.execute(
-            t.identities.update()
-            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == from_user_pk)
-            .values(is_primary=False)
-        )
+    async def update_fields(
+        self, identity: Identity, names: Sequence[str], *, owner: str | None = None
+    ) -> bool:
+        """Write only the columns ``names`` of ``identity`` (a link or unlink changes its owner
+        and its link record, not its provider, subject or, mostly, its profile). With ``owner``
+        the row is written only while it still belongs to that user, so a move that lost a race
+        writes nothing. True when the row was written."""
+        where = [t.identities.c.id == identity.id, t.identities.c.tenant_id == identity.tenant_id]
+        if owner is not None:
+            where.append(t.identities.c.user_pk == owner)
         result = await self._c.execute(
             t.identities.update()
-            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == from_user_pk)
-            .values(user_pk=to_user_pk)
+            .where(*where)
+            .values({name: getattr(identity, name) for name in names})
         )
-        return int(result.rowcount)
+        return int(result.rowcount) == 1
 
     async def by_id(self, identity_id: str) -> Identity | None:
         row = (
@@ -141,6 +146,64 @@ class Users(Repository):
         for row in idn:
             by_pk[row.user_pk].identities.append(_identity(row))
         return users
+
+    async def for_change(self, tenant_id: str, user_ids: builtins.list[str]) -> dict[str, User]:
+        """These users (by user_id) with their identities, as the transaction will change them:
+        each row locked until it ends; the ones that do not exist are left out.
+
+        On SQLite the transaction holds the database's write lock from its first statement
+        (BEGIN IMMEDIATE), so one joined read is all it takes. On PostgreSQL the rows are locked
+        first, all in one ``SELECT ... ORDER BY pk FOR UPDATE`` (primary-key order, as every
+        other locker takes them: two links of the same users wait, they do not deadlock), then
+        read by a second statement, whose snapshot (READ COMMITTED) is taken after the locks
+        were granted and so sees what a transaction we waited for committed."""
+        if self._c.dialect.name != "sqlite":
+            locked = await self._c.scalars(
+                sa.select(t.users.c.pk)
+                .where(t.users.c.tenant_id == tenant_id, t.users.c.user_id.in_(user_ids))
+                .order_by(t.users.c.pk)
+                .with_for_update()
+            )
+            if not locked.all():
+                return {}
+        rows = (
+            await self._c.execute(
+                _user_with_identities_query().where(
+                    t.users.c.tenant_id == tenant_id, t.users.c.user_id.in_(user_ids)
+                )
+            )
+        ).all()
+        users: dict[str, User] = {}
+        for row in rows:
+            user = users.get(row.user_id)
+            if user is None:
+                user = users[row.user_id] = to_record(User, row)
+            data = row._mapping
+            if data["idn_id"] is not None:
+                user.identities.append(
+                    Identity(**{name: data[f"idn_{name}"] for name in _IDENTITY_FIELDS})
+                )
+        return users
+
+    async def add_unless_taken(self, user: User) -> bool:
+        """Insert ``user`` unless its user_id is a live user's already (one statement: ``INSERT
+        ... ON CONFLICT DO NOTHING``, on SQLite and PostgreSQL alike). True when inserted."""
+        values = to_values(user, t.users)
+        insert = sqlite_insert(t.users) if self._c.dialect.name == "sqlite" else pg_insert(t.users)
+        result = await self._c.execute(insert.values(values).on_conflict_do_nothing())
+        return int(result.rowcount) == 1
+
+    async def update_fields(self, tenant_id: str, pk: str, values: dict[str, Any]) -> None:
+        """Write only these columns of one user (a link changes its metadata and updated_at, an
+        unlink its updated_at: no need to send the whole row back)."""
+        if "tokens_valid_after" in values:
+            # Only set_tokens_valid_after moves the instant (see ``update``).
+            raise ValueError("tokens_valid_after is moved by set_tokens_valid_after only")
+        await self._c.execute(
+            t.users.update()
+            .where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
+            .values(values)
+        )
 
     async def get(self, tenant_id: str, user_id: str) -> User | None:
         return await self._one_with_identities(
