@@ -21,7 +21,7 @@ from tests.jobs.conftest import import_and_run, run_jobs
 from tests.management.conftest import assert_error
 from tether.domain.jobs.exports import Writer, export_view
 from tether.domain.models import Connection
-from tether.domain.views import user_view
+from tether.presentation.users import user_json
 
 FIELDS = [
     {"name": "user_id"},
@@ -195,7 +195,7 @@ async def test_bad_export_requests(api: httpx.AsyncClient, database: Connection)
 async def test_the_export_view_is_the_user_view(
     api: httpx.AsyncClient, world: World, database: Connection
 ) -> None:
-    """exports.export_view skips user_view's walk for non-finite numbers; otherwise the same."""
+    """exports.export_view skips user_json's walk for non-finite numbers; otherwise the same."""
     await seed(api, world, database)
     async with world.container.uow() as uow:
         users = await uow.bulk_users.page(world.tenant.id, None, None, 100)
@@ -203,8 +203,8 @@ async def test_the_export_view_is_the_user_view(
         users[1].blocked = True
     assert len(users) == 26
     for user in users:
-        assert export_view(user) == user_view(user) or user is users[0]
+        assert export_view(user) == user_json(user) or user is users[0]
     writer = Writer("json", None)
     [first, *_] = writer.rows(users[:1]).decode().splitlines()
     assert json.loads(first)["user_metadata"] == {"bad": None, "ok": 1}
-    assert json.loads(first) == user_view(users[0])
+    assert json.loads(first) == user_json(users[0])

@@ -18,7 +18,7 @@ from tether.domain.log_filter import LogFilter
 from tether.domain.models import iso8601
 from tether.domain.user_admin import UserChanges
 from tether.domain.users import NewDatabaseUser
-from tether.domain.views import user_view
+from tether.presentation.users import identities_json, user_json
 from tether.protocol import json_text
 
 users = typer.Typer(
@@ -58,7 +58,7 @@ def users_create(
         user = await c.users.create(
             t, connection, NewDatabaseUser(email=email, password=password, email_verified=verified)
         )
-        return user_view(user)
+        return user_json(user)
 
     emit(run(work), as_json)
 
@@ -72,7 +72,7 @@ def users_list(
 ) -> None:
     async def work(c: Container) -> list[dict[str, Any]]:
         found, _ = await c.users.list(await pick_tenant(c, tenant), page=page, per_page=per_page)
-        return [user_view(u) for u in found]
+        return [user_json(u) for u in found]
 
     emit(run(work), as_json, COLUMNS)
 
@@ -93,7 +93,7 @@ def users_search(
         t = await pick_tenant(c, tenant)
         query = user_search.compile_query(q)
         found, _ = await c.user_admin.search(t.id, query, page=page, per_page=per_page, sort=None)
-        return [user_view(u) for u in found]
+        return [user_json(u) for u in found]
 
     emit(run(work), as_json, COLUMNS)
 
@@ -101,7 +101,7 @@ def users_search(
 @users.command("show")
 def users_show(user_id: str, tenant: str = TenantOption, as_json: bool = JsonOption) -> None:
     async def work(c: Container) -> dict[str, Any]:
-        return user_view(await c.users.get(await pick_tenant(c, tenant), user_id))
+        return user_json(await c.users.get(await pick_tenant(c, tenant), user_id))
 
     emit(run(work), as_json)
 
@@ -109,7 +109,7 @@ def users_show(user_id: str, tenant: str = TenantOption, as_json: bool = JsonOpt
 def _update(user_id: str, tenant: str | None, values: dict[str, Any], as_json: bool) -> None:
     async def work(c: Container) -> dict[str, Any]:
         t = await pick_tenant(c, tenant)
-        return user_view(await c.user_admin.update(t.id, user_id, UserChanges(values), CLI))
+        return user_json(await c.user_admin.update(t.id, user_id, UserChanges(values), CLI))
 
     emit(run(work), as_json)
 
@@ -181,7 +181,7 @@ def users_unblock(
         lifted = await c.guard.unblock(
             t, BruteForceGuard.identifiers_of(user), user=user, actor="tether-cli"
         )
-        return {**user_view(user), "lifted": lifted}
+        return {**user_json(user), "lifted": lifted}
 
     emit(run(work), as_json)
 
@@ -279,7 +279,8 @@ def users_link(
 
     async def work(c: Container) -> list[dict[str, Any]]:
         t = await pick_tenant(c, tenant)
-        return await c.linking.link(t, primary, LinkIdentity(provider, subject, connection_id), CLI)
+        spec = LinkIdentity(provider, subject, connection_id)
+        return identities_json(await c.linking.link(t, primary, spec, CLI))
 
     emit(run(work), as_json, ["provider", "user_id", "connection", "isSocial"])
 
@@ -296,7 +297,7 @@ def users_unlink(
 
     async def work(c: Container) -> list[dict[str, Any]]:
         t = await pick_tenant(c, tenant)
-        return await c.linking.unlink(t, primary, provider, user_id, CLI)
+        return identities_json(await c.linking.unlink(t, primary, provider, user_id, CLI))
 
     emit(run(work), as_json, ["provider", "user_id", "connection", "isSocial"])
 

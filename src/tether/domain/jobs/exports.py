@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tether.domain.errors import InvalidInput
-from tether.domain.models import User, iso8601
-from tether.domain.views import identity_view
+from tether.domain.models import Identity, User, iso8601
 from tether.protocol import json_text
 
 FORMATS = ("json", "csv")
@@ -82,10 +81,25 @@ def pick(view: dict[str, Any], path: str) -> Any:
     return value
 
 
+def _identity(identity: Identity) -> dict[str, Any]:
+    """An ``identities[]`` item of the export file: a linked (non-primary) identity carries its
+    ``profileData``, as in Auth0's user object."""
+    item: dict[str, Any] = {
+        "connection": identity.connection_name,
+        "provider": identity.provider,
+        "user_id": identity.subject,
+        "isSocial": identity.is_social,
+    }
+    if not identity.is_primary and identity.profile_data:
+        item["profileData"] = dict(identity.profile_data)
+    return item
+
+
 def export_view(user: User) -> dict[str, Any]:
-    """``views.user_view``'s fields, without its walk for non-finite numbers (60% of an export's
-    time): ``_dumps`` refuses them (``allow_nan=False``) and only then falls back to the view,
-    which shows them as null."""
+    """A line of Auth0's export file: the user object's fields (the export format is this use
+    case's own, so it has its own writer), without a walk for non-finite numbers (60% of an
+    export's time): ``_dumps`` refuses them (``allow_nan=False``) and only then falls back to
+    showing them as null."""
     primary_first = sorted(user.identities, key=lambda i: not i.is_primary)
     view: dict[str, Any] = {
         "user_id": user.user_id,
@@ -99,7 +113,7 @@ def export_view(user: User) -> dict[str, Any]:
         "picture": user.picture,
         "created_at": iso8601(user.created_at),
         "updated_at": iso8601(user.updated_at),
-        "identities": [identity_view(i, with_profile=not i.is_primary) for i in primary_first],
+        "identities": [_identity(i) for i in primary_first],
         "user_metadata": user.user_metadata,
         "app_metadata": user.app_metadata,
         "last_login": iso8601(user.last_login),
@@ -113,7 +127,7 @@ def export_view(user: User) -> dict[str, Any]:
 def _dumps(value: Any) -> str:
     try:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except ValueError:  # a non-finite number stored some other way: null, as user_view shows it
+    except ValueError:  # a non-finite number stored some other way: null, as the API shows it
         return json.dumps(
             json_text.finite_or_null(value), ensure_ascii=False, separators=(",", ":")
         )

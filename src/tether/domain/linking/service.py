@@ -28,7 +28,6 @@ from tether.domain.mail import MailService
 from tether.domain.models import Identity, Session, Tenant, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.sessions import SessionService, StartedSession
-from tether.domain.views import identity_view
 
 
 @dataclass(frozen=True)
@@ -101,14 +100,14 @@ class LinkingService:
         primary_id: str,
         spec: LinkWith | LinkIdentity,
         actor: Actor,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Identity]:
         """Move the secondary user's identities to the primary; the secondary user stops
-        existing. Returns the primary's identities, Auth0's 201 body."""
+        existing. Returns the primary's identities (web shapes Auth0's 201 body of them)."""
         proven = await self._proof_of(tenant, spec)
         async with self._uow() as uow:
             _, after = await self._link(uow, tenant, primary_id, spec, actor, proven)
             await uow.commit()
-        return [identity_view(i, with_profile=not i.is_primary) for i in after]
+        return list(after)
 
     async def link_and_sign_in(
         self,
@@ -256,13 +255,13 @@ class LinkingService:
 
     async def unlink(
         self, tenant: Tenant, primary_id: str, provider: str, user_id: str, actor: Actor
-    ) -> list[dict[str, Any]]:
+    ) -> list[Identity]:
         """Detach one identity: it becomes a user again with its old user_id, its profile and
         (unlike Auth0) its own metadata. Returns the primary's remaining identities."""
         async with self._uow() as uow:
             _, after = await self._unlink(uow, tenant, primary_id, provider, user_id, actor)
             await uow.commit()
-        return [identity_view(i, with_profile=not i.is_primary) for i in after]
+        return list(after)
 
     async def unlink_and_continue(
         self,

@@ -17,7 +17,7 @@ from tether.domain.errors import DomainError, InvalidInput, NotFound
 from tether.domain.linking import LinkIdentity
 from tether.domain.log_filter import LogFilter
 from tether.domain.user_admin import UserChanges
-from tether.domain.views import user_view
+from tether.presentation.users import user_json
 from tether.protocol import json_text
 from tether.web.context import request_info, services
 from tether.web.dashboard.common import Admin, Form, actor, admin_after_form, section_page
@@ -84,7 +84,7 @@ async def show_user(
         title=user.email or user.user_id,
         user=user,
         rows=rows,
-        raw=json.dumps(user_view(user), indent=2, ensure_ascii=False),
+        raw=json.dumps(user_json(user), indent=2, ensure_ascii=False),
         user_metadata=metadata.get("user_metadata")
         or json.dumps(json_text.finite_or_null(user.user_metadata), indent=2, ensure_ascii=False),
         app_metadata=metadata.get("app_metadata")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -56,6 +56,13 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str]:
     if body:
         return "Payload validation error: " + "; ".join(parts), "invalid_body"
     return "Query validation error: " + "; ".join(parts), "invalid_query_string"
+
+
+def _where(exc: ResponseValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err.get('loc', ()))} ({err.get('type', '?')})"
+        for err in exc.errors()[:10]
+    )
 
 
 async def _log_failure(request: Request, status: int, message: str) -> None:
@@ -109,6 +116,10 @@ def create_management_app(services: Services) -> FastAPI:
                 status_code=exc.status_code,
             )
         else:
+            if isinstance(exc, ResponseValidationError):
+                # The answer broke its response model: a bug here, logged without the values
+                # (they may hold a client secret or a user's data), only where and why.
+                exc = RuntimeError(f"response off its model: {_where(exc)}")
             request_id = log_unhandled(request, exc)
             return JSONResponse(
                 management_body(500, f"Internal error (request id {request_id}).", "server_error"),
@@ -128,6 +139,7 @@ def create_management_app(services: Services) -> FastAPI:
         OAuth2Error,
         BodyError,
         HTTPException,
+        ResponseValidationError,  # by name: handled here, not re-raised to the outer app's log
         Exception,
     ):
         app.add_exception_handler(kind, render)

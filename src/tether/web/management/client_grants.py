@@ -6,23 +6,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Security
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from tether.domain.models import ClientGrant
-from tether.web.body import StrictJsonRoute
 from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
+from tether.web.management.crud import Family, item_routes
 from tether.web.management.deps import bearer_scheme
 from tether.web.management.shared import Paging, scoped
+from tether.web.management.views import ManagementRoute
 
 router = APIRouter(
-    dependencies=[Security(bearer_scheme)], tags=["client-grants"], route_class=StrictJsonRoute
+    dependencies=[Security(bearer_scheme)], tags=["client-grants"], route_class=ManagementRoute
 )
 Reader = Annotated[Caller, scoped("read:client_grants")]
 Creator = Annotated[Caller, scoped("create:client_grants")]
-Updater = Annotated[Caller, scoped("update:client_grants")]
-Deleter = Annotated[Caller, scoped("delete:client_grants")]
 
 
 def client_grant_view(grant: ClientGrant) -> dict[str, Any]:
@@ -46,7 +44,7 @@ async def list_client_grants(
     listing: Paging,
     audience: Annotated[str | None, Query(max_length=600)] = None,
     client_id: Annotated[str | None, Query(max_length=64)] = None,
-) -> Response:
+) -> Any:
     grants, total = await services(request).applications.grants_page(
         who.tenant,
         page=listing.page,
@@ -66,35 +64,41 @@ async def list_client_grants(
 )
 async def create_client_grant(
     request: Request, who: Creator, body: schemas.CreateClientGrant
-) -> Response:
+) -> dict[str, Any]:
     """404 when the client or the API does not exist; 409 when the pair already has a grant."""
     grant = await services(request).applications.add_client_grant(
         who.tenant, body.client_id, body.audience, list(body.scope), who.actor
     )
-    return JSONResponse(client_grant_view(grant), status_code=201)
+    return client_grant_view(grant)
 
 
-@router.patch(
-    "/client-grants/{id}",
-    response_model=schemas.ClientGrant,
-    responses=schemas.errors(404),
-    summary="Change a client grant's scopes",
-)
-async def update_client_grant(
-    request: Request, who: Updater, id: str, body: schemas.UpdateClientGrant
-) -> Response:
+async def _update(
+    request: Request, who: Caller, id: str, body: schemas.UpdateClientGrant
+) -> dict[str, Any]:
     grant = await services(request).applications.update_client_grant(
         who.tenant, id, None if body.scope is None else list(body.scope), who.actor
     )
-    return JSONResponse(client_grant_view(grant))
+    return client_grant_view(grant)
 
 
-@router.delete(
-    "/client-grants/{id}",
-    status_code=204,
-    responses=schemas.errors(404),
-    summary="Delete a client grant",
-)
-async def delete_client_grant(request: Request, who: Deleter, id: str) -> Response:
+async def _delete(request: Request, who: Caller, id: str) -> None:
     await services(request).applications.remove_client_grant(who.tenant, id, who.actor)
-    return Response(status_code=204)
+
+
+item_routes(
+    router,
+    Family(
+        "/client-grants/{id}",
+        "client_grant",
+        "a client grant",
+        schemas.ClientGrant,
+        schemas.UpdateClientGrant,
+        (),
+        "update:client_grants",
+        "delete:client_grants",
+    ),
+    read=None,
+    update=_update,
+    delete=_delete,
+    summaries=("", "Change a client grant's scopes", "Delete a client grant"),
+)

@@ -7,27 +7,24 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Security
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from tether.domain.applications import ApplicationChanges, NewApplication
 from tether.domain.models import Application, AppType, Tenant
-from tether.web.body import StrictJsonRoute
 from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
+from tether.web.management.crud import Family, item_routes
 from tether.web.management.deps import bearer_scheme
 from tether.web.management.errors import ManagementError
 from tether.web.management.shared import Paging, scoped
-from tether.web.management.views import pick_fields
+from tether.web.management.views import ManagementRoute
 
 router = APIRouter(
-    dependencies=[Security(bearer_scheme)], tags=["clients"], route_class=StrictJsonRoute
+    dependencies=[Security(bearer_scheme)], tags=["clients"], route_class=ManagementRoute
 )
 READ_KEYS = "read:client_keys"
 Reader = Annotated[Caller, scoped("read:clients", READ_KEYS)]
 Creator = Annotated[Caller, scoped("create:clients")]
-Updater = Annotated[Caller, scoped("update:clients")]
-Deleter = Annotated[Caller, scoped("delete:clients")]
 Rotator = Annotated[Caller, scoped("update:client_keys")]
 
 
@@ -91,7 +88,7 @@ async def list_clients(
         str | None, Query(max_length=128, description="Comma-separated application types.")
     ] = None,
     is_first_party: bool | None = None,
-) -> Response:
+) -> Any:
     apps, total = await services(request).applications.page(
         who.tenant,
         page=listing.page,
@@ -109,7 +106,9 @@ async def list_clients(
     responses=schemas.errors(),
     summary="Create an application",
 )
-async def create_client(request: Request, who: Creator, body: schemas.CreateClient) -> Response:
+async def create_client(
+    request: Request, who: Creator, body: schemas.CreateClient
+) -> dict[str, Any]:
     app_type = AppType(body.app_type) if body.app_type else AppType.REGULAR_WEB
     spec = NewApplication(
         name=body.name,
@@ -126,37 +125,16 @@ async def create_client(request: Request, who: Creator, body: schemas.CreateClie
         cross_origin_loc=body.cross_origin_loc or None,
     )
     created = await services(request).applications.register(who.tenant, spec, who.actor)
-    view = client_view(created.application, who.tenant, created.client_secret)
-    return JSONResponse(view, status_code=201)
+    return client_view(created.application, who.tenant, created.client_secret)
 
 
-@router.get(
-    "/clients/{id}",
-    response_model=schemas.Client,
-    responses=schemas.errors(404),
-    summary="Get an application",
-)
-async def get_client(
-    request: Request,
-    who: Reader,
-    id: str,
-    fields: Annotated[str | None, Query(max_length=1024)] = None,
-    include_fields: bool = True,
-) -> Response:
-    app = await services(request).applications.get(who.tenant, id)
-    return JSONResponse(pick_fields(_view_for(request, who, app), fields, include_fields))
+async def _read(request: Request, who: Caller, id: str) -> dict[str, Any]:
+    return _view_for(request, who, await services(request).applications.get(who.tenant, id))
 
 
-@router.patch(
-    "/clients/{id}",
-    response_model=schemas.Client,
-    responses=schemas.errors(404),
-    summary="Update an application",
-)
-async def update_client(
-    request: Request, who: Updater, id: str, body: schemas.UpdateClient
-) -> Response:
-
+async def _update(
+    request: Request, who: Caller, id: str, body: schemas.UpdateClient
+) -> dict[str, Any]:
     def urls(value: list[str] | None) -> tuple[str, ...] | None:
         return None if value is None else tuple(value)
 
@@ -175,18 +153,29 @@ async def update_client(
         cross_origin_loc=body.cross_origin_loc,
     )
     app = await services(request).applications.update(who.tenant, id, changes, who.actor)
-    return JSONResponse(_view_for(request, who, app))
+    return _view_for(request, who, app)
 
 
-@router.delete(
-    "/clients/{id}",
-    status_code=204,
-    responses=schemas.errors(404),
-    summary="Delete an application",
-)
-async def delete_client(request: Request, who: Deleter, id: str) -> Response:
+async def _delete(request: Request, who: Caller, id: str) -> None:
     await services(request).applications.remove(who.tenant, id, who.actor)
-    return Response(status_code=204)
+
+
+item_routes(
+    router,
+    Family(
+        "/clients/{id}",
+        "client",
+        "an application",
+        schemas.Client,
+        schemas.UpdateClient,
+        ("read:clients", READ_KEYS),
+        "update:clients",
+        "delete:clients",
+    ),
+    read=_read,
+    update=_update,
+    delete=_delete,
+)
 
 
 @router.post(
@@ -195,8 +184,8 @@ async def delete_client(request: Request, who: Deleter, id: str) -> Response:
     responses=schemas.errors(400, 404),
     summary="Rotate an application's secret",
 )
-async def rotate_secret(request: Request, who: Rotator, id: str) -> Response:
+async def rotate_secret(request: Request, who: Rotator, id: str) -> dict[str, Any]:
     """Auth0's rotate-secret: the client with its new ``client_secret``; the old secret stops
     working at once (also on every other Tether process)."""
     rotated = await services(request).applications.rotate_secret(who.tenant, id, who.actor)
-    return JSONResponse(client_view(rotated.application, who.tenant, rotated.client_secret))
+    return client_view(rotated.application, who.tenant, rotated.client_secret)

@@ -6,25 +6,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Security
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from tether.domain.connections import ConnectionChanges
 from tether.domain.models import Connection
-from tether.web.body import StrictJsonRoute
 from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
+from tether.web.management.crud import Family, item_routes
 from tether.web.management.deps import bearer_scheme
 from tether.web.management.shared import Paging, scoped
-from tether.web.management.views import pick_fields
+from tether.web.management.views import ManagementRoute
 
 router = APIRouter(
-    dependencies=[Security(bearer_scheme)], tags=["connections"], route_class=StrictJsonRoute
+    dependencies=[Security(bearer_scheme)], tags=["connections"], route_class=ManagementRoute
 )
 Reader = Annotated[Caller, scoped("read:connections")]
 Creator = Annotated[Caller, scoped("create:connections")]
-Updater = Annotated[Caller, scoped("update:connections")]
-Deleter = Annotated[Caller, scoped("delete:connections")]
 
 
 def connection_view(connection: Connection) -> dict[str, Any]:
@@ -53,7 +50,7 @@ async def list_connections(
         list[schemas.Strategy] | None, Query(max_length=16, description="Only these strategies.")
     ] = None,
     name: Annotated[str | None, Query(max_length=128)] = None,
-) -> Response:
+) -> Any:
     found, total = await services(request).connections.page(
         who.tenant,
         page=listing.page,
@@ -73,7 +70,7 @@ async def list_connections(
 )
 async def create_connection(
     request: Request, who: Creator, body: schemas.CreateConnection
-) -> Response:
+) -> dict[str, Any]:
     connection = await services(request).connections.register(
         who.tenant,
         body.name,
@@ -82,51 +79,44 @@ async def create_connection(
         options=body.options,
         enabled_clients=body.enabled_clients or (),
     )
-    return JSONResponse(connection_view(connection), status_code=201)
+    return connection_view(connection)
 
 
-@router.get(
-    "/connections/{id}",
-    response_model=schemas.Connection,
-    responses=schemas.errors(404),
-    summary="Get a connection",
-)
-async def get_connection(
-    request: Request,
-    who: Reader,
-    id: str,
-    fields: Annotated[str | None, Query(max_length=1024)] = None,
-    include_fields: bool = True,
-) -> Response:
-    connection = await services(request).connections.get(who.tenant, id)
-    return JSONResponse(pick_fields(connection_view(connection), fields, include_fields))
+async def _read(request: Request, who: Caller, id: str) -> dict[str, Any]:
+    return connection_view(await services(request).connections.get(who.tenant, id))
 
 
-@router.patch(
-    "/connections/{id}",
-    response_model=schemas.Connection,
-    responses=schemas.errors(404),
-    summary="Update a connection",
-)
-async def update_connection(
-    request: Request, who: Updater, id: str, body: schemas.UpdateConnection
-) -> Response:
+async def _update(
+    request: Request, who: Caller, id: str, body: schemas.UpdateConnection
+) -> dict[str, Any]:
     """``options``, when sent, replaces the whole options object (as in Auth0)."""
     changes = ConnectionChanges(
         options=body.options,
         enabled_clients=None if body.enabled_clients is None else tuple(body.enabled_clients),
     )
     connection = await services(request).connections.update(who.tenant, id, changes, who.actor)
-    return JSONResponse(connection_view(connection))
+    return connection_view(connection)
 
 
-@router.delete(
-    "/connections/{id}",
-    status_code=204,
-    responses=schemas.errors(404, 409),
-    summary="Delete a connection",
-)
-async def delete_connection(request: Request, who: Deleter, id: str) -> Response:
+async def _delete(request: Request, who: Caller, id: str) -> None:
     """Refused (409 connection_in_use) while users still sign in with the connection."""
     await services(request).connections.remove(who.tenant, id, who.actor)
-    return Response(status_code=204)
+
+
+item_routes(
+    router,
+    Family(
+        "/connections/{id}",
+        "connection",
+        "a connection",
+        schemas.Connection,
+        schemas.UpdateConnection,
+        ("read:connections",),
+        "update:connections",
+        "delete:connections",
+    ),
+    read=_read,
+    update=_update,
+    delete=_delete,
+    delete_errors=(404, 409),
+)

@@ -8,17 +8,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Security
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from tether.domain.linking import LinkIdentity, LinkWith
-from tether.web.body import StrictJsonRoute, read_params
+from tether.presentation.users import identities_json
+from tether.web.body import read_params
 from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller_or_id_token, unstorable
 from tether.web.management.errors import ManagementError
+from tether.web.management.views import ManagementRoute
 
-router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=ManagementRoute)
 Who = Annotated[Caller, Depends(caller_or_id_token)]
 SCOPES = (["update:users"], ["update:current_user_identities"])
 
@@ -71,7 +72,7 @@ def _parse(raw: dict[str, Any]) -> LinkBody:
         }
     },
 )
-async def link(request: Request, who: Who, id: str) -> Response:
+async def link(request: Request, who: Who, id: str) -> list[dict[str, Any]]:
     who.require_for_user(id, *SCOPES)
     body = _parse(await read_params(request))
     if body.link_with is not None:
@@ -107,7 +108,7 @@ async def link(request: Request, who: Who, id: str) -> Response:
             )
         spec = LinkIdentity(body.provider, str(body.user_id), body.connection_id)
     identities = await services(request).linking.link(who.tenant, id, spec, who.actor)
-    return JSONResponse(identities, status_code=201)
+    return identities_json(identities)
 
 
 @router.delete(
@@ -115,9 +116,11 @@ async def link(request: Request, who: Who, id: str) -> Response:
     response_model=list[schemas.Identity],
     responses={**schemas.ERRORS, 404: {"model": schemas.Error}},
 )
-async def unlink(request: Request, who: Who, id: str, provider: str, user_id: str) -> Response:
+async def unlink(
+    request: Request, who: Who, id: str, provider: str, user_id: str
+) -> list[dict[str, Any]]:
     who.require_for_user(id, *SCOPES)
     identities = await services(request).linking.unlink(
         who.tenant, id, provider, user_id, who.actor
     )
-    return JSONResponse(identities)
+    return identities_json(identities)

@@ -31,13 +31,14 @@ from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
 from tether.web.management.errors import ManagementError
 from tether.web.management.tickets import no_organizations
+from tether.web.management.views import ManagementRoute
 
 IMPORT_PATH = "/api/v2/jobs/users-imports"
 MAX_USERS_FILE = 500 * 1024  # Auth0: "The file size limit for a bulk import is 500KB."
 IMPORT_MAX_BODY = MAX_USERS_FILE + 16 * 1024  # the file plus the form's other fields
 READ = ("read:users", "create:users")
 
-router = APIRouter(dependencies=[Security(bearer_scheme)])
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=ManagementRoute)
 files = APIRouter()
 Who = Annotated[Caller, Depends(caller)]
 
@@ -177,7 +178,7 @@ async def export_users(request: Request, who: Who) -> Response:
 )
 async def verification_email(
     request: Request, who: Who, body: schemas.VerificationEmailJob
-) -> Response:
+) -> dict[str, Any]:
     """Mail the user a new verification link (domain/verification.py); rate limited per user."""
     who.require(["update:users"])
     no_organizations(body.organization_id)
@@ -187,7 +188,7 @@ async def verification_email(
         who.actor,
         identity=body.identity.model_dump() if body.identity else None,
     )
-    return JSONResponse(job_view(job), status_code=201)
+    return job_view(job)
 
 
 def _location(request: Request, who: Caller, job: Job) -> str | None:

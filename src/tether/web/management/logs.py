@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Security
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from tether.domain.log_filter import LogFilter
 from tether.protocol import lucene
-from tether.web.body import StrictJsonRoute
 from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
 from tether.web.management.errors import ManagementError
-from tether.web.management.views import envelope, pick_fields
+from tether.web.management.views import ManagementRoute, envelope, pick_fields
 from tether.web.views import log_view
 
-router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=ManagementRoute)
 Who = Annotated[Caller, Depends(caller)]
 
 #: Fields ``q`` may filter on, as ``field:value`` terms joined by AND (dates as a range).
@@ -106,20 +104,18 @@ async def list_logs(
     include_totals: bool = False,
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     take: Annotated[int | None, Query(ge=1, le=100)] = None,
-) -> Response:
+) -> Any:
     who.require(["read:logs"])
     flt = parse_log_query(q, descending=sort != "date:1")
     service = services(request).logs
     if from_ is not None or take is not None:
         events = await service.after(who.tenant.id, flt, from_id=from_, take=take or 50)
-        return JSONResponse([pick_fields(log_view(e), fields, include_fields) for e in events])
+        return [pick_fields(log_view(e), fields, include_fields) for e in events]
     events, total = await service.page(who.tenant.id, flt, offset=page * per_page, limit=per_page)
     items = [pick_fields(log_view(e), fields, include_fields) for e in events]
     if include_totals:
-        return JSONResponse(
-            envelope("logs", items, start=page * per_page, limit=per_page, total=total)
-        )
-    return JSONResponse(items)
+        return envelope("logs", items, start=page * per_page, limit=per_page, total=total)
+    return items
 
 
 @router.get(
@@ -127,6 +123,6 @@ async def list_logs(
     response_model=schemas.LogEvent,
     responses={**schemas.ERRORS, 404: {"model": schemas.Error}},
 )
-async def get_log(request: Request, who: Who, id: str) -> Response:
+async def get_log(request: Request, who: Who, id: str) -> dict[str, Any]:
     who.require(["read:logs"])
-    return JSONResponse(log_view(await services(request).logs.get(who.tenant.id, id)))
+    return log_view(await services(request).logs.get(who.tenant.id, id))

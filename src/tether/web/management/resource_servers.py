@@ -7,25 +7,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Security
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from tether.domain.applications import ApiChanges, NewApi
 from tether.domain.models import Api
-from tether.web.body import StrictJsonRoute
 from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
+from tether.web.management.crud import Family, item_routes
 from tether.web.management.deps import bearer_scheme
 from tether.web.management.shared import Paging, scoped
-from tether.web.management.views import pick_fields
+from tether.web.management.views import ManagementRoute
 
 router = APIRouter(
-    dependencies=[Security(bearer_scheme)], tags=["resource-servers"], route_class=StrictJsonRoute
+    dependencies=[Security(bearer_scheme)], tags=["resource-servers"], route_class=ManagementRoute
 )
 Reader = Annotated[Caller, scoped("read:resource_servers")]
 Creator = Annotated[Caller, scoped("create:resource_servers")]
-Updater = Annotated[Caller, scoped("update:resource_servers")]
-Deleter = Annotated[Caller, scoped("delete:resource_servers")]
 
 
 def resource_server_view(api: Api) -> dict[str, Any]:
@@ -58,7 +55,7 @@ async def list_resource_servers(
     identifiers: Annotated[
         list[str] | None, Query(max_length=100, description="Only these identifiers.")
     ] = None,
-) -> Response:
+) -> Any:
     apis, total = await services(request).apis.page(
         who.tenant, page=listing.page, per_page=listing.per_page, identifiers=identifiers
     )
@@ -74,7 +71,7 @@ async def list_resource_servers(
 )
 async def create_resource_server(
     request: Request, who: Creator, body: schemas.CreateResourceServer
-) -> Response:
+) -> dict[str, Any]:
     spec = NewApi(
         name=body.name or "",
         identifier=body.identifier,
@@ -83,35 +80,16 @@ async def create_resource_server(
     )
     scopes = [{"value": v, "description": d} for v, d in _scopes(body.scopes or [])]
     api = await services(request).apis.register(who.tenant, spec, who.actor, scopes=scopes)
-    return JSONResponse(resource_server_view(api), status_code=201)
+    return resource_server_view(api)
 
 
-@router.get(
-    "/resource-servers/{id:path}",
-    response_model=schemas.ResourceServer,
-    responses=schemas.errors(404),
-    summary="Get an API by id or identifier",
-)
-async def get_resource_server(
-    request: Request,
-    who: Reader,
-    id: str,
-    fields: Annotated[str | None, Query(max_length=1024)] = None,
-    include_fields: bool = True,
-) -> Response:
-    api = await services(request).apis.find(who.tenant, id)
-    return JSONResponse(pick_fields(resource_server_view(api), fields, include_fields))
+async def _read(request: Request, who: Caller, id: str) -> dict[str, Any]:
+    return resource_server_view(await services(request).apis.find(who.tenant, id))
 
 
-@router.patch(
-    "/resource-servers/{id:path}",
-    response_model=schemas.ResourceServer,
-    responses=schemas.errors(404, 409),
-    summary="Update an API",
-)
-async def update_resource_server(
-    request: Request, who: Updater, id: str, body: schemas.UpdateResourceServer
-) -> Response:
+async def _update(
+    request: Request, who: Caller, id: str, body: schemas.UpdateResourceServer
+) -> dict[str, Any]:
     """The Management API itself keeps its identifier and scopes (400 if asked to change)."""
     changes = ApiChanges(
         name=body.name,
@@ -121,16 +99,33 @@ async def update_resource_server(
         allow_offline_access=body.allow_offline_access,
     )
     api = await services(request).apis.update(who.tenant, id, changes, who.actor)
-    return JSONResponse(resource_server_view(api))
+    return resource_server_view(api)
 
 
-@router.delete(
-    "/resource-servers/{id:path}",
-    status_code=204,
-    responses=schemas.errors(404),
-    summary="Delete an API and its client grants",
-)
-async def delete_resource_server(request: Request, who: Deleter, id: str) -> Response:
+async def _delete(request: Request, who: Caller, id: str) -> None:
     """The Management API cannot be deleted (403 operation_not_supported)."""
     await services(request).apis.remove(who.tenant, id, who.actor)
-    return Response(status_code=204)
+
+
+item_routes(
+    router,
+    Family(
+        "/resource-servers/{id:path}",
+        "resource_server",
+        "an API",
+        schemas.ResourceServer,
+        schemas.UpdateResourceServer,
+        ("read:resource_servers",),
+        "update:resource_servers",
+        "delete:resource_servers",
+    ),
+    read=_read,
+    update=_update,
+    delete=_delete,
+    summaries=(
+        "Get an API by id or identifier",
+        "Update an API",
+        "Delete an API and its client grants",
+    ),
+    update_errors=(404, 409),
+)

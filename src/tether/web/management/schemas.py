@@ -1,5 +1,7 @@
-"""Request bodies of the Management API, with Auth0's names. Unknown fields are refused, as
-Auth0 refuses them ("Payload validation error")."""
+"""The Management API's bodies, with Auth0's names: requests (unknown fields are refused, as
+Auth0 refuses them, "Payload validation error") and responses, the Auth0 JSON shapes every
+route's ``response_model`` names and FastAPI enforces (views.py ``ManagementRoute``). Response
+fields are declared in the order Auth0 sends them, which is the order they are serialized in."""
 
 from __future__ import annotations
 
@@ -88,6 +90,7 @@ class Ticket(BaseModel):
 
 
 class VerificationJob(BaseModel):
+    model_config = ConfigDict(extra="allow")
     type: Literal["verification_email"]
     status: str
     created_at: str
@@ -95,26 +98,39 @@ class VerificationJob(BaseModel):
 
 
 class Identity(BaseModel):
+    """An ``identities[]`` item (auth0-wire.md §2.1), fields in the order Auth0 sends them."""
+
     model_config = ConfigDict(extra="allow")
     connection: str
-    user_id: str | int
     provider: str
+    user_id: str | int
     isSocial: bool | None = None
     profileData: dict[str, Any] | None = None
 
 
 class User(BaseModel):
-    """The user object (auth0-wire.md §2.1); providers may add fields at the root."""
+    """The user object (auth0-wire.md §2.1), fields in the order Auth0 sends them; an absent
+    value is left out, not null. Providers may add fields at the root."""
 
     model_config = ConfigDict(extra="allow")
     user_id: str | None = None
     email: str | None = None
     email_verified: bool | None = None
+    username: str | None = None
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    nickname: str | None = None
+    picture: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
     identities: list[Identity] | None = None
     user_metadata: dict[str, Any] | None = None
     app_metadata: dict[str, Any] | None = None
-    created_at: str | None = None
-    updated_at: str | None = None
+    last_login: str | None = None
+    last_ip: str | None = None
+    logins_count: int | None = None
+    blocked: bool | None = None
 
 
 class UsersPage(BaseModel):

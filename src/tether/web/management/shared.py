@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
-from starlette.responses import JSONResponse
 
 from tether.web.management.auth import Caller
 from tether.web.management.deps import caller
@@ -34,20 +33,15 @@ class Listing:
     fields: str | None
     include_fields: bool
 
-    def respond(self, key: str, items: Iterable[dict[str, Any]], total: int) -> JSONResponse:
+    def respond(self, key: str, items: Iterable[dict[str, Any]], total: int) -> Any:
         """A bare array, or with ``include_totals`` Auth0's ``{start, limit, length, total,
-        <key>}`` envelope."""
+        <key>}`` envelope (the route's response model, a union of the two, validates it)."""
         shown = [pick_fields(item, self.fields, self.include_fields) for item in items]
         if self.include_totals:
-            return JSONResponse(
-                envelope(
-                    key, shown, start=self.page * self.per_page, limit=self.per_page, total=total
-                )
+            return envelope(
+                key, shown, start=self.page * self.per_page, limit=self.per_page, total=total
             )
-        return JSONResponse(shown)
-
-    def pick(self, item: dict[str, Any]) -> dict[str, Any]:
-        return pick_fields(item, self.fields, self.include_fields)
+        return shown
 
 
 def _listing(

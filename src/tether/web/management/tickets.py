@@ -10,15 +10,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Security
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
 from tether.web.management.errors import ManagementError
+from tether.web.management.views import ManagementRoute
 
-router = APIRouter(dependencies=[Security(bearer_scheme)])
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=ManagementRoute)
 Who = Annotated[Caller, Depends(caller)]
 
 
@@ -38,7 +38,7 @@ def no_organizations(organization_id: str | None) -> None:
 )
 async def email_verification(
     request: Request, who: Who, body: schemas.EmailVerificationTicket
-) -> Response:
+) -> dict[str, str]:
     who.require(["create:user_tickets"])
     no_organizations(body.organization_id)
     link = await services(request).verification.ticket(
@@ -50,4 +50,4 @@ async def email_verification(
         include_email=bool(body.includeEmailInRedirect),
         identity=body.identity.model_dump() if body.identity else None,
     )
-    return JSONResponse({"ticket": link}, status_code=201)
+    return {"ticket": link}

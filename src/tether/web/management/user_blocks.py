@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Security
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tether.domain.brute_force import BruteForceGuard, Policy
 from tether.domain.models import LoginBlock
@@ -15,20 +15,19 @@ from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller
+from tether.web.management.views import ManagementRoute
 
-router = APIRouter(dependencies=[Security(bearer_scheme)])
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=ManagementRoute)
 Who = Annotated[Caller, Depends(caller)]
 Identifier = Annotated[str, Query(min_length=1, max_length=320)]
 
 
-def _body(blocks: list[LoginBlock]) -> JSONResponse:
-    return JSONResponse(
-        {
-            "blocked_for": [
-                {"identifier": b.identifier, "ip": b.ip, "connection": b.connection} for b in blocks
-            ]
-        }
-    )
+def _body(blocks: list[LoginBlock]) -> dict[str, Any]:
+    return {
+        "blocked_for": [
+            {"identifier": b.identifier, "ip": b.ip, "connection": b.connection} for b in blocks
+        ]
+    }
 
 
 @router.get(
@@ -42,7 +41,7 @@ async def blocks_by_identifier(
     who: Who,
     identifier: Identifier,
     consider_brute_force_enablement: bool = False,
-) -> Response:
+) -> dict[str, Any]:
     who.require(["read:users"])
     if consider_brute_force_enablement and not Policy.of(who.tenant).enabled:
         return _body([])  # auth0-python 6 sends it: only blocks that are enforced
@@ -66,7 +65,7 @@ async def unblock_identifier(request: Request, who: Who, identifier: Identifier)
     responses=schemas.errors(404),
     summary="Blocks of a user",
 )
-async def blocks_of_user(request: Request, who: Who, id: str) -> Response:
+async def blocks_of_user(request: Request, who: Who, id: str) -> dict[str, Any]:
     who.require(["read:users"])
     c = services(request)
     user = await c.user_admin.get(who.tenant.id, id)

@@ -6,23 +6,22 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Security
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from tether.domain import user_search
 from tether.domain.errors import InvalidInput
 from tether.domain.log_filter import LogFilter
 from tether.domain.user_admin import UserChanges
-from tether.domain.views import user_view
-from tether.web.body import StrictJsonRoute
+from tether.presentation.users import user_json
 from tether.web.context import services
 from tether.web.management import schemas
 from tether.web.management.auth import Caller
 from tether.web.management.deps import bearer_scheme, caller, caller_or_id_token
 from tether.web.management.errors import ManagementError
-from tether.web.management.views import envelope, pick_fields
+from tether.web.management.views import ManagementRoute, envelope, pick_fields
 from tether.web.views import log_view
 
-router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=StrictJsonRoute)
+router = APIRouter(dependencies=[Security(bearer_scheme)], route_class=ManagementRoute)
 Who = Annotated[Caller, Depends(caller)]
 WhoOrIdToken = Annotated[Caller, Depends(caller_or_id_token)]
 SORT_PATTERN = r"^[a-zA-Z0-9_.]+:(1|-1)$"
@@ -56,7 +55,7 @@ async def list_users(
     q: Annotated[str | None, Query(max_length=1024)] = None,
     search_engine: Literal["v1", "v2", "v3"] | None = None,
     primary_order: bool | None = None,
-) -> Response:
+) -> Any:
     who.require(["read:users"])
     if search_engine == "v1":
         raise ManagementError(
@@ -83,12 +82,10 @@ async def list_users(
     users, total = await services(request).user_admin.search(
         who.tenant.id, query, page=page, per_page=per_page, sort=_sort(sort)
     )
-    items = [pick_fields(user_view(u), fields, include_fields) for u in users]
+    items = [pick_fields(user_json(u), fields, include_fields) for u in users]
     if include_totals:
-        return JSONResponse(
-            envelope("users", items, start=page * per_page, limit=per_page, total=total)
-        )
-    return JSONResponse(items)
+        return envelope("users", items, start=page * per_page, limit=per_page, total=total)
+    return items
 
 
 @router.get("/users-by-email", response_model=list[schemas.User], responses=schemas.ERRORS)
@@ -98,11 +95,11 @@ async def users_by_email(
     email: Annotated[str, Query(min_length=1, max_length=320)],
     fields: Annotated[str | None, Query(max_length=1024)] = None,
     include_fields: bool = True,
-) -> Response:
+) -> list[dict[str, Any]]:
     """Exact, case-insensitive, immediately consistent: always a bare array."""
     who.require(["read:users"])
     users = await services(request).user_admin.by_email(who.tenant.id, email)
-    return JSONResponse([pick_fields(user_view(u), fields, include_fields) for u in users])
+    return [pick_fields(user_json(u), fields, include_fields) for u in users]
 
 
 @router.get(
@@ -116,10 +113,10 @@ async def get_user(
     id: str,
     fields: Annotated[str | None, Query(max_length=1024)] = None,
     include_fields: bool = True,
-) -> Response:
+) -> dict[str, Any]:
     who.require_for_user(id, ["read:users"], ["read:current_user"])
     user = await services(request).user_admin.get(who.tenant.id, id)
-    return JSONResponse(pick_fields(user_view(user), fields, include_fields))
+    return pick_fields(user_json(user), fields, include_fields)
 
 
 @router.post(
@@ -128,11 +125,11 @@ async def get_user(
     response_model=schemas.User,
     responses={**schemas.ERRORS, 409: {"model": schemas.Error}},
 )
-async def create_user(request: Request, who: Who, body: schemas.CreateUser) -> Response:
+async def create_user(request: Request, who: Who, body: schemas.CreateUser) -> dict[str, Any]:
     who.require(["create:users"])
     data = body.model_dump(exclude_none=True)
     user = await services(request).user_admin.create(who.tenant.id, data, who.actor)
-    return JSONResponse(user_view(user), status_code=201)
+    return user_json(user)
 
 
 @router.patch(
@@ -145,7 +142,7 @@ async def update_user(
     who: Who,
     id: str,
     body: schemas.UpdateUser,
-) -> Response:
+) -> dict[str, Any]:
     sent: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
     if set(sent) <= {"user_metadata"}:
         who.require_for_user(
@@ -166,7 +163,7 @@ async def update_user(
     user = await services(request).user_admin.update(
         who.tenant.id, id, UserChanges(sent), who.actor, verify_email=verify_email
     )
-    return JSONResponse(user_view(user))
+    return user_json(user)
 
 
 @router.delete(
@@ -191,7 +188,7 @@ async def user_logs(
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
     sort: Annotated[str | None, Query(pattern=r"^date:(1|-1)$")] = None,
     include_totals: bool = False,
-) -> Response:
+) -> Any:
     who.require(["read:logs", "read:logs_users"])
     flt = LogFilter(user_id=id, descending=sort != "date:1")
     events, total = await services(request).logs.page(
@@ -199,7 +196,5 @@ async def user_logs(
     )
     items = [log_view(e) for e in events]
     if include_totals:
-        return JSONResponse(
-            envelope("logs", items, start=page * per_page, limit=per_page, total=total)
-        )
-    return JSONResponse(items)
+        return envelope("logs", items, start=page * per_page, limit=per_page, total=total)
+    return items

@@ -1,11 +1,14 @@
 """Auth0's user object (auth0-wire.md §2.1), built from a User and its identities.
 
-The CLI, the Management API and /userinfo all show users this one way.
+The Management API (validated against ``web/management/schemas.py`` ``User``), the dashboard's
+raw JSON and the CLI all show users this one way. The export job writes Auth0's export file
+format with its own writer (``domain/jobs/exports.py``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from tether.domain.models import Identity, User, iso8601
@@ -14,20 +17,27 @@ from tether.protocol import json_text
 log = logging.getLogger("tether.views")
 
 
-def identity_view(identity: Identity, *, with_profile: bool) -> dict[str, Any]:
-    """An ``identities[]`` item; non-primary identities carry ``profileData``."""
+def identity_json(identity: Identity) -> dict[str, Any]:
+    """An ``identities[]`` item (§2.1); a non-primary identity carries its ``profileData``."""
     item: dict[str, Any] = {
         "connection": identity.connection_name,
         "provider": identity.provider,
         "user_id": identity.subject,
         "isSocial": identity.is_social,
     }
-    if with_profile and identity.profile_data:
+    if not identity.is_primary and identity.profile_data:
         item["profileData"] = dict(identity.profile_data)
     return item
 
 
-def user_view(user: User) -> dict[str, Any]:
+def identities_json(identities: Iterable[Identity]) -> list[dict[str, Any]]:
+    """The identities in the order given (linking answers them in its own order, §1.1)."""
+    return [identity_json(i) for i in identities]
+
+
+def user_json(user: User) -> dict[str, Any]:
+    """The user object: the primary identity first, absent values left out, ``blocked`` only
+    when true (as Auth0 shows it)."""
     primary_first = sorted(user.identities, key=lambda i: not i.is_primary)
     view: dict[str, Any] = {
         "user_id": user.user_id,
@@ -41,7 +51,7 @@ def user_view(user: User) -> dict[str, Any]:
         "picture": user.picture,
         "created_at": iso8601(user.created_at),
         "updated_at": iso8601(user.updated_at),
-        "identities": [identity_view(i, with_profile=not i.is_primary) for i in primary_first],
+        "identities": identities_json(primary_first),
         "user_metadata": dict(user.user_metadata),
         "app_metadata": dict(user.app_metadata),
         "last_login": iso8601(user.last_login),
