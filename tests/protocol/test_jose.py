@@ -344,3 +344,32 @@ def test_at_hash_is_the_left_half_of_sha256() -> None:
     digest = hashlib.sha256(token.encode()).digest()
     assert jose.at_hash(token) == b64url(digest[:16])
     assert len(jose.at_hash(token)) == 22
+
+
+def test_a_signed_token_is_the_jws_joserfc_would_make_and_verifies_there(
+    tmp_path: Any,
+) -> None:
+    """PrivateKey.sign builds the compact JWS itself (issue 13): the same header, the same
+    claims, a signature joserfc accepts, and RS256 is deterministic, so the bytes match too."""
+    pem = jose.generate_private_pem()
+    key = jose.PrivateKey.from_pem("kid-1", pem)
+    body = claims(scope="read:users é", nested={"a": [1, 2]})
+    token = key.sign(body, typ="at+jwt")
+    lib_key = RSAKey.import_key(pem)
+    expected = joserfc.jwt.encode(
+        {"alg": "RS256", "kid": "kid-1", "typ": "at+jwt"}, dict(body), lib_key
+    )
+    assert token == expected
+    decoded = joserfc.jwt.decode(token, lib_key, algorithms=["RS256"])
+    assert decoded.header == {"alg": "RS256", "kid": "kid-1", "typ": "at+jwt"}
+    assert decoded.claims == body
+
+
+def test_datetime_dates_are_signed_as_numeric_dates() -> None:
+    import datetime
+
+    key = jose.PrivateKey.from_pem("kid-1", jose.generate_private_pem())
+    at = datetime.datetime.fromtimestamp(NOW, datetime.UTC)
+    token = key.sign({"iss": ISSUER, "iat": at, "exp": at + datetime.timedelta(seconds=60)})
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert payload == {"iss": ISSUER, "iat": NOW, "exp": NOW + 60}

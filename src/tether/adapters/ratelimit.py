@@ -114,21 +114,21 @@ class LimitsRateLimiter:
     async def hit(self, rule: str, key: str) -> RateLimitState:
         item = self._item(rule)
         if self._memory is not None:
-            return self._memory.hit(item.key_for(key), item.amount, item.get_expiry())
+            return self._memory.hit(f"{rule}/{key}", item.amount, item.get_expiry())
         allowed = await self._limiter.hit(item, key)
         return await self._state(item, key, allowed)
 
     async def peek(self, rule: str, key: str) -> RateLimitState:
         item = self._item(rule)
         if self._memory is not None:
-            return self._memory.peek(item.key_for(key), item.amount, item.get_expiry())
+            return self._memory.peek(f"{rule}/{key}", item.amount, item.get_expiry())
         allowed = await self._limiter.test(item, key)
         return await self._state(item, key, allowed)
 
     async def reset(self, rule: str, key: str) -> None:
         item = self._item(rule)
         if self._memory is not None:
-            self._memory.clear(item.key_for(key))
+            self._memory.clear(f"{rule}/{key}")
             return
         await self._limiter.clear(item, key)
 

@@ -8,6 +8,8 @@ token's header: ``none`` and every HMAC algorithm fail before any signature is c
 from __future__ import annotations
 
 import base64
+import calendar
+import datetime
 import functools
 import hashlib
 import json
@@ -15,6 +17,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.hashes import SHA256
 from joserfc import jwt
 from joserfc.errors import JoseError as _LibraryError
 from joserfc.jwk import KeySet, RSAKey
@@ -44,10 +50,24 @@ class PrivateKey:
         key = RSAKey.import_key(pem, parameters={"kid": kid, "use": "sig", "alg": ALGORITHM})
         return cls(kid=kid, pem=pem, _key=key)
 
+    @functools.cached_property
+    def _signer(self) -> RSAPrivateKey:
+        private = self._key.private_key
+        if not isinstance(private, RSAPrivateKey):  # from_pem imports a private PEM
+            raise TypeError("not an RSA private key")
+        return private
+
     def sign(self, claims: Mapping[str, Any], typ: str = "JWT") -> str:
-        """Sign ``claims`` as a compact JWS, RFC 7515 §7.1, with ``kid`` in the header."""
-        header = {"alg": ALGORITHM, "kid": self.kid, "typ": typ}
-        return jwt.encode(header, dict(claims), self._key, algorithms=[ALGORITHM])
+        """Sign ``claims`` as a compact JWS, RFC 7515 §7.1, with ``kid`` in the header:
+        BASE64URL(header) "." BASE64URL(claims) "." BASE64URL(RSASSA-PKCS1-v1_5 SHA-256 of the
+        two, RFC 7518 §3.3). Built here rather than by joserfc's ``jwt.encode``, whose header
+        registry checks and JSON encoding cost about as much again as the rest of a
+        client-credentials token besides the signature (issue 13); ``verify`` below still
+        checks every token with joserfc, and tests/protocol checks one against the other."""
+        payload = _b64(orjson.dumps(_numeric_dates(claims)))
+        signing_input = _header_segment(self.kid, typ) + b"." + payload
+        signature = self._signer.sign(signing_input, padding.PKCS1v15(), SHA256())
+        return (signing_input + b"." + _b64(signature)).decode("ascii")
 
     def public_jwk(self) -> dict[str, Any]:
         """The public half as a JWK (RFC 7517 §4) with ``x5t`` left out: we issue no certificates."""
@@ -60,6 +80,32 @@ class PrivateKey:
             "n": data["n"],
             "e": data["e"],
         }
+
+
+def _b64(data: bytes) -> bytes:
+    """BASE64URL without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+@functools.lru_cache(maxsize=64)
+def _header_segment(kid: str, typ: str) -> bytes:
+    return _b64(
+        # In joserfc's order, so a token's bytes are what they were before issue 13.
+        json.dumps({"typ": typ, "alg": ALGORITHM, "kid": kid}, separators=(",", ":")).encode()
+    )
+
+
+def _numeric_dates(claims: Mapping[str, Any]) -> Mapping[str, Any]:
+    """RFC 7519 §2 NumericDate: ``exp``, ``iat`` and ``nbf`` given as datetimes become epoch
+    seconds (as joserfc did); orjson would write them as ISO text."""
+    if not any(isinstance(claims.get(k), datetime.datetime) for k in ("exp", "iat", "nbf")):
+        return claims
+    converted = dict(claims)
+    for k in ("exp", "iat", "nbf"):
+        value = converted.get(k)
+        if isinstance(value, datetime.datetime):
+            converted[k] = calendar.timegm(value.utctimetuple())
+    return converted
 
 
 def generate_private_pem(bits: int = KEY_BITS) -> bytes:

@@ -41,8 +41,15 @@ class Cors:
         if not management and scope["path"] not in CORS_PATHS:
             await self.app(scope, receive, send)
             return
+        origin = None
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value.decode("latin-1")
+                break
+        if origin is None and scope["method"] != "OPTIONS":
+            await self.app(scope, receive, send)  # not a cross-origin call: nothing to add
+            return
         request = Request(scope)
-        origin = request.headers.get("origin")
         allowed = False
         if origin:
             host = request.headers.get("host", "")

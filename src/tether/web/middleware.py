@@ -28,8 +28,10 @@ class RequestLimits:
         state = scope.setdefault("state", {})
         request_id = state.get("request_id") or secrets.token_hex(8)
         state["request_id"] = request_id
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
+        length = None
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                length = value  # the last one, as a dict of the headers would have it
         max_body = self.larger.get(scope.get("path", ""), self.max_body)
         if length is not None and (not length.isdigit() or int(length) > max_body):
             await _too_large(scope, send, request_id)
@@ -43,7 +45,7 @@ class RequestLimits:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_body:
-                    raise _TooLarge
+                    raise BodyTooLarge
             return message
 
         async def send_with_id(message: Message) -> None:
@@ -56,13 +58,14 @@ class RequestLimits:
 
         try:
             await self.app(scope, limited_receive, send_with_id)
-        except _TooLarge:
+        except BodyTooLarge:
             if not started:
                 await _too_large(scope, send, request_id)
 
 
-class _TooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """Raised by the capped ``receive`` past the cap; answered 413 here, so an endpoint that
+    renders its own errors lets it through."""
 
 
 async def _too_large(scope: Scope, send: Send, request_id: str) -> None:

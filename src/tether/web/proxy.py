@@ -66,7 +66,7 @@ class TrustedNetworks:
         return bool(self._networks)
 
     def __contains__(self, address: object) -> bool:
-        if not isinstance(address, str):
+        if not isinstance(address, str) or not self._networks:
             return False
         try:
             parsed = ip_address(address)
@@ -230,9 +230,16 @@ class ProxyHeaders:
         headers: list[tuple[bytes, bytes]] = list(scope.get("headers") or [])
         client = scope.get("client")
         peer = client[0] if client else None
-        found = resolve(peer, headers, self.trusted, self.style) if self.trusted else None
-        kept = [(k, v) for k, v in headers if k not in HEADERS]
         state = scope.setdefault("state", {})
+        if not self.trusted:
+            # No proxy is trusted (the default): only the removal of forwarding headers is left.
+            state["via_trusted_proxy"] = False
+            if any(k in HEADERS for k, _ in headers):
+                scope["headers"] = [(k, v) for k, v in headers if k not in HEADERS]
+            await self.app(scope, receive, send)
+            return
+        found = resolve(peer, headers, self.trusted, self.style)
+        kept = [(k, v) for k, v in headers if k not in HEADERS]
         state["via_trusted_proxy"] = peer is not None and peer in self.trusted
         if found is not None:
             scope["client"] = (found.client, 0)

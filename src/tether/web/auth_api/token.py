@@ -1,10 +1,22 @@
-"""``POST /oauth/token`` (RFC 6749 §3.2) and ``POST /oauth/revoke`` (RFC 7009)."""
+"""``POST /oauth/token`` (RFC 6749 §3.2) and ``POST /oauth/revoke`` (RFC 7009).
+
+Both are plain ASGI endpoints (``RAW``): web/app.py hands a POST to these paths straight to
+them, inside the same middleware stack as every route (proxy, request id and access log, body
+cap, CORS), without FastAPI's routing, dependency solving and exception middleware, which cost
+more than the rest of a client-credentials grant but its signature (issue 13, item 1). Each
+catches its own errors and renders them as the OAuth JSON its FastAPI route would have
+(web/auth_api/errors.py ``render_oauth``); the same handlers stay on the router, so any other
+method still gets FastAPI's 405.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from tether.domain.errors import InvalidCredentials
 from tether.domain.models import Application, Tenant
@@ -27,17 +39,19 @@ from tether.protocol.grant_requests import (
 )
 from tether.protocol.params import normalise, require
 from tether.web import ratelimit
-from tether.web.auth_api.errors import OAuthRoute
+from tether.web.auth_api.errors import OAuthRoute, render_oauth
 from tether.web.body import read_params
-from tether.web.context import note_client, request_info, services, tenant
+from tether.web.context import client_ip, note_client, request_info, services, tenant
 from tether.web.errors import NO_STORE
+from tether.web.json_response import json_response
+from tether.web.middleware import BodyTooLarge
 
 router = APIRouter(route_class=OAuthRoute)
 
 
 async def _limit(request: Request, current: Tenant) -> dict[str, str]:
-    info = request_info(request)
-    state = await services(request).limiter.hit(RULE_TOKEN_IP, f"{current.id}:{info.ip}")
+    ip = client_ip(request)
+    state = await services(request).limiter.hit(RULE_TOKEN_IP, f"{current.id}:{ip}")
     headers = ratelimit.headers(state)
     if not state.allowed:
         raise TooManyRequests(headers={**headers, "Retry-After": "60"})
@@ -94,7 +108,7 @@ async def token(request: Request) -> Response:
             )
         case RefreshRequest() as r:
             result = await tokens.refresh(current, app, r.refresh_token, r.scope, info)
-    return JSONResponse(result.body(), headers={**NO_STORE, **limit_headers})
+    return json_response(result.body(), headers={**NO_STORE, **limit_headers})
 
 
 @router.post("/oauth/revoke")
@@ -107,3 +121,31 @@ async def revoke(request: Request) -> Response:
     app = await _client(request, current, params)
     await services(request).tokens.revoke(current, app, params["token"], request_info(request))
     return Response(status_code=200, headers=NO_STORE)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class RawEndpoint:
+    """A handler as an ASGI app that renders its own errors (the OAuth JSON, with the status
+    web/errors.py gives each kind), as ``OAuthRoute`` does for the FastAPI route."""
+
+    def __init__(self, handler: Handler):
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self.handler(request)
+        except BodyTooLarge:
+            raise  # web/middleware.py answers it with 413, as for every route
+        except Exception as exc:  # every error gets its OAuth answer, as on the route
+            response = render_oauth(request, exc)
+        await response(scope, receive, send)
+
+
+#: The POST endpoints web/app.py serves without FastAPI's router, by path.
+RAW: dict[str, RawEndpoint] = {
+    "/oauth/token": RawEndpoint(token),
+    "/oauth/revoke": RawEndpoint(revoke),
+}
