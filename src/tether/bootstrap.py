@@ -180,6 +180,7 @@ def build_container(
         proof,
         attempts,
         verification_mail,
+        configuration=configuration,
     )
     tokens = TokenService(uow, keys, users, audit, clock, configuration, EventWriter(uow))
     external = ExternalSignIn(uow, audit, clock, proof)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
 from tether.domain.clock import Clock, epoch
@@ -74,6 +74,8 @@ class Attempt:
     ip: str
     policy: Policy
     number: int
+    #: When a block that this attempt starts would end.
+    block_until: datetime | None = None
 
     @property
     def counted(self) -> bool:
@@ -117,6 +119,44 @@ class SignInAttempts:
         account_wide: bool = True,
     ) -> Attempt:
         """Count the attempt before the credential is checked; raise if it may not be checked."""
+        if not Policy.of(tenant).enabled:
+            return await self.begin_in(
+                None,
+                tenant,
+                connection,
+                identifier,
+                ip,
+                known_ip=known_ip,
+                account_wide=account_wide,
+            )
+        async with self._uow() as uow:
+            attempt = await self.begin_in(
+                uow,
+                tenant,
+                connection,
+                identifier,
+                ip,
+                known_ip=known_ip,
+                account_wide=account_wide,
+            )
+            await uow.commit()
+        self.refuse_if_blocked(attempt)
+        return attempt
+
+    async def begin_in(
+        self,
+        uow: UnitOfWork | None,
+        tenant: Tenant,
+        connection: str,
+        identifier: str,
+        ip: str | None,
+        *,
+        known_ip: str | None = None,
+        account_wide: bool = True,
+    ) -> Attempt:
+        """``begin`` as a step of the caller's transaction (a write one when the tenant's policy
+        is on; None will do when it is off): the caller commits, then calls
+        ``refuse_if_blocked``, so the count of a blocked attempt is kept."""
         policy = Policy.of(tenant)
         address = ip or ""
         if account_wide and not (known_ip and known_ip == ip):
@@ -129,28 +169,29 @@ class SignInAttempts:
                     limit=state.limit,
                     reset_at=state.reset_at,
                 )
-        if not policy.enabled:
+        if not policy.enabled or uow is None:
             return Attempt(tenant, connection, identifier, address, policy, 0)
         now = self._clock.now()
         until = now + timedelta(seconds=policy.block_seconds)
-        async with self._uow() as uow:
-            number = await uow.login_blocks.count_attempt(
-                tenant.id,
-                connection,
-                identifier,
-                address,
-                limit=policy.max_attempts,
-                block_until=until,
-                now=now,
-            )
-            await uow.commit()
-        if number > policy.max_attempts:
+        number = await uow.login_blocks.count_attempt(
+            tenant.id,
+            connection,
+            identifier,
+            address,
+            limit=policy.max_attempts,
+            block_until=until,
+            now=now,
+        )
+        return Attempt(tenant, connection, identifier, address, policy, number, until)
+
+    def refuse_if_blocked(self, attempt: Attempt) -> None:
+        """Past the limit the credential is not checked (ASVS 5.0 §6.3.1)."""
+        if attempt.number > attempt.policy.max_attempts and attempt.block_until is not None:
             raise AccountBlocked(
                 BLOCKED_MESSAGE,
-                limit=policy.max_attempts,
-                reset_at=epoch(until),
+                limit=attempt.policy.max_attempts,
+                reset_at=epoch(attempt.block_until),
             )
-        return Attempt(tenant, connection, identifier, address, policy, number)
 
     async def succeeded(self, uow: UnitOfWork, attempt: Attempt) -> None:
         """A success ends the run of failures (in the sign-in's own transaction)."""

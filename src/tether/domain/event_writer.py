@@ -11,16 +11,26 @@ Nothing acknowledged is lost: a request answers only after its batch committed. 
 fails, every request of that batch gets the error (a 503 for a busy database) and answers no
 token. Links, unlinks and other changes keep writing their event in their own transaction
 (``Audit.record``), with the change it describes.
+
+A request may hand over several events and ``steps`` with them: writes that must commit with its
+events. A password sign-in's token grant does (decision 4, "the sign-in record, login count and
+events in one commit"): the user's login count, last login and IP, the end of a run of failed
+attempts and a rehash run as steps, and the ``s`` and token events commit with them, in the
+batch's one transaction. A step that fails fails its batch, like a failed commit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from tether.domain.models import LogEvent
-from tether.domain.ports import UnitOfWorkFactory
+from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
+
+#: A write that commits with a request's events, in the batch's unit of work.
+Step = Callable[[UnitOfWork], Awaitable[None]]
 
 #: At most this many events per transaction: a burst is cut into a few commits, not one huge one.
 MAX_BATCH = 512
@@ -30,7 +40,9 @@ MAX_BATCH = 512
 class _Loop:
     """The writer's state on one event loop."""
 
-    pending: list[tuple[LogEvent, asyncio.Future[None]]] = field(default_factory=list)
+    pending: list[tuple[Sequence[LogEvent], Sequence[Step], asyncio.Future[None]]] = field(
+        default_factory=list
+    )
     task: asyncio.Task[None] | None = None
 
 
@@ -44,14 +56,14 @@ class EventWriter:
         #: Batch sizes committed (tests and the benchmark read it).
         self.batches: list[int] = []
 
-    async def write(self, event: LogEvent) -> None:
-        """Return once ``event`` is committed, with the events of concurrent requests."""
+    async def write(self, *events: LogEvent, steps: Sequence[Step] = ()) -> None:
+        """Return once ``events`` (and ``steps``) are committed, with concurrent requests'."""
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
             state = self._loops[loop] = _Loop()
         done: asyncio.Future[None] = loop.create_future()
-        state.pending.append((event, done))
+        state.pending.append((events, steps, done))
         if state.task is None or state.task.done():
             # Its own task: a request that is cancelled (the client went away) does not
             # cancel the commit the others of its batch wait for.
@@ -64,15 +76,18 @@ class EventWriter:
             del state.pending[: self._max_batch]
             try:
                 async with self._uow() as uow:
-                    await uow.logs.add_many([event for event, _ in batch])
+                    for _, steps, _ in batch:
+                        for step in steps:
+                            await step(uow)
+                    await uow.logs.add_many([event for events, _, _ in batch for event in events])
                     await uow.commit()
             except Exception as exc:  # handed to every waiter of the batch
-                for _, done in batch:
+                for _, _, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
             if len(self.batches) < 10_000:
                 self.batches.append(len(batch))
-            for _, done in batch:
+            for _, _, done in batch:
                 if not done.done():
                     done.set_result(None)

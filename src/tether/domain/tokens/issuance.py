@@ -24,6 +24,7 @@ from tether.domain.management_scopes import CURRENT_USER_SCOPES
 from tether.domain.models import Api, Application, RefreshToken, Tenant, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.users import DatabaseUsers
+from tether.domain.users.signin import SignInRecord
 from tether.protocol import claims as token_claims
 from tether.protocol import jose
 from tether.protocol.errors import AccessDenied, InvalidRequest, UnauthorizedClient
@@ -141,9 +142,11 @@ class TokenIssuer:
         user: User | None = None,
         description: str = "",
         details: dict[str, Any] | None = None,
+        sign_in: SignInRecord | None = None,
     ) -> None:
         """A grant's log event, group-committed with those of concurrent requests
-        (domain/event_writer.py); returns once it is durable."""
+        (domain/event_writer.py), after ``sign_in``'s event and with its writes; returns once
+        it is durable."""
         event = self._audit.build(
             tenant.id,
             type_,
@@ -153,7 +156,11 @@ class TokenIssuer:
             description=description,
             details=details,
         )
-        await self._events.write(event)
+        if sign_in is None:
+            await self._events.write(event)
+        else:
+            await self._events.write(sign_in.event, event, steps=sign_in.steps)
+            sign_in.committed()
         self._audit.committed(event)
 
     @staticmethod
@@ -253,8 +260,11 @@ class TokenIssuer:
         api: Api | None,
         request: RequestInfo,
         log_type: LogType,
+        *,
+        sign_in: SignInRecord | None = None,
     ) -> TokenResponse:
-        """Tokens for a person who has just proved who they are (password, email code)."""
+        """Tokens for a person who has just proved who they are (password, email code).
+        ``sign_in``, a password sign-in's writes, commits with the token's event."""
         scopes = self._user_scopes(requested, api)
         keyset = await self._keys.keyset(tenant)
         issue = Issuance(
@@ -277,9 +287,12 @@ class TokenIssuer:
                 app=app,
                 user=user,
                 details={"audience": api.identifier if api else None, "scope": response.scope},
+                sign_in=sign_in,
             )
             return response
         async with self._uow() as uow:
+            if sign_in is not None:
+                await sign_in.write(uow)
             response = await self._issue_user_tokens(uow, keyset, issue)
             await self._audit.record(
                 uow,

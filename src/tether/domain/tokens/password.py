@@ -38,13 +38,22 @@ class PasswordGrants(TokenIssuer):
         api = await self._api(tenant, audience)
         requested = parse_scope(scope or DEFAULT_USER_SCOPE)
         try:
-            user, _ = await self._users.authenticate(
+            user, _, record = await self._users.check(
                 tenant, app, realm, username, password, request
             )
         except InvalidCredentials as exc:
             raise InvalidGrant("Wrong email or password.") from exc
+        # The sign-in's writes commit with the token's event: one commit (decision 4).
         return await self.issue_for_user(
-            tenant, app, user, grant, requested, api, request, LogType.SUCCESS_EXCHANGE_PASSWORD
+            tenant,
+            app,
+            user,
+            grant,
+            requested,
+            api,
+            request,
+            LogType.SUCCESS_EXCHANGE_PASSWORD,
+            sign_in=record,
         )
 
     async def passwordless_user_tokens(

@@ -16,6 +16,7 @@ from tether.domain.access import UserAccess
 from tether.domain.audit import Audit
 from tether.domain.brute_force import SignInAttempts
 from tether.domain.clock import Clock
+from tether.domain.configuration import Configuration
 from tether.domain.connections import DEFAULT_DATABASE
 from tether.domain.errors import Forbidden, InvalidInput, NotFound
 from tether.domain.mail import MailService
@@ -89,8 +90,10 @@ class UsersBase:
         proof: MailboxProof,
         guard: SignInAttempts,
         verification: VerificationMail,
+        configuration: Configuration | None = None,
     ):
         self._uow = uow
+        self._configuration = configuration
         self._verification = verification
         self._guard = guard
         self._hasher = hasher
@@ -108,6 +111,10 @@ class UsersBase:
         self, uow: UnitOfWork, tenant: Tenant, name: str | None, app: Application | None
     ) -> Connection:
         connection = await uow.connections.by_name(tenant.id, name or DEFAULT_DATABASE)
+        return self._usable(connection, app)
+
+    @staticmethod
+    def _usable(connection: Connection | None, app: Application | None) -> Connection:
         if connection is None or not connection.is_database:
             raise NotFound("The connection does not exist.", code="invalid_connection")
         if app is not None and app.client_id not in connection.enabled_clients:
@@ -115,6 +122,17 @@ class UsersBase:
                 "The connection is not enabled for this application.", code="unauthorized_client"
             )
         return connection
+
+    async def _sign_in_connection(
+        self, tenant: Tenant, name: str | None, app: Application
+    ) -> Connection:
+        """``_database_connection`` from the configuration read model (DESIGN.md, "Hot paths":
+        no hot path reads configuration from the database); from the database without one."""
+        if self._configuration is None:
+            async with self._uow(read_only=True) as uow:
+                return await self._database_connection(uow, tenant, name, app)
+        config = await self._configuration.of(tenant.id)
+        return self._usable(config.connections.get(name or DEFAULT_DATABASE), app)
 
     async def _user_of_identity(
         self, uow: UnitOfWork, tenant: Tenant, identity_id: str

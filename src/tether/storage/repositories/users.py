@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from tether.domain.models import Identity, PasswordCredential, User
 from tether.domain.user_search import Query, Sort
 from tether.storage import tables as t
+from tether.storage.repositories import sign_in
 from tether.storage.repositories.base import Repository, to_record, to_values
 from tether.storage.search import user_query_clause
 
@@ -434,3 +435,9 @@ class Credentials(Repository):
             .where(t.password_credentials.c.identity_id == identity_id)
             .values(password_hash=password_hash, updated_at=at)
         )
+
+    async def with_user(
+        self, tenant_id: str, connection_id: str, email: str
+    ) -> tuple[PasswordCredential, User | None] | None:
+        """A password sign-in's one read (issue 13, decision 4; storage/repositories/sign_in.py)."""
+        return await sign_in.credential_with_user(self._c, tenant_id, connection_id, email)
