@@ -107,12 +107,15 @@ async def tell(
     subject: str,
     body: str,
 ) -> None:
-    """Queue one mail per distinct address (both, when a link joins two addresses)."""
-    sent: set[str] = set()
+    """Queue one mail per distinct address (both, when a link joins two addresses), in one
+    statement."""
+    seen: set[str] = set()
+    addresses = []
     for address in to:
-        if isinstance(address, str) and "@" in address and address.lower() not in sent:
-            sent.add(address.lower())
-            await mail.enqueue(uow.outbox, tenant, address, subject, body)
+        if isinstance(address, str) and "@" in address and address.lower() not in seen:
+            seen.add(address.lower())
+            addresses.append(address)
+    await mail.enqueue_all(uow.outbox, tenant, addresses, subject, body)
 
 
 def _str_or_none(value: Any) -> str | None:

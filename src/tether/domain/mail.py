@@ -41,6 +41,17 @@ class MailService:
         await outbox.add(mail)
         return mail
 
+    async def enqueue_all(
+        self, outbox: OutboxRepo, tenant: Tenant, to: builtins.list[str], subject: str, body: str
+    ) -> builtins.list[Mail]:
+        """``enqueue`` of the same mail to several addresses, in one statement (a link tells
+        both of its accounts, inside the transaction that holds the users' locks)."""
+        now = self._clock.now()
+        mails = [Mail(new_id("mail_"), tenant.id, address, subject, body, now) for address in to]
+        if mails:
+            await outbox.add_all(mails)
+        return mails
+
     async def list(self, tenant: Tenant | None, *, limit: int = 50) -> builtins.list[Mail]:
         async with self._uow(read_only=True) as uow:
             return await uow.outbox.list(tenant.id if tenant else None, limit=limit)

@@ -84,3 +84,13 @@ async def _raw_outbox(engine: AsyncEngine) -> dict[str, tuple[object, int]]:
             sa.select(t.mail_outbox.c.id, t.mail_outbox.c.sent_at, t.mail_outbox.c.attempts)
         )
         return {row.id: (row.sent_at, row.attempts) for row in rows}
+
+
+async def test_outbox_add_all_writes_every_mail(uows: SqlUnitOfWorkFactory, seeded: Seeded) -> None:
+    a = seeded.a.tenant.id
+    mails = [r.mail(a, created=1, to="ann@example.com"), r.mail(a, created=2, to="bob@example.com")]
+    async with uows() as uow:
+        await uow.outbox.add_all(mails)
+        await uow.commit()
+    async with uows() as uow:
+        assert await uow.outbox.list(a) == list(reversed(mails))

@@ -346,3 +346,96 @@ async def test_credential_set_email(uows: SqlUnitOfWorkFactory, seeded: Seeded) 
         assert await uow.credentials.by_email(a.tenant.id, a.conn.id, cred.email) is None
         got = await uow.credentials.by_email(a.tenant.id, a.conn.id, "new@example.com")
     assert got == replace(cred, email="new@example.com")
+
+
+# ------------------------------------------------------------------- what linking writes (issue 13)
+
+
+async def test_for_change_reads_several_users_with_identities_and_leaves_out_missing_ones(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    a, b = seeded.a, seeded.b
+    other = r.user(a.tenant.id)
+    other_primary = r.identity(other, a.conn, is_primary=True, subject=other.user_id.split("|")[1])
+    linked = r.identity(a.user, a.conn, linked=40)
+    async with uows() as uow:
+        await uow.users.add(other)
+        await uow.identities.add(other_primary)
+        await uow.identities.add(linked)
+        await uow.commit()
+    async with uows() as uow:
+        found = await uow.users.for_change(
+            a.tenant.id, [a.user.user_id, other.user_id, "auth0|nobody", b.user.user_id]
+        )
+        assert await uow.users.for_change(a.tenant.id, ["auth0|nobody"]) == {}
+    # B's user is another tenant's: left out like the one that does not exist.
+    assert set(found) == {a.user.user_id, other.user_id}
+    assert found[a.user.user_id] == await _read(uows, a.tenant.id, a.user.user_id)
+    assert found[a.user.user_id].identities == [a.primary, linked]
+    assert found[other.user_id].identities == [other_primary]
+
+
+async def _read(uows: SqlUnitOfWorkFactory, tenant_id: str, user_id: str) -> User | None:
+    async with uows() as uow:
+        return await uow.users.get(tenant_id, user_id)
+
+
+async def test_add_unless_taken_refuses_a_live_user_id_in_one_statement(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    a, b = seeded.a, seeded.b
+    twin = replace(r.user(a.tenant.id), user_id=a.user.user_id)
+    fresh = r.user(a.tenant.id)
+    # The same user_id in another tenant is another user.
+    elsewhere = replace(r.user(b.tenant.id), user_id=a.user.user_id)
+    async with uows() as uow:
+        assert await uow.users.add_unless_taken(twin) is False
+        assert await uow.users.add_unless_taken(fresh) is True
+        assert await uow.users.add_unless_taken(elsewhere) is True
+        await uow.commit()
+    assert _bare(await _read(uows, a.tenant.id, a.user.user_id)) == a.user
+    assert _bare(await _read(uows, a.tenant.id, fresh.user_id)) == fresh
+    assert _bare(await _read(uows, b.tenant.id, a.user.user_id)) == elsewhere
+
+
+async def test_user_update_fields_writes_only_those_columns(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    a, b = seeded.a, seeded.b
+    async with uows() as uow:
+        await uow.users.update_fields(
+            a.tenant.id, a.user.pk, {"updated_at": r.at(500), "user_metadata": {"x": 1}}
+        )
+        # Scoped by tenant: another tenant's pk writes nothing.
+        await uow.users.update_fields(b.tenant.id, a.user.pk, {"name": "Mallory"})
+        await uow.commit()
+    after = _bare(await _read(uows, a.tenant.id, a.user.user_id))
+    assert after == replace(a.user, updated_at=r.at(500), user_metadata={"x": 1})
+
+
+async def test_identity_update_fields_writes_only_those_columns_while_the_owner_holds(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    a = seeded.a
+    other = r.user(a.tenant.id)
+    moving = r.identity(other, a.conn, is_primary=True, subject=other.user_id.split("|")[1])
+    async with uows() as uow:
+        await uow.users.add(other)
+        await uow.identities.add(moving)
+        await uow.commit()
+    changed = replace(
+        moving,
+        user_pk=a.user.pk,
+        is_primary=False,
+        link_reason={"method": "link_with"},
+        profile_data={"ignored": True},  # not among the columns written
+    )
+    names = ("user_pk", "is_primary", "link_reason")
+    async with uows() as uow:
+        # Not the owner any more (a racing link took it): nothing written.
+        assert await uow.identities.update_fields(changed, names, owner=a.user.pk) is False
+        assert await uow.identities.update_fields(changed, names, owner=other.pk) is True
+        await uow.commit()
+    async with uows() as uow:
+        stored = await uow.identities.by_id(moving.id)
+    assert stored == replace(changed, profile_data=moving.profile_data)

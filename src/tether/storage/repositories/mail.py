@@ -18,6 +18,11 @@ class Outbox(Repository):
         values = to_values(mail, t.mail_outbox, to="recipient")
         await self._c.execute(t.mail_outbox.insert().values(values))
 
+    async def add_all(self, mails: builtins.list[Mail]) -> None:
+        # One INSERT with a VALUES row per mail: one statement, not one per mail.
+        rows = [to_values(mail, t.mail_outbox, to="recipient") for mail in mails]
+        await self._c.execute(t.mail_outbox.insert().values(rows))
+
     @staticmethod
     def _mail(row: Any) -> Mail:
         return to_record(Mail, row, to=row.recipient)
