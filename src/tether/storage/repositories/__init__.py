@@ -5,6 +5,7 @@ connection."""
 from tether.storage.repositories.account import AccountFlows, Admins
 from tether.storage.repositories.applications import Apis, Applications, ClientGrants
 from tether.storage.repositories.connections import Connections
+from tether.storage.repositories.identities import Credentials, Identities
 from tether.storage.repositories.jobs import BulkUsers, Jobs
 from tether.storage.repositories.link_choices import LinkChoices
 from tether.storage.repositories.login_blocks import LoginBlocks
@@ -19,7 +20,7 @@ from tether.storage.repositories.tokens import (
     PasswordTickets,
     RefreshTokens,
 )
-from tether.storage.repositories.users import Credentials, Identities, Users
+from tether.storage.repositories.users import Users
 from tether.storage.repositories.verification import VerificationTickets
 
 __all__ = [

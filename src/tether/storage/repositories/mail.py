@@ -12,6 +12,8 @@ from tether.domain.models import Mail
 from tether.storage import tables as t
 from tether.storage.repositories.base import Repository, to_record, to_values
 
+_INSERT = t.mail_outbox.insert()
+
 
 class Outbox(Repository):
     async def add(self, mail: Mail) -> None:
@@ -19,9 +21,9 @@ class Outbox(Repository):
         await self._c.execute(t.mail_outbox.insert().values(values))
 
     async def add_all(self, mails: builtins.list[Mail]) -> None:
-        # One INSERT with a VALUES row per mail: one statement, not one per mail.
+        # One statement for them all (the driver's executemany), the INSERT built once.
         rows = [to_values(mail, t.mail_outbox, to="recipient") for mail in mails]
-        await self._c.execute(t.mail_outbox.insert().values(rows))
+        await self._c.execute(_INSERT, rows)
 
     @staticmethod
     def _mail(row: Any) -> Mail:

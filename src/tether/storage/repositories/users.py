@@ -1,4 +1,4 @@
-"""Users with their identities and password credentials (ports Users, Identities, Credentials).
+"""Users with their identities (port Users); identities and credentials are in identities.py.
 
 One aggregate: a user is read with its identities, and deleting a user retires its ids and takes
 its identities with it."""
@@ -15,79 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from tether.domain.models import Identity, PasswordCredential, User
+from tether.domain.models import Identity, User
 from tether.domain.user_search import Query, Sort
 from tether.storage import tables as t
-from tether.storage.repositories import sign_in
 from tether.storage.repositories.base import Repository, to_record, to_values
+from tether.storage.repositories.identities import identity_from_row, identity_query
 from tether.storage.search import user_query_clause
-
-
-def _identity(row: Any) -> Identity:
-    return to_record(Identity, row, connection_name=row.connection_name)
-
-
-def _identity_query() -> sa.Select[Any]:
-    return sa.select(t.identities, t.connections.c.name.label("connection_name")).join(
-        t.connections, t.connections.c.id == t.identities.c.connection_id
-    )
-
-
-class Identities(Repository):
-    async def add(self, identity: Identity) -> None:
-        await self._c.execute(t.identities.insert().values(to_values(identity, t.identities)))
-
-    async def find(self, tenant_id: str, connection_id: str, subject: str) -> Identity | None:
-        row = (
-            await self._c.execute(
-                _identity_query().where(
-                    t.identities.c.tenant_id == tenant_id,
-                    t.identities.c.connection_id == connection_id,
-                    t.identities.c.subject == subject,
-                )
-            )
-        ).first()
-        return _identity(row) if row else None
-
-    async def for_user(self, tenant_id: str, user_pk: str) -> list[Identity]:
-        rows = await self._c.execute(
-            _identity_query()
-            .where(t.identities.c.tenant_id == tenant_id, t.identities.c.user_pk == user_pk)
-            .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
-        )
-        return [_identity(r) for r in rows]
-
-    async def update(self, identity: Identity) -> None:
-        values = to_values(identity, t.identities)
-        values.pop("id", None)
-        await self._c.execute(
-            t.identities.update()
-            .where(t.identities.c.id == identity.id, t.identities.c.tenant_id == identity.tenant_id)
-            .values(values)
-        )
-
-    async def update_fields(
-        self, identity: Identity, names: Sequence[str], *, owner: str | None = None
-    ) -> bool:
-        """Write only the columns ``names`` of ``identity`` (a link or unlink changes its owner
-        and its link record, not its provider, subject or, mostly, its profile). With ``owner``
-        the row is written only while it still belongs to that user, so a move that lost a race
-        writes nothing. True when the row was written."""
-        where = [t.identities.c.id == identity.id, t.identities.c.tenant_id == identity.tenant_id]
-        if owner is not None:
-            where.append(t.identities.c.user_pk == owner)
-        result = await self._c.execute(
-            t.identities.update()
-            .where(*where)
-            .values({name: getattr(identity, name) for name in names})
-        )
-        return int(result.rowcount) == 1
-
-    async def by_id(self, identity_id: str) -> Identity | None:
-        row = (
-            await self._c.execute(_identity_query().where(t.identities.c.id == identity_id))
-        ).first()
-        return _identity(row) if row else None
 
 
 def _user_with_identities_query() -> sa.Select[Any]:
@@ -114,6 +47,34 @@ def _user_with_identities_query() -> sa.Select[Any]:
 
 
 _USER_WITH_IDENTITIES: sa.Select[Any] | None = None
+
+# What a link and an unlink run, built once and run with parameters (building a statement per
+# call, its bind parameters and its cache key, cost more CPU than running it; issue 13,
+# decision 6). In UPDATEs the SET columns are the parameters named after columns.
+_BY_USER_IDS = (
+    t.users.c.tenant_id == sa.bindparam("b_tenant"),
+    t.users.c.user_id.in_(sa.bindparam("b_ids", expanding=True)),
+)
+_LOCK_BY_USER_ID = (
+    sa.select(t.users.c.pk).where(*_BY_USER_IDS).order_by(t.users.c.pk).with_for_update()
+)
+_THIS_USER = (t.users.c.tenant_id == sa.bindparam("b_tenant"), t.users.c.pk == sa.bindparam("b_pk"))
+_UPDATE = t.users.update().where(*_THIS_USER)
+_DELETE = t.users.delete().where(*_THIS_USER)
+_INSERT_UNLESS_TAKEN: dict[str, Any] = {
+    "sqlite": sqlite_insert(t.users).on_conflict_do_nothing(),
+    "postgresql": pg_insert(t.users).on_conflict_do_nothing(),
+}
+
+
+def _for_change_read() -> sa.Select[Any]:
+    global _FOR_CHANGE_READ
+    if _FOR_CHANGE_READ is None:
+        _FOR_CHANGE_READ = _user_with_identities_query().where(*_BY_USER_IDS)
+    return _FOR_CHANGE_READ
+
+
+_FOR_CHANGE_READ: sa.Select[Any] | None = None
 _IDENTITY_FIELDS = [f.name for f in fields(Identity)]
 
 
@@ -140,12 +101,12 @@ class Users(Repository):
             return users
         by_pk = {u.pk: u for u in users}
         idn = await self._c.execute(
-            _identity_query()
+            identity_query()
             .where(t.identities.c.user_pk.in_(list(by_pk)))
             .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
         )
         for row in idn:
-            by_pk[row.user_pk].identities.append(_identity(row))
+            by_pk[row.user_pk].identities.append(identity_from_row(row))
         return users
 
     async def for_change(self, tenant_id: str, user_ids: builtins.list[str]) -> dict[str, User]:
@@ -158,22 +119,12 @@ class Users(Repository):
         other locker takes them: two links of the same users wait, they do not deadlock), then
         read by a second statement, whose snapshot (READ COMMITTED) is taken after the locks
         were granted and so sees what a transaction we waited for committed."""
+        params = {"b_tenant": tenant_id, "b_ids": user_ids}
         if self._c.dialect.name != "sqlite":
-            locked = await self._c.scalars(
-                sa.select(t.users.c.pk)
-                .where(t.users.c.tenant_id == tenant_id, t.users.c.user_id.in_(user_ids))
-                .order_by(t.users.c.pk)
-                .with_for_update()
-            )
+            locked = await self._c.scalars(_LOCK_BY_USER_ID, params)
             if not locked.all():
                 return {}
-        rows = (
-            await self._c.execute(
-                _user_with_identities_query().where(
-                    t.users.c.tenant_id == tenant_id, t.users.c.user_id.in_(user_ids)
-                )
-            )
-        ).all()
+        rows = (await self._c.execute(_for_change_read(), params)).all()
         users: dict[str, User] = {}
         for row in rows:
             user = users.get(row.user_id)
@@ -189,9 +140,10 @@ class Users(Repository):
     async def add_unless_taken(self, user: User) -> bool:
         """Insert ``user`` unless its user_id is a live user's already (one statement: ``INSERT
         ... ON CONFLICT DO NOTHING``, on SQLite and PostgreSQL alike). True when inserted."""
-        values = to_values(user, t.users)
-        insert = sqlite_insert(t.users) if self._c.dialect.name == "sqlite" else pg_insert(t.users)
-        result = await self._c.execute(insert.values(values).on_conflict_do_nothing())
+        insert = _INSERT_UNLESS_TAKEN.get(self._c.dialect.name)
+        if insert is None:
+            raise NotImplementedError(self._c.dialect.name)
+        result = await self._c.execute(insert, to_values(user, t.users))
         return int(result.rowcount) == 1
 
     async def update_fields(self, tenant_id: str, pk: str, values: dict[str, Any]) -> None:
@@ -200,11 +152,7 @@ class Users(Repository):
         if "tokens_valid_after" in values:
             # Only set_tokens_valid_after moves the instant (see ``update``).
             raise ValueError("tokens_valid_after is moved by set_tokens_valid_after only")
-        await self._c.execute(
-            t.users.update()
-            .where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
-            .values(values)
-        )
+        await self._c.execute(_UPDATE, {**values, "b_tenant": tenant_id, "b_pk": pk})
 
     async def get(self, tenant_id: str, user_id: str) -> User | None:
         return await self._one_with_identities(
@@ -343,9 +291,7 @@ class Users(Repository):
         return found
 
     async def delete_row(self, tenant_id: str, pk: str) -> None:
-        await self._c.execute(
-            t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
-        )
+        await self._c.execute(_DELETE, {"b_tenant": tenant_id, "b_pk": pk})
 
     async def delete(self, tenant_id: str, pk: str, *, retired_at: datetime) -> None:
         # The user row first, as link and unlink take it (users before identities): a delete
@@ -390,54 +336,3 @@ class Users(Repository):
         await self._c.execute(
             t.users.delete().where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
         )
-
-
-class Credentials(Repository):
-    async def add(self, credential: PasswordCredential) -> None:
-        await self._c.execute(
-            t.password_credentials.insert().values(to_values(credential, t.password_credentials))
-        )
-
-    async def by_email(
-        self, tenant_id: str, connection_id: str, email: str
-    ) -> PasswordCredential | None:
-        row = (
-            await self._c.execute(
-                sa.select(t.password_credentials).where(
-                    t.password_credentials.c.tenant_id == tenant_id,
-                    t.password_credentials.c.connection_id == connection_id,
-                    t.password_credentials.c.email == email,
-                )
-            )
-        ).first()
-        return to_record(PasswordCredential, row) if row else None
-
-    async def for_identity(self, identity_id: str) -> PasswordCredential | None:
-        row = (
-            await self._c.execute(
-                sa.select(t.password_credentials).where(
-                    t.password_credentials.c.identity_id == identity_id
-                )
-            )
-        ).first()
-        return to_record(PasswordCredential, row) if row else None
-
-    async def set_email(self, identity_id: str, email: str) -> None:
-        await self._c.execute(
-            t.password_credentials.update()
-            .where(t.password_credentials.c.identity_id == identity_id)
-            .values(email=email)
-        )
-
-    async def set_hash(self, identity_id: str, password_hash: str, at: datetime) -> None:
-        await self._c.execute(
-            t.password_credentials.update()
-            .where(t.password_credentials.c.identity_id == identity_id)
-            .values(password_hash=password_hash, updated_at=at)
-        )
-
-    async def with_user(
-        self, tenant_id: str, connection_id: str, email: str
-    ) -> tuple[PasswordCredential, User | None] | None:
-        """A password sign-in's one read (issue 13, decision 4; storage/repositories/sign_in.py)."""
-        return await sign_in.credential_with_user(self._c, tenant_id, connection_id, email)
