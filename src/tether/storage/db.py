@@ -10,17 +10,34 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tether.storage.loop_sqlite import LoopEngine, loop_url
+
 
 def create_engine(
-    url: str, *, busy_timeout_ms: int = 5000, schema: str | None = None
+    url: str,
+    *,
+    busy_timeout_ms: int = 5000,
+    schema: str | None = None,
+    statements_on_loop: bool = True,
 ) -> AsyncEngine:
-    """An async engine for ``url``. ``schema`` pins PostgreSQL's search_path (tests use it)."""
+    """An async engine for ``url``. ``schema`` pins PostgreSQL's search_path (tests use it).
+
+    On SQLite the units of work run their statements on the event loop through a pool of
+    stdlib sqlite3 connections beside the engine (storage/loop_sqlite.py; issue 13, decision 3)
+    unless ``statements_on_loop`` is off (the benchmark's "before"); the async engine itself
+    serves migrations, health checks and tests."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
         engine = create_async_engine(url, **kwargs)
         _sqlite_setup(engine, busy_timeout_ms)
+        sync_url = loop_url(parsed) if statements_on_loop else None
+        if sync_url is not None:
+            loop = LoopEngine(sync_url, busy_timeout_ms)
+            _LOOP_ENGINES[engine.sync_engine] = loop
+            # AsyncEngine.dispose disposes its sync engine, which tells its listeners.
+            event.listen(engine.sync_engine, "engine_disposed", lambda _e: loop.dispose())
         return engine
     connect_args: dict[str, Any] = {"timeout": 5, "command_timeout": 30}
     if schema:
@@ -40,6 +57,15 @@ READ_ONLY = "tether_read_only"
 
 #: SQLite engines made here, with their busy timeout in seconds (see ``sqlite_busy_timeout``).
 _SQLITE_ENGINES: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+#: The pool of stdlib sqlite3 connections beside each SQLite engine (storage/loop_sqlite.py).
+_LOOP_ENGINES: weakref.WeakKeyDictionary[Engine, LoopEngine] = weakref.WeakKeyDictionary()
+
+
+def loop_engine(engine: AsyncEngine) -> LoopEngine | None:
+    """The sync engine whose connections run ``engine``'s units of work on the event loop."""
+    return _LOOP_ENGINES.get(engine.sync_engine)
 
 
 def sqlite_busy_timeout(engine: AsyncEngine) -> float | None:

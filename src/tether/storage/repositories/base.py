@@ -8,7 +8,17 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tether.storage.loop_sqlite import THREADED
+
 R = TypeVar("R")
+E = TypeVar("E", bound=sa.Executable)
+
+
+def threaded(statement: E) -> E:
+    """Mark a statement that may scan many rows (a search, an export or import page, a count
+    of a tenant's users): on SQLite it runs on a worker thread, not on the event loop
+    (storage/loop_sqlite.py); elsewhere the mark does nothing."""
+    return statement.execution_options(**{THREADED: True})
 
 
 def to_record(cls: type[R], row: Any, **extra: Any) -> R:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tether.domain.jobs.models import Job, JobError, JobStatus, JobType, NewUserRows, UserUpdate
 from tether.domain.models import Identity, User
 from tether.storage import tables as t
+from tether.storage.repositories.base import threaded
 
 _JOB_FIELDS = [f.name for f in fields(Job) if f.name not in ("started_at", "connection_name")]
 _ACTIVE = (JobStatus.PENDING.value, JobStatus.PROCESSING.value)
@@ -202,13 +203,15 @@ class BulkUsers:
                 )
                 hit = sa.select(out).where(*where, column == wanted.c.value).scalar_subquery()
                 rows = await self._c.execute(
-                    sa.select(wanted.c.value, hit.label("hit")).select_from(wanted)
+                    threaded(sa.select(wanted.c.value, hit.label("hit")).select_from(wanted))
                 )
                 found.update({r.value: r.hit for r in rows if r.hit is not None})
             else:  # SQLite plans an IN list as one index probe a value
                 rows = await self._c.execute(
-                    sa.select(column.label("value"), out.label("hit")).where(
-                        *where, column.in_(part)
+                    threaded(
+                        sa.select(column.label("value"), out.label("hit")).where(
+                            *where, column.in_(part)
+                        )
                     )
                 )
                 found.update({r.value: r.hit for r in rows})
@@ -229,9 +232,11 @@ class BulkUsers:
         ids = list(by_identity)
         for start in range(0, len(ids), _IN_CHUNK):
             rows = await self._c.execute(
-                sa.select(i.c.id, i.c.user_pk, u.c.logins_count)
-                .select_from(i.join(u, u.c.pk == i.c.user_pk))
-                .where(i.c.id.in_(ids[start : start + _IN_CHUNK]))
+                threaded(
+                    sa.select(i.c.id, i.c.user_pk, u.c.logins_count)
+                    .select_from(i.join(u, u.c.pk == i.c.user_pk))
+                    .where(i.c.id.in_(ids[start : start + _IN_CHUNK]))
+                )
             )
             for row in rows:
                 found[by_identity[row.id]] = (row.user_pk, row.id, int(row.logins_count))
@@ -248,15 +253,15 @@ class BulkUsers:
 
     async def insert(self, rows: Sequence[NewUserRows]) -> None:
         await self._c.execute(
-            t.users.insert(),
+            threaded(t.users.insert()),
             [{name: getattr(r.user, name) for name in _USER_COLUMNS} for r in rows],
         )
         await self._c.execute(
-            t.identities.insert(),
+            threaded(t.identities.insert()),
             [{name: getattr(r.identity, name) for name in _IDENTITY_COLUMNS} for r in rows],
         )
         await self._c.execute(
-            t.password_credentials.insert(),
+            threaded(t.password_credentials.insert()),
             [
                 {
                     "identity_id": r.credential.identity_id,
@@ -304,20 +309,24 @@ class BulkUsers:
         # Columns in the dataclasses' field order: rows become records positionally, which is a
         # third of an export's time less than by name.
         rows = await self._c.execute(
-            sa.select(*(t.users.c[name] for name in _USER_COLUMNS))
-            .where(*where)
-            .order_by(t.users.c.pk)
-            .limit(limit)
+            threaded(
+                sa.select(*(t.users.c[name] for name in _USER_COLUMNS))
+                .where(*where)
+                .order_by(t.users.c.pk)
+                .limit(limit)
+            )
         )
         users = [User(*row) for row in rows]
         if not users:
             return users
         by_pk = {u.pk: u for u in users}
         identities = await self._c.execute(
-            sa.select(*(_EXPORTED_IDENTITY[name] for name in _IDENTITY_FIELDS))
-            .join(t.connections, t.connections.c.id == t.identities.c.connection_id)
-            .where(t.identities.c.user_pk.in_(list(by_pk)))
-            .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
+            threaded(
+                sa.select(*(_EXPORTED_IDENTITY[name] for name in _IDENTITY_FIELDS))
+                .join(t.connections, t.connections.c.id == t.identities.c.connection_id)
+                .where(t.identities.c.user_pk.in_(list(by_pk)))
+                .order_by(t.identities.c.is_primary.desc(), t.identities.c.linked_at)
+            )
         )
         for row in identities:
             identity = Identity(*row)
@@ -326,8 +335,10 @@ class BulkUsers:
 
     async def count(self, tenant_id: str, connection_id: str | None) -> int:
         value = await self._c.scalar(
-            sa.select(sa.func.count())
-            .select_from(t.users)
-            .where(*self._scope(tenant_id, connection_id))
+            threaded(
+                sa.select(sa.func.count())
+                .select_from(t.users)
+                .where(*self._scope(tenant_id, connection_id))
+            )
         )
         return int(value or 0)

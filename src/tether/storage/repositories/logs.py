@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from tether.domain.log_filter import LogFilter
 from tether.domain.models import LogEvent
 from tether.storage import tables as t
-from tether.storage.repositories.base import Repository, to_record, to_values
+from tether.storage.repositories.base import Repository, threaded, to_record, to_values
 
 
 class Logs(Repository):
@@ -60,12 +60,14 @@ class Logs(Repository):
     ) -> tuple[builtins.list[LogEvent], int]:
         where = self._where(tenant_id, flt)
         total = await self._c.scalar(
-            sa.select(sa.func.count()).select_from(t.log_events).where(*where)
+            threaded(sa.select(sa.func.count()).select_from(t.log_events).where(*where))
         )
         c = t.log_events.c
         order = [c.date.desc(), c.log_id.desc()] if flt.descending else [c.date, c.log_id]
         rows = await self._c.execute(
-            sa.select(t.log_events).where(*where).order_by(*order).offset(offset).limit(limit)
+            threaded(
+                sa.select(t.log_events).where(*where).order_by(*order).offset(offset).limit(limit)
+            )
         )
         return [to_record(LogEvent, r) for r in rows], int(total or 0)
 

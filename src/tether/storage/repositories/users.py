@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from tether.domain.models import Identity, User
 from tether.domain.user_search import Query, Sort
 from tether.storage import tables as t
-from tether.storage.repositories.base import Repository, to_record, to_values
+from tether.storage.repositories.base import Repository, threaded, to_record, to_values
 from tether.storage.repositories.identities import identity_from_row, identity_query
 from tether.storage.search import user_query_clause
 
@@ -165,18 +165,24 @@ class Users(Repository):
     async def list(self, tenant_id: str, *, offset: int, limit: int) -> builtins.list[User]:
         rows = (
             await self._c.execute(
-                sa.select(t.users)
-                .where(t.users.c.tenant_id == tenant_id)
-                .order_by(t.users.c.created_at, t.users.c.pk)
-                .offset(offset)
-                .limit(limit)
+                threaded(
+                    sa.select(t.users)
+                    .where(t.users.c.tenant_id == tenant_id)
+                    .order_by(t.users.c.created_at, t.users.c.pk)
+                    .offset(offset)
+                    .limit(limit)
+                )
             )
         ).all()
         return await self._with_identities(rows)
 
     async def count(self, tenant_id: str) -> int:
         value = await self._c.scalar(
-            sa.select(sa.func.count()).select_from(t.users).where(t.users.c.tenant_id == tenant_id)
+            threaded(
+                sa.select(sa.func.count())
+                .select_from(t.users)
+                .where(t.users.c.tenant_id == tenant_id)
+            )
         )
         return int(value or 0)
 
@@ -257,14 +263,18 @@ class Users(Repository):
         where = [t.users.c.tenant_id == tenant_id]
         if query is not None:
             where.append(user_query_clause(query))
-        total = await self._c.scalar(sa.select(sa.func.count()).select_from(t.users).where(*where))
+        total = await self._c.scalar(
+            threaded(sa.select(sa.func.count()).select_from(t.users).where(*where))
+        )
         order: builtins.list[Any] = [t.users.c.created_at, t.users.c.pk]
         if sort is not None:
             column = t.users.c[sort.field]
             order = [column.desc() if sort.descending else column.asc(), t.users.c.pk]
         rows = (
             await self._c.execute(
-                sa.select(t.users).where(*where).order_by(*order).offset(offset).limit(limit)
+                threaded(
+                    sa.select(t.users).where(*where).order_by(*order).offset(offset).limit(limit)
+                )
             )
         ).all()
         return await self._with_identities(rows), int(total or 0)

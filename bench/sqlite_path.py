@@ -1,0 +1,229 @@
+"""Issue 13, decision 3: what a SQLite statement and a unit of work cost on the old path (every
+statement through SQLAlchemy's aiosqlite adapter, about four thread round trips) and on the new
+one (statements on the event loop through stdlib sqlite3, storage/loop_sqlite.py).
+
+Usage (from the repository root)::
+
+    .venv/bin/python -m bench.sqlite_path [--users 100000] [--n 3000] [--commits 3000]
+
+It builds bench/management.py's database (``tether init``, ``--users`` bulk-inserted users),
+then, in this one process, for each path (``create_engine(statements_on_loop=False/True)``):
+
+- per statement: ``--n`` point reads by key (``identities.find``) in one read-only unit of work;
+- per unit of work, ``--n`` times each: a read-only unit of work with one point read; one
+  reading a user with its identities (``users.get``); a writer's unit of work with one insert
+  (a log event) and its commit;
+- the long statements: an export page (``bulk_users.page``, 1,000 users), a user search that
+  scans the tenant (``name:user0*``, total and first page), ``users.count``: their wall time
+  and the longest the event loop went without running a 1 ms sleep meanwhile (these run on a
+  worker thread, ``threaded`` in storage/repositories/base.py);
+- ``--commits`` writer units of work in a row: commit times and the longest loop stall, where
+  the WAL checkpoints (every ~4 MB of WAL) land.
+
+CPU is ``time.process_time`` (every thread of the process: aiosqlite's too), so the figures hold
+on a busy machine; wall times are printed beside them for the long statements only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.management import CONNECTION, deployment
+from tether.domain.models import LogEvent
+from tether.domain.user_search import Term
+from tether.storage import tables as t
+from tether.storage.db import create_engine
+from tether.storage.uow import SqlUnitOfWorkFactory
+
+
+def _event(tenant_id: str, i: int) -> LogEvent:
+    from datetime import UTC, datetime
+
+    return LogEvent(
+        log_id=f"9002{i:020d}{time.monotonic_ns() % 10**9:09d}",
+        tenant_id=tenant_id,
+        date=datetime.now(UTC),
+        type="seccft",
+        description="Client Credentials for Access Token",
+        client_id="bench",
+        client_name="bench",
+        ip="127.0.0.1",
+        user_agent="bench",
+        user_id=None,
+        user_name=None,
+    )
+
+
+async def _cpu_per(n: int, step: Callable[[int], Awaitable[Any]]) -> float:
+    """CPU microseconds per call of ``step`` over ``n`` calls, after a warm-up."""
+    for i in range(min(50, n)):
+        await step(i)
+    started = time.process_time()
+    for i in range(n):
+        await step(i)
+    return (time.process_time() - started) / n * 1e6
+
+
+async def measure(url: str, on_loop: bool, args: argparse.Namespace) -> dict[str, float]:
+    engine = create_engine(url, statements_on_loop=on_loop)
+    uows = SqlUnitOfWorkFactory(engine)
+    try:
+        async with engine.connect() as conn:
+            tenant_id = str(
+                await conn.scalar(sa.select(t.tenants.c.id).where(t.tenants.c.is_default))
+            )
+            connection_id = str(
+                await conn.scalar(
+                    sa.select(t.connections.c.id).where(
+                        t.connections.c.tenant_id == tenant_id, t.connections.c.name == CONNECTION
+                    )
+                )
+            )
+            keys = (
+                await conn.execute(
+                    sa.select(t.identities.c.subject, t.users.c.user_id)
+                    .join(t.users, t.users.c.pk == t.identities.c.user_pk)
+                    .limit(args.n)
+                )
+            ).all()
+        out: dict[str, float] = {}
+
+        async with uows(read_only=True) as uow:
+
+            async def point(i: int) -> None:
+                found = await uow.identities.find(tenant_id, connection_id, keys[i % len(keys)][0])
+                assert found is not None
+
+            out["statement: point read by key"] = await _cpu_per(args.n, point)
+
+        async def uow_point(i: int) -> None:
+            async with uows(read_only=True) as uow:
+                await uow.identities.find(tenant_id, connection_id, keys[i % len(keys)][0])
+
+        async def uow_user(i: int) -> None:
+            async with uows(read_only=True) as uow:
+                user = await uow.users.get(tenant_id, keys[i % len(keys)][1])
+                assert user is not None and user.identities
+
+        async def uow_insert(i: int) -> None:
+            async with uows() as uow:
+                await uow.logs.add(_event(tenant_id, i))
+                await uow.commit()
+
+        out["unit of work: one point read"] = await _cpu_per(args.n, uow_point)
+        out["unit of work: user + identities"] = await _cpu_per(args.n, uow_user)
+        out["unit of work: one insert + commit"] = await _cpu_per(args.n, uow_insert)
+        return out
+    finally:
+        await engine.dispose()
+
+
+class _Stalls:
+    """The longest the event loop went without running a 1 ms sleep: how long something held
+    it."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self.worst = max(self.worst, time.perf_counter() - before - 0.001)
+
+    async def stop(self) -> float:
+        self._task.cancel()
+        await asyncio.sleep(0)
+        return self.worst * 1000
+
+
+async def long_statements(
+    url: str, on_loop: bool, args: argparse.Namespace
+) -> list[tuple[str, float, float]]:
+    """(name, wall ms, longest loop stall ms) of the long statements, and of ``--commits``
+    writer units of work in a row (the WAL checkpoints land among them)."""
+    engine = create_engine(url, statements_on_loop=on_loop)
+    uows = SqlUnitOfWorkFactory(engine)
+    out: list[tuple[str, float, float]] = []
+    try:
+        async with engine.connect() as conn:
+            tenant_id = str(
+                await conn.scalar(sa.select(t.tenants.c.id).where(t.tenants.c.is_default))
+            )
+
+        async def timed(name: str, work: Callable[[Any], Awaitable[Any]]) -> None:
+            best, stall = float("inf"), float("inf")
+            for _ in range(3):
+                async with uows(read_only=True) as uow:
+                    await uow.users.get(tenant_id, "warm-up")
+                    stalls = _Stalls()
+                    await asyncio.sleep(0.002)
+                    started = time.perf_counter()
+                    await work(uow)
+                    best = min(best, time.perf_counter() - started)
+                    stall = min(stall, await stalls.stop())
+            out.append((name, best * 1000, stall))
+
+        await timed(
+            "export page (bulk_users.page, 1,000 users)",
+            lambda u: u.bulk_users.page(tenant_id, None, None, 1000),
+        )
+        await timed(
+            "search name:user0* (count + first 50)",
+            lambda u: u.users.search(
+                tenant_id, Term("name", "user0", prefix=True), sort=None, offset=0, limit=50
+            ),
+        )
+        await timed("users.count (whole tenant)", lambda u: u.users.count(tenant_id))
+
+        commits: list[float] = []
+        stalls = _Stalls()
+        for i in range(args.commits):
+            async with uows() as uow:
+                await uow.logs.add(_event(tenant_id, 10**6 * (2 + on_loop) + i))
+                started = time.perf_counter()
+                await uow.commit()
+                commits.append(time.perf_counter() - started)
+            await asyncio.sleep(0)
+        worst = await stalls.stop()
+        commits.sort()
+        n = len(commits)
+        out.append((f"{n} commits: p50", statistics.median(commits) * 1000, worst))
+        out.append((f"{n} commits: p99", commits[int(n * 0.99)] * 1000, worst))
+        out.append((f"{n} commits: max", commits[-1] * 1000, worst))
+        return out
+    finally:
+        await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--commits", type=int, default=3000)
+    args = parser.parse_args(argv)
+    with deployment(args.users, extra_env={}) as dep:
+        old = asyncio.run(measure(dep.database_url, False, args))
+        new = asyncio.run(measure(dep.database_url, True, args))
+        print(f"\nCPU per operation, us (process_time, all threads), {args.n} of each")
+        print(f"  {'':36s} {'aiosqlite':>10s} {'on loop':>10s} {'saved':>7s}")
+        for name, before in old.items():
+            after = new[name]
+            print(f"  {name:36s} {before:10.1f} {after:10.1f} {1 - after / before:7.0%}")
+        print("\nLong work: wall ms, and the longest the event loop was held meanwhile (best of 3)")
+        for on_loop, label in ((False, "aiosqlite"), (True, "on loop")):
+            for name, ms, stall in asyncio.run(long_statements(dep.database_url, on_loop, args)):
+                print(f"  {label:9s} {name:44s} {ms:8.2f} ms   loop held {stall:7.2f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
