@@ -32,6 +32,7 @@ from tests.linking.support import (
     user_token,
 )
 from tether.storage import tables as t
+from tether.storage.db import statement_engines
 
 #: Statements of the read models that may run during any request (once a second at most).
 POLLS = ("FROM tenants", "tokens_valid_after >=")
@@ -63,11 +64,13 @@ def counted(engine: AsyncEngine) -> Iterator[list[str]]:
             return
         seen.append(kind(statement))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", hook)
+    for target in statement_engines(engine):
+        event.listen(target, "before_cursor_execute", hook)
     try:
         yield seen
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", hook)
+        for target in statement_engines(engine):
+            event.remove(target, "before_cursor_execute", hook)
 
 
 def locked_read(engine: AsyncEngine) -> list[str]:
@@ -138,11 +141,13 @@ async def test_user_updates_write_only_the_changed_columns(
         if kind(str(args[2])) == "UPDATE users":
             texts.append(" ".join(str(args[2]).split()))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", hook)
+    for target in statement_engines(engine):
+        event.listen(target, "before_cursor_execute", hook)
     try:
         response = await link(http, token, a.user_id, {"link_with": proof})
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", hook)
+        for target in statement_engines(engine):
+            event.remove(target, "before_cursor_execute", hook)
 
     assert response.status_code == 201, response.text
     assert len(texts) == 1

@@ -68,6 +68,14 @@ def loop_engine(engine: AsyncEngine) -> LoopEngine | None:
     return _LOOP_ENGINES.get(engine.sync_engine)
 
 
+def statement_engines(engine: AsyncEngine) -> list[Engine]:
+    """The sync engines whose connections run ``engine``'s statements: its own and, on SQLite,
+    the units of work's loop pool. A statement event listener (``before_cursor_execute``, as
+    tests count statements) goes on each."""
+    loop = loop_engine(engine)
+    return [engine.sync_engine] + ([loop.engine] if loop is not None else [])
+
+
 def sqlite_busy_timeout(engine: AsyncEngine) -> float | None:
     """The busy timeout, in seconds, of a SQLite engine made by ``create_engine``; else None."""
     return _SQLITE_ENGINES.get(engine.sync_engine)
