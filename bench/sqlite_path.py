@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import sqlite3
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -150,6 +152,9 @@ async def long_statements(
 ) -> list[tuple[str, float, float]]:
     """(name, wall ms, longest loop stall ms) of the long statements, and of ``--commits``
     writer units of work in a row (the WAL checkpoints land among them)."""
+    # Both paths start from an empty WAL: a read looks every page up in the WAL first.
+    with contextlib.closing(sqlite3.connect(str(sa.make_url(url).database))) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     engine = create_engine(url, statements_on_loop=on_loop)
     uows = SqlUnitOfWorkFactory(engine)
     out: list[tuple[str, float, float]] = []
@@ -204,12 +209,90 @@ async def long_statements(
         await engine.dispose()
 
 
+async def link_pairs(on_loop: bool, pairs: int) -> float:
+    """CPU microseconds of one link + unlink pair, in process through the ASGI app (httpx's
+    transport, as the tests do), on a fresh database; B signs in again before each link (an
+    unlink ends B's older tokens), outside the measured time."""
+    import tempfile
+    from pathlib import Path
+
+    import httpx
+    from tests.conftest import FAST_HASH, PUBLIC_URL, Client, World, make_settings
+    from tests.linking.support import link, new_user, password_realm, subject_of, user_token
+
+    from tether.bootstrap import build_container
+    from tether.storage.tables import metadata
+    from tether.web.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(
+            f"sqlite+aiosqlite:///{Path(tmp) / 't.db'}", statements_on_loop=on_loop
+        )
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        settings = make_settings(Path(tmp), management_rate_limit="1000000/second")
+        container = build_container(settings, engine=engine, hash_parameters=FAST_HASH)
+        made = await container.provision()
+        assert made.default_app is not None and made.management_client is not None
+        app_client = Client(
+            made.default_app.application.client_id, made.default_app.client_secret or ""
+        )
+        machine = made.management_client
+        world = World(
+            container,
+            made.tenant,
+            app_client,
+            Client(machine.application.client_id, machine.client_secret or ""),
+        )
+        a = await new_user(world, "ann@example.com")
+        b = await new_user(world, "bob@example.com")
+        transport = httpx.ASGITransport(
+            app=create_app(container, deliver_mail=False), client=("127.0.0.1", 50000)
+        )
+        spent = 0.0
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
+            token = await user_token(http, app_client, "ann@example.com")
+            for lap in range(pairs + 10):
+                proof = (
+                    await password_realm(
+                        http,
+                        app_client,
+                        "bob@example.com",
+                        scope="openid",
+                        audience=None,  # type: ignore[arg-type]
+                    )
+                ).json()["id_token"]
+                started = time.process_time()
+                linked = await link(http, token, a.user_id, {"link_with": proof})
+                unlinked = await http.delete(
+                    f"/api/v2/users/{a.user_id}/identities/auth0/{subject_of(b.user_id)}",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                if lap >= 10:  # the first ten warm up
+                    spent += time.process_time() - started
+                if linked.status_code != 201 or unlinked.status_code != 200:
+                    raise RuntimeError(f"link {linked.status_code}, unlink {unlinked.status_code}")
+        await engine.dispose()
+    return spent / pairs * 1e6
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--commits", type=int, default=3000)
+    parser.add_argument("--pairs", type=int, default=200, help="link + unlink pairs, in process")
+    parser.add_argument("--only-pairs", action="store_true", help="skip the database benchmarks")
     args = parser.parse_args(argv)
+    if args.pairs:
+        old_pair = asyncio.run(link_pairs(False, args.pairs))
+        new_pair = asyncio.run(link_pairs(True, args.pairs))
+        print(f"\nCPU of one link + unlink pair, in process, {args.pairs} pairs")
+        print(
+            f"  aiosqlite {old_pair / 1000:7.2f} ms   on loop {new_pair / 1000:7.2f} ms   saved {1 - new_pair / old_pair:.0%}"
+        )
+    if args.only_pairs:
+        return 0
     with deployment(args.users, extra_env={}) as dep:
         old = asyncio.run(measure(dep.database_url, False, args))
         new = asyncio.run(measure(dep.database_url, True, args))

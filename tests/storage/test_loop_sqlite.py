@@ -296,7 +296,7 @@ async def test_wal_checkpoints_run_on_a_worker_thread(
     the loop); a commit that finds the WAL past the limit hands a checkpoint to a thread."""
     import tether.storage.loop_sqlite as loop_sqlite
 
-    monkeypatch.setattr(loop_sqlite, "WAL_LIMIT", 64 * 1024)
+    monkeypatch.setattr(loop_sqlite, "WAL_FRAMES", 16)
     sync = loop_engine(engine)
     assert sync is not None
     threads: set[int] = set()

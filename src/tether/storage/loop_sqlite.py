@@ -26,8 +26,8 @@ here, as ``asyncio.sleep``:
 - Inside a writer's transaction nothing else waits: in WAL mode the write lock covers every
   statement and the COMMIT. A COMMIT that still fails (disk full, I/O error) rolls back and
   becomes Unavailable; it is not retried.
-- The WAL autocheckpoint (PASSIVE: it waits for nobody) runs in the committing connection after
-  every ~1000 pages of WAL, so on the loop: docs/architecture.md has its measured cost.
+- SQLite's WAL autocheckpoint would run in the committing connection, on the loop: it is off
+  here and a worker thread checkpoints instead (``Checkpointer``).
 
 A statement marked ``THREADED`` (an execution option: the import and export pages, user search,
 whose scans can take tens of milliseconds on a large tenant) runs on a worker thread instead, on
@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -63,8 +64,9 @@ THREADED = "tether_threaded"
 #: Pooled connections kept open per engine; more are opened when needed (never a wait).
 POOL_SIZE = 8
 
-#: A WAL file this large is checkpointed (SQLite's autocheckpoint: 1000 pages of 4 KiB).
-WAL_LIMIT = 1000 * 4096
+#: Frames (pages) of WAL not yet in the database file that start a checkpoint: SQLite's own
+#: autocheckpoint default.
+WAL_FRAMES = 1000
 
 _FIRST_DELAY = 0.001
 _MAX_DELAY = 0.025
@@ -110,20 +112,43 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 
+def pending_frames(shm: str) -> int | None:
+    """Frames of the WAL not yet copied into the database: ``mxFrame - nBackfill`` of the
+    WAL-index (the ``-shm`` file; sqlite.org/walformat.html, "The WAL-Index Header": mxFrame
+    is a u32 at offset 16 of the header, nBackfill a u32 at offset 96, native byte order).
+    Read without a lock: a stale value only moves a checkpoint by a commit. The file is opened
+    each time, since SQLite deletes and makes it anew when the last connection closes."""
+    try:
+        fd = os.open(shm, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        head = os.pread(fd, 100, 0)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(head) < 100:
+        return None
+    frames = int.from_bytes(head[16:20], sys.byteorder)
+    backfilled = int.from_bytes(head[96:100], sys.byteorder)
+    return max(0, frames - backfilled)
+
+
 class Checkpointer:
     """WAL checkpoints off the event loop.
 
     SQLite's autocheckpoint runs in the connection whose COMMIT took the WAL past 1000 pages:
     it copies those pages into the database file and syncs it, 17 ms of wall time for a 4 MB
-    WAL on this machine (docs/benchmarks.md), which on a loop connection would hold the loop.
-    So loop connections turn it off, and after a commit that finds the WAL file past
-    ``WAL_LIMIT`` bytes (one ``stat``) a worker thread runs the same PASSIVE checkpoint on a
-    connection of its own, one at a time. PASSIVE waits for no reader or writer: what it
-    cannot copy yet, a later checkpoint does."""
+    WAL on this machine (docs/architecture.md), which on a loop connection would hold the loop.
+    So loop connections turn it off, and after a commit that finds ``WAL_FRAMES`` frames not
+    yet checkpointed (read from the WAL-index, ``pending_frames``) a worker thread runs the same
+    PASSIVE checkpoint on a connection of its own, one at a time. PASSIVE waits for no reader
+    or writer: what it cannot copy yet, a later checkpoint does."""
 
     def __init__(self, database: str, busy_timeout: float):
         self._database = database
-        self._wal = database + "-wal"
+        self._shm = database + "-shm"
         self._timeout = busy_timeout
         #: Held while a checkpoint runs: a thread lock, since event loops come and go.
         self._running = threading.Lock()
@@ -136,11 +161,8 @@ class Checkpointer:
     def after_commit(self) -> None:
         if self._running.locked():
             return
-        try:
-            size = os.stat(self._wal).st_size
-        except OSError:
-            return
-        if size < WAL_LIMIT or not self._running.acquire(blocking=False):
+        pending = pending_frames(self._shm)
+        if pending is None or pending < WAL_FRAMES or not self._running.acquire(blocking=False):
             return
         try:
             asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
