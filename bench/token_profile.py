@@ -130,12 +130,15 @@ async def _drive(app: Any, body: bytes, requests: int, concurrency: int) -> list
 def _statement_counter(engine: Any) -> list[int]:
     from sqlalchemy import event
 
+    from tether.storage.db import statement_engines
+
     count = [0]
 
     def before(*_args: Any) -> None:
         count[0] += 1
 
-    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    for target in statement_engines(engine):  # on SQLite the units of work's pool too
+        event.listen(target, "before_cursor_execute", before)
     return count
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.storage import records as r
 from tests.storage.support import Seeded
+from tether.storage.db import statement_engines
 from tether.storage.uow import SqlUnitOfWorkFactory
 
 
@@ -27,17 +28,18 @@ async def test_the_credential_its_user_and_every_identity_in_one_statement(
         await uow.credentials.add(cred)
         await uow.commit()
     statements: list[str] = []
-    sync = engine.sync_engine
 
     def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
         statements.append(statement)
 
     async with uows(read_only=True) as uow:
-        event.listen(sync, "before_cursor_execute", seen)
+        for target in statement_engines(engine):
+            event.listen(target, "before_cursor_execute", seen)
         try:
             found = await uow.credentials.with_user(a.tenant.id, a.conn.id, cred.email)
         finally:
-            event.remove(sync, "before_cursor_execute", seen)
+            for target in statement_engines(engine):
+                event.remove(target, "before_cursor_execute", seen)
         expected = await uow.users.by_pk(a.tenant.id, a.user.pk)
         assert await uow.credentials.with_user(a.tenant.id, a.conn.id, "nobody@x.com") is None
         assert await uow.credentials.with_user(b.tenant.id, a.conn.id, cred.email) is None
