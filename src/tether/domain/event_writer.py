@@ -16,7 +16,10 @@ A request may hand over several events and ``steps`` with them: writes that must
 events. A password sign-in's token grant does (decision 4, "the sign-in record, login count and
 events in one commit"): the user's login count, last login and IP, the end of a run of failed
 attempts and a rehash run as steps, and the ``s`` and token events commit with them, in the
-batch's one transaction. A step that fails fails its batch, like a failed commit.
+batch's one transaction. A step that fails fails its batch, like a failed commit. The steps of
+a batch run in the order of their requests' ``order`` keys (a sign-in's is its user's pk): two
+processes whose batches update the same rows take their locks in the same order, so their
+transactions cannot deadlock on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ MAX_BATCH = 512
 class _Loop:
     """The writer's state on one event loop."""
 
-    pending: list[tuple[Sequence[LogEvent], Sequence[Step], asyncio.Future[None]]] = field(
+    pending: list[tuple[Sequence[LogEvent], Sequence[Step], str, asyncio.Future[None]]] = field(
         default_factory=list
     )
     task: asyncio.Task[None] | None = None
@@ -56,14 +59,14 @@ class EventWriter:
         #: Batch sizes committed (tests and the benchmark read it).
         self.batches: list[int] = []
 
-    async def write(self, *events: LogEvent, steps: Sequence[Step] = ()) -> None:
+    async def write(self, *events: LogEvent, steps: Sequence[Step] = (), order: str = "") -> None:
         """Return once ``events`` (and ``steps``) are committed, with concurrent requests'."""
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
             state = self._loops[loop] = _Loop()
         done: asyncio.Future[None] = loop.create_future()
-        state.pending.append((events, steps, done))
+        state.pending.append((events, steps, order, done))
         if state.task is None or state.task.done():
             # Its own task: a request that is cancelled (the client went away) does not
             # cancel the commit the others of its batch wait for.
@@ -76,18 +79,20 @@ class EventWriter:
             del state.pending[: self._max_batch]
             try:
                 async with self._uow() as uow:
-                    for _, steps, _ in batch:
+                    for _, steps, _, _ in sorted(batch, key=lambda entry: entry[2]):
                         for step in steps:
                             await step(uow)
-                    await uow.logs.add_many([event for events, _, _ in batch for event in events])
+                    await uow.logs.add_many(
+                        [event for events, _, _, _ in batch for event in events]
+                    )
                     await uow.commit()
             except Exception as exc:  # handed to every waiter of the batch
-                for _, _, done in batch:
+                for *_, done in batch:
                     if not done.done():
                         done.set_exception(exc)
                 continue
             if len(self.batches) < 10_000:
                 self.batches.append(len(batch))
-            for _, _, done in batch:
+            for *_, done in batch:
                 if not done.done():
                     done.set_result(None)

@@ -159,7 +159,7 @@ class TokenIssuer:
         if sign_in is None:
             await self._events.write(event)
         else:
-            await self._events.write(sign_in.event, event, steps=sign_in.steps)
+            await self._events.write(sign_in.event, event, steps=sign_in.steps, order=sign_in.order)
             sign_in.committed()
         self._audit.committed(event)
 

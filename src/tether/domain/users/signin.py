@@ -29,6 +29,9 @@ class SignInRecord:
     event: LogEvent
     steps: tuple[Step, ...]
     audit: Audit
+    #: The group commit runs the steps of a batch in this order (the user's pk): every
+    #: process takes the rows' locks in one order.
+    order: str = ""
 
     async def write(self, uow: UnitOfWork) -> None:
         """Into a unit of work the caller commits."""
@@ -160,4 +163,4 @@ class SignIn(UsersBase):
             connection=connection,
         )
         user.last_login, user.last_ip, user.logins_count = (now, ip, user.logins_count + 1)
-        return user, connection, SignInRecord(event, tuple(steps), self._audit)
+        return user, connection, SignInRecord(event, tuple(steps), self._audit, user.pk)
