@@ -46,6 +46,7 @@ async def _run(args: argparse.Namespace, tmp: Path) -> None:
     from tether.domain.linking import LinkWith
     from tether.domain.passwords import HashParameters
     from tether.domain.users import NewDatabaseUser
+    from tether.storage.db import statement_engines
     from tether.web.app import create_app
 
     settings = Settings(
@@ -131,7 +132,8 @@ async def _run(args: argparse.Namespace, tmp: Path) -> None:
 
         for _ in range(20):  # warm: statement caches, the key set, the token checks
             await http_pair(fresh())
-        event.listen(container.engine.sync_engine, "before_cursor_execute", count)
+        for target in statement_engines(container.engine):  # on SQLite the loop pool too
+            event.listen(target, "before_cursor_execute", count)
         profile = cProfile.Profile()
         for name, pair in (("with HTTP", http_pair), ("domain only", domain_pair)):
             statements, cpu = 0, 0.0
