@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tether.domain.audit import NO_REQUEST, RequestInfo
+from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
+from tether.domain.models import Connection, User
+from tether.domain.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,11 @@ class Actor:
     client_id: str | None
     user_id: str | None = None
     request: RequestInfo = NO_REQUEST
+
+    @property
+    def who(self) -> str | None:
+        """The log's ``actor``: the person if one acted, else the machine."""
+        return self.user_id or self.client_id
 
 
 def operation_details(actor: Actor, event: str, **extra: Any) -> dict[str, Any]:
@@ -31,3 +38,30 @@ def operation_details(actor: Actor, event: str, **extra: Any) -> dict[str, Any]:
         details["actor"] = actor.user_id
     details.update(extra)
     return details
+
+
+async def record_change(
+    audit: Audit,
+    uow: UnitOfWork,
+    tenant_id: str,
+    actor: Actor,
+    description: str,
+    details: dict[str, Any],
+    *,
+    user: User | None = None,
+    connection: Connection | None = None,
+    type_: LogType = LogType.SUCCESS_API_OPERATION,
+) -> None:
+    """The log event of a change ``actor`` made (Auth0's ``sapi`` unless ``type_`` says
+    otherwise), added to ``uow``: it commits with the change."""
+    await audit.record(
+        uow,
+        tenant_id,
+        type_,
+        actor.request,
+        description=description,
+        client_id=actor.client_id,
+        user=user,
+        connection=connection,
+        details=details,
+    )

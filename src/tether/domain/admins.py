@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tether.domain.account_records import Admin
-from tether.domain.actor import Actor
-from tether.domain.audit import Audit, LogType
+from tether.domain.actor import Actor, record_change
+from tether.domain.audit import Audit
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.models import Tenant, User
@@ -56,20 +56,19 @@ class AdminService:
             if await uow.admins.get(tenant.id, user.pk) is not None:
                 raise Conflict(f"{user.email or user.user_id} is an admin already.")
             await uow.admins.add(Admin(tenant.id, user.pk, self._clock.now()))
-            await self._audit.record(
+            await record_change(
+                self._audit,
                 uow,
                 tenant.id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description="Add a dashboard admin",
-                client_id=actor.client_id,
-                user=user,
-                details={
+                actor,
+                "Add a dashboard admin",
+                {
                     "event": "admin_added",
-                    "actor": actor.user_id or actor.client_id,
+                    "actor": actor.who,
                     "named_by": "email" if _is_email(who.strip()) else "user_id",
                     "email_verified": user.email_verified,
                 },
+                user=user,
             )
             await uow.commit()
         return user
@@ -81,15 +80,14 @@ class AdminService:
                 raise NotFound(
                     f"{user.email or user.user_id} is not an admin.", code="inexistent_admin"
                 )
-            await self._audit.record(
+            await record_change(
+                self._audit,
                 uow,
                 tenant.id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description="Remove a dashboard admin",
-                client_id=actor.client_id,
+                actor,
+                "Remove a dashboard admin",
+                {"event": "admin_removed", "actor": actor.who},
                 user=user,
-                details={"event": "admin_removed", "actor": actor.user_id or actor.client_id},
             )
             await uow.commit()
         return user
@@ -118,14 +116,13 @@ class AdminService:
     ) -> None:
         """A log event for a dashboard action whose service writes none (key rotation)."""
         async with self._uow() as uow:
-            await self._audit.record(
+            await record_change(
+                self._audit,
                 uow,
                 tenant.id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description=description,
-                client_id=actor.client_id,
-                details={**details, "actor": actor.user_id or actor.client_id},
+                actor,
+                description,
+                {**details, "actor": actor.who},
             )
             await uow.commit()
 

@@ -9,12 +9,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from tether.domain.actor import Actor, operation_details
-from tether.domain.audit import Audit, LogType
+from tether.domain.actor import Actor, operation_details, record_change
+from tether.domain.audit import Audit
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.ids import new_id
 from tether.domain.models import Connection, Tenant
+from tether.domain.paging import page_of
 from tether.domain.ports import ConnectionRepo, UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer, seal_upstream_secret
 from tether.domain.text import check_text
@@ -263,7 +264,7 @@ class ConnectionService:
             for c in await self.list(tenant)
             if (not strategies or c.strategy in strategies) and (name is None or c.name == name)
         ]
-        return found[page * per_page : (page + 1) * per_page], len(found)
+        return page_of(found, page, per_page)
 
     async def get(self, tenant: Tenant, connection_id: str) -> Connection:
         async with self._uow(read_only=True) as uow:
@@ -368,13 +369,6 @@ class ConnectionService:
         **extra: Any,
     ) -> None:
         details = operation_details(actor, f"connection_{change}", **extra)
-        await self._audit.record(
-            uow,
-            tenant.id,
-            LogType.SUCCESS_API_OPERATION,
-            actor.request,
-            description=description,
-            client_id=actor.client_id,
-            connection=connection,
-            details=details,
+        await record_change(
+            self._audit, uow, tenant.id, actor, description, details, connection=connection
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tether.domain.access import UserAccess
-from tether.domain.actor import Actor, operation_details
+from tether.domain.actor import Actor, operation_details, record_change
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, InvalidInput, NotFound
@@ -181,16 +181,15 @@ class UserAdmin:
             user = await add_database_user(
                 uow, tenant, connection, spec, password_hash, self._clock.now(), subject=wanted_id
             )
-            await self._audit.record(
+            await record_change(
+                self._audit,
                 uow,
                 tenant_id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description="Create a user",
-                client_id=actor.client_id,
+                actor,
+                "Create a user",
+                operation_details(actor, "user_created"),
                 user=user,
                 connection=connection,
-                details=operation_details(actor, "user_created"),
             )
             # Auth0: "User will receive a verification email after creation if email_verified
             # is false or not specified"; ``verify_email`` overrides it either way.
@@ -297,15 +296,14 @@ class UserAdmin:
                 tenant = await uow.tenants.get(tenant_id)
                 if tenant is not None:
                     await self._verification.email_changed(uow, tenant, user)
-            await self._audit.record(
+            await record_change(
+                self._audit,
                 uow,
                 tenant_id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description="Update a user",
-                client_id=actor.client_id,
+                actor,
+                "Update a user",
+                {"fields": changed, "actor": actor.who},
                 user=user,
-                details={"fields": changed, "actor": actor.user_id or actor.client_id},
             )
             await uow.commit()
         return await self.get(tenant_id, user_id)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from tether.domain.actor import Actor
+from tether.domain.actor import Actor, record_change
 from tether.domain.audit import NO_REQUEST, Audit, LogType, RequestInfo
 from tether.domain.clock import Clock
 from tether.domain.errors import InvalidInput, NotFound, RateLimited
@@ -265,15 +265,14 @@ class EmailVerification:
                 result_url=url,
                 include_email=include_email,
             )
-            await self._audit.record(
+            await record_change(
+                self._audit,
                 uow,
                 tenant.id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description="Create an email verification ticket",
-                client_id=actor.client_id,
+                actor,
+                "Create an email verification ticket",
+                {"ttl_sec": int(ttl.total_seconds())},
                 user=user,
-                details={"ttl_sec": int(ttl.total_seconds())},
             )
             await uow.commit()
         return link
@@ -370,15 +369,14 @@ class EmailVerification:
                 uow, tenant, user, user.email, how="administrator", request=actor.request
             )
             await uow.verification_tickets.spend_for_user(tenant.id, user.pk, self._clock.now())
-            await self._audit.record(
+            await record_change(
+                self._audit,
                 uow,
                 tenant.id,
-                LogType.SUCCESS_API_OPERATION,
-                actor.request,
-                description="Mark the email address verified",
-                client_id=actor.client_id,
+                actor,
+                "Mark the email address verified",
+                {"actor": actor.who},
                 user=user,
-                details={"actor": actor.user_id or actor.client_id},
             )
             await uow.commit()
             found = await uow.users.by_pk(tenant.id, user.pk)

@@ -7,17 +7,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from tether.domain.actor import Actor, operation_details
+from tether.domain.actor import Actor, operation_details, record_change
 from tether.domain.applications.specs import (
     MAX_API_SCOPES,
     MAX_SCOPE_DESCRIPTION,
     MAX_SCOPE_VALUE,
 )
-from tether.domain.audit import Audit, LogType
+from tether.domain.audit import Audit
 from tether.domain.clock import Clock
 from tether.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tether.domain.ids import new_id
 from tether.domain.models import Api, Tenant
+from tether.domain.paging import page_of
 from tether.domain.ports import ApiRepo, UnitOfWork, UnitOfWorkFactory
 from tether.domain.text import check_text
 
@@ -145,7 +146,7 @@ class ApiService:
         found = [
             a for a in await self.list(tenant) if not identifiers or a.identifier in identifiers
         ]
-        return found[page * per_page : (page + 1) * per_page], len(found)
+        return page_of(found, page, per_page)
 
     @staticmethod
     async def _find(uow: UnitOfWork, tenant: Tenant, id_or_identifier: str) -> Api:
@@ -247,14 +248,13 @@ class ApiService:
         change: str,
         **extra: Any,
     ) -> None:
-        await self._audit.record(
+        await record_change(
+            self._audit,
             uow,
             tenant.id,
-            LogType.SUCCESS_API_OPERATION,
-            actor.request,
-            description=description,
-            client_id=actor.client_id,
-            details=operation_details(
+            actor,
+            description,
+            operation_details(
                 actor,
                 f"resource_server_{change}",
                 resource_server={"id": api.id, "identifier": api.identifier, "name": api.name},

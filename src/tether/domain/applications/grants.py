@@ -7,11 +7,12 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 
-from tether.domain.actor import Actor, operation_details
-from tether.domain.audit import Audit, LogType
+from tether.domain.actor import Actor, operation_details, record_change
+from tether.domain.audit import Audit
 from tether.domain.errors import Conflict, InvalidInput, NotFound
 from tether.domain.ids import new_id
 from tether.domain.models import Api, ClientGrant, Tenant
+from tether.domain.paging import page_of
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.text import check_text
 
@@ -60,7 +61,7 @@ class ClientGrants:
             for g in await self.client_grants(tenant, client_id)
             if audience is None or g.audience == audience
         ]
-        return found[page * per_page : (page + 1) * per_page], len(found)
+        return page_of(found, page, per_page)
 
     async def add_client_grant(
         self,
@@ -120,14 +121,13 @@ class ClientGrants:
         grant: ClientGrant,
         change: str,
     ) -> None:
-        await self._audit.record(
+        await record_change(
+            self._audit,
             uow,
             tenant.id,
-            LogType.SUCCESS_API_OPERATION,
-            actor.request,
-            description=description,
-            client_id=actor.client_id,
-            details=operation_details(
+            actor,
+            description,
+            operation_details(
                 actor,
                 f"client_grant_{change}",
                 client_grant={

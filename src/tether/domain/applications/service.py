@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
-from tether.domain.actor import Actor, operation_details
+from tether.domain.actor import Actor, operation_details, record_change
 from tether.domain.applications.grants import ClientGrants
 from tether.domain.applications.specs import (
     ApplicationChanges,
@@ -18,12 +18,13 @@ from tether.domain.applications.specs import (
     apply_application_changes,
     validate_new_application,
 )
-from tether.domain.audit import Audit, LogType
+from tether.domain.audit import Audit
 from tether.domain.clock import Clock
 from tether.domain.configuration import Configuration
 from tether.domain.errors import InvalidInput, NotFound
 from tether.domain.ids import new_secret
 from tether.domain.models import Application, Tenant
+from tether.domain.paging import page_of
 from tether.domain.ports import ApplicationRepo, UnitOfWork, UnitOfWorkFactory
 from tether.domain.sealing import Sealer
 from tether.protocol.errors import InvalidClient
@@ -158,7 +159,7 @@ class ApplicationService(ClientGrants):
             if (not app_types or a.app_type.value in app_types)
             and (is_first_party is None or a.is_first_party == is_first_party)
         ]
-        return found[page * per_page : (page + 1) * per_page], len(found)
+        return page_of(found, page, per_page)
 
     async def register(
         self, tenant: Tenant, spec: NewApplication, actor: Actor
@@ -240,14 +241,13 @@ class ApplicationService(ClientGrants):
         change: str,
         **extra: Any,
     ) -> None:
-        await self._audit.record(
+        await record_change(
+            self._audit,
             uow,
             tenant.id,
-            LogType.SUCCESS_API_OPERATION,
-            actor.request,
-            description=description,
-            client_id=actor.client_id,
-            details=operation_details(
+            actor,
+            description,
+            operation_details(
                 actor,
                 f"client_{change}",
                 client={"client_id": app.client_id, "name": app.name},

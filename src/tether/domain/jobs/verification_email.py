@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether.domain.actor import Actor
+from tether.domain.actor import Actor, record_change
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.ids import new_id
@@ -47,15 +47,15 @@ class VerificationEmailJobs:
         async with self._uow() as uow:
             await self._mails.queue_mail(uow, tenant, user)
             await uow.jobs.add(job)
-            await self._audit.record(
+            await record_change(
+                self._audit,
                 uow,
                 tenant.id,
-                LogType.SUCCESS_VERIFICATION_EMAIL_REQUEST,
-                actor.request,
-                description="Send a verification email",
-                client_id=actor.client_id,
+                actor,
+                "Send a verification email",
+                {"job": job.id, "actor": actor.who},
                 user=user,
-                details={"job": job.id, "actor": actor.user_id or actor.client_id},
+                type_=LogType.SUCCESS_VERIFICATION_EMAIL_REQUEST,
             )
             await uow.commit()
         return job
