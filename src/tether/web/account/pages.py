@@ -29,7 +29,7 @@ from tether.web.context import request_info, services, tenant
 from tether.web.html import csrf, gate
 from tether.web.html.errors import Detour, HtmlRoute
 from tether.web.html.redirects import see_other, with_msg
-from tether.web.html.render import MESSAGES, page, render
+from tether.web.html.render import render
 
 router = APIRouter(route_class=HtmlRoute)
 HOME = "/account"
@@ -150,10 +150,4 @@ async def logout(request: Request, _: Form) -> Response:
 
 @router.get("/account/signed-out")
 async def signed_out(request: Request) -> Response:
-    return page(
-        request,
-        "account/signed_out.html",
-        title="Signed out",
-        home=HOME,
-        notice=MESSAGES["signed_out"],
-    )
+    return gate.signed_out(request, HOME)

@@ -27,7 +27,7 @@ from tether.web.body import read_params
 from tether.web.context import request_info, services, tenant
 from tether.web.cookies import session_value
 from tether.web.html.errors import HtmlRoute, error_page
-from tether.web.html.respond import deliver, deliver_error
+from tether.web.html.respond import deliver, deliver_error, refuse
 
 router = APIRouter(route_class=HtmlRoute)
 
@@ -109,28 +109,12 @@ async def authorize(request: Request) -> Response:
     need = c.authorization.needs_login(req, session, c.clock.now())
     if need is not None or session is None:
         if "none" in req.prompt:
-            return deliver_error(
-                request,
-                current,
-                app,
-                req.redirect_uri,
-                req.answer_mode,
-                req.state,
-                authz.LoginRequired(),
-            )
+            return refuse(request, current, app, req, authz.LoginRequired())
         tx_id = await c.authorization.park(current, req)
         return _redirect(await _sign_in_url(request, current, app, tx_id, req))
     if await c.authorization.needs_consent(current, app, session.user_pk, req):
         if "none" in req.prompt:
-            return deliver_error(
-                request,
-                current,
-                app,
-                req.redirect_uri,
-                req.answer_mode,
-                req.state,
-                authz.ConsentRequired(),
-            )
+            return refuse(request, current, app, req, authz.ConsentRequired())
         tx_id = await c.authorization.park(current, req)
         user = await c.users.get_by_pk(current, session.user_pk)
         tx, _ = await c.authorization.transaction(current, tx_id)

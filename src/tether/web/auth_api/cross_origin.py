@@ -39,7 +39,7 @@ from tether.web.cookies import is_secure, session_value, set_session
 from tether.web.errors import BodyError
 from tether.web.html.errors import error_page
 from tether.web.html.render import page
-from tether.web.html.respond import deliver, deliver_error
+from tether.web.html.respond import deliver, refuse
 
 router = APIRouter()
 router.include_router(lock_client.router)
@@ -208,26 +208,10 @@ async def _spend(
             session_value(request),
         )
     except co.TicketRefused as exc:
-        return deliver_error(
-            request,
-            current,
-            app,
-            req.redirect_uri,
-            req.answer_mode,
-            req.state,
-            AccessDenied(exc.message),
-        )
+        return refuse(request, current, app, req, AccessDenied(exc.message))
     session = started.session
     if await c.authorization.needs_consent(current, app, session.user_pk, req):
-        response = deliver_error(
-            request,
-            current,
-            app,
-            req.redirect_uri,
-            req.answer_mode,
-            req.state,
-            authz.ConsentRequired(),
-        )
+        response = refuse(request, current, app, req, authz.ConsentRequired())
     elif await c.sign_in_linking.offer_for(
         current, app, session.user_pk, req.prompt, flag=True, request=request_info(request)
     ):

@@ -12,7 +12,6 @@ from tether.web.dashboard.common import HOME, Admin, Form
 from tether.web.html import gate
 from tether.web.html.errors import HtmlRoute
 from tether.web.html.redirects import see_other
-from tether.web.html.render import MESSAGES, page
 
 router = APIRouter(route_class=HtmlRoute)
 
@@ -35,10 +34,4 @@ async def logout(request: Request, _: Form) -> Response:
 
 @router.get("/dashboard/signed-out")
 async def signed_out(request: Request) -> Response:
-    return page(
-        request,
-        "account/signed_out.html",
-        title="Signed out",
-        home=HOME,
-        notice=MESSAGES["signed_out"],
-    )
+    return gate.signed_out(request, HOME)

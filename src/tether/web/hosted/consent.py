@@ -19,7 +19,7 @@ from tether.web.context import services
 from tether.web.hosted.flow import Open, Posted, form_page, posted, sign_in_context
 from tether.web.html.errors import HtmlRoute
 from tether.web.html.redirects import see_other
-from tether.web.html.respond import deliver_error
+from tether.web.html.respond import refuse
 
 router = APIRouter(route_class=HtmlRoute)
 ConsentPost = Annotated[Posted, posted("consent")]
@@ -58,14 +58,6 @@ async def consent_submit(request: Request, submitted: ConsentPost) -> Response:
         return see_other(f"/u/login?{urlencode({'state': tx.id})}")
     if form.get("decision") != "accept":
         await c.authorization.finish(current, tx)
-        return deliver_error(
-            request,
-            current,
-            app,
-            req.redirect_uri,
-            req.answer_mode,
-            req.state,
-            AccessDenied("The user denied access."),
-        )
+        return refuse(request, current, app, req, AccessDenied("The user denied access."))
     await c.authorization.grant_consent(current, app, tx.user_pk, list(req.scope))
     return see_other(f"/authorize/resume?{urlencode({'state': tx.id})}")

@@ -25,7 +25,7 @@ from tether.web.context import request_info, services, tenant
 from tether.web.hosted.flow import signed_in
 from tether.web.html.errors import HtmlRoute, error_page
 from tether.web.html.redirects import see_other
-from tether.web.html.respond import deliver_error
+from tether.web.html.respond import refuse
 
 router = APIRouter(route_class=HtmlRoute)
 FLOW_COOKIE = "tether_upstream"
@@ -98,9 +98,7 @@ async def callback(request: Request) -> Response:
         error = (
             AccessDenied(exc.message) if exc.error == "access_denied" else ServerError(exc.message)
         )
-        return deliver_error(
-            request, current, app, req.redirect_uri, req.answer_mode, req.state, error
-        )
+        return refuse(request, current, app, req, error)
     if LINK_PROOF in tx.request:
         response = await _link_proven(request, current, tx, app, user)
     else:

@@ -21,7 +21,7 @@ from tether.web import cookies
 from tether.web.context import request_info, services, tenant
 from tether.web.html.errors import Detour
 from tether.web.html.redirects import see_other
-from tether.web.html.render import page
+from tether.web.html.render import MESSAGES, page
 
 FLOW_COOKIE = "tether_flow"
 FLOW_COOKIE_SECONDS = 600
@@ -147,3 +147,14 @@ async def sign_out(request: Request, kind: str) -> Response:
     response = see_other(f"/{kind}/signed-out")
     cookies.clear_session(request, response)
     return response
+
+
+def signed_out(request: Request, home: str) -> Response:
+    """The page after ``sign_out``, the same for the account and the dashboard."""
+    return page(
+        request,
+        "account/signed_out.html",
+        title="Signed out",
+        home=home,
+        notice=MESSAGES["signed_out"],
+    )

@@ -77,6 +77,18 @@ def deliver_error(
     return deliver(request, app, redirect_uri, mode, params)
 
 
+def refuse(
+    request: Request,
+    tenant: Tenant,
+    app: Application,
+    req: authz.AuthorizationRequest,
+    error: OAuth2Error,
+) -> Response:
+    """``error`` for a validated authorization request: to its redirect URI, in its response
+    mode, with its state (RFC 6749 §4.1.2.1)."""
+    return deliver_error(request, tenant, app, req.redirect_uri, req.answer_mode, req.state, error)
+
+
 def _winchan_result(params: Mapping[str, str]) -> dict[str, Any]:
     """auth0-js hands this object to the app as the authResult with no further checks (no
     state, nonce or signature validation in popup.authorize): it carries the decoded ID token
