@@ -77,67 +77,38 @@ async def passwordless_submit(request: Request, flow: EmailCode) -> Response:
     csrf.check(request, "passwordless", form.get("csrf"))
     service = services(request).passwordless
     email = str(form.get("email") or "")
-    title = "Sign in with an email code"
-    if form.get("step") != "code":
-        try:
-            email = await service.start(current, app, connection, email, request_info(request))
-        except InvalidInput:
-            return form_page(
-                request,
-                "passwordless.html",
-                ctx,
-                "passwordless",
-                title=title,
-                status=400,
-                step="email",
-                error="Enter a valid email address.",
-                email=email,
-            )
-        except RateLimited as exc:
-            return form_page(
-                request,
-                "passwordless.html",
-                ctx,
-                "passwordless",
-                title=title,
-                status=429,
-                step="email",
-                error=exc.message,
-                email=email,
-            )
+
+    def again(step: str, email: str, status: int = 200, **fields: str) -> Response:
+        """The form again at ``step`` (``email`` or ``code``), with why or what next."""
         return form_page(
             request,
             "passwordless.html",
             ctx,
             "passwordless",
-            title=title,
-            step="code",
+            title="Sign in with an email code",
+            status=status,
+            step=step,
             email=email,
-            notice=f"We sent a 6-digit code to {email}. It works for 5 minutes.",
+            **fields,
         )
+
+    if form.get("step") != "code":
+        try:
+            email = await service.start(current, app, connection, email, request_info(request))
+        except InvalidInput:
+            return again("email", email, 400, error="Enter a valid email address.")
+        except RateLimited as exc:
+            return again("email", email, 429, error=exc.message)
+        notice = f"We sent a 6-digit code to {email}. It works for 5 minutes."
+        return again("code", email, notice=notice)
     try:
         user = await service.verify(
             current, app, connection, email, str(form.get("code") or ""), request_info(request)
         )
     except (InvalidCredentials, InvalidInput):
-        refused: tuple[int, str] | None = (400, "That code is wrong or has expired.")
+        return again("code", email, 400, error="That code is wrong or has expired.")
     except RateLimited as exc:  # brute-force protection: this address is blocked from here
-        refused = (429, exc.message)
+        return again("code", email, 429, error=exc.message)
     except Forbidden as exc:
-        refused = (403, exc.message)
-    else:
-        refused = None
-    if refused is not None:
-        status, error = refused
-        return form_page(
-            request,
-            "passwordless.html",
-            ctx,
-            "passwordless",
-            title=title,
-            status=status,
-            step="code",
-            email=email,
-            error=error,
-        )
+        return again("code", email, 403, error=exc.message)
     return await signed_in(request, current, tx, user, ["otp"])

@@ -121,7 +121,17 @@ async def reset_submit(request: Request) -> Response:
     ticket = str(form.get("ticket") or "")
     password = str(form.get("password") or "")
     ctx = {"ticket": ticket, "redirect_origin": None}
+    error = None
     if password != str(form.get("confirm") or ""):
+        error = "The two passwords are not the same."
+    else:
+        try:
+            await services(request).users.reset_password(
+                current, ticket, password, request_info(request)
+            )
+        except InvalidInput as exc:
+            error = exc.message.split(": ", 1)[-1]
+    if error is not None:
         return form_page(
             request,
             "reset.html",
@@ -129,21 +139,7 @@ async def reset_submit(request: Request) -> Response:
             "reset",
             title="Choose a new password",
             status=400,
-            error="The two passwords are not the same.",
-        )
-    try:
-        await services(request).users.reset_password(
-            current, ticket, password, request_info(request)
-        )
-    except InvalidInput as exc:
-        return form_page(
-            request,
-            "reset.html",
-            ctx,
-            "reset",
-            title="Choose a new password",
-            status=400,
-            error=exc.message.split(": ", 1)[-1],
+            error=error,
         )
     return csrf.with_cookie(
         request, page(request, "reset.html", title="Password changed", done=True)

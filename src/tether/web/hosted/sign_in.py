@@ -37,52 +37,31 @@ async def login_submit(request: Request, submitted: LoginPost) -> Response:
     other = next((o for o in ctx["others"] if o["name"] == connection), None)
     if other is not None and other["strategy"] == "email":
         return see_other(f"/u/passwordless?{urlencode({'state': tx.id, 'connection': connection})}")
-    if not ctx["database"] or connection != ctx["database"].name:
+
+    def refused(status: int, error: str, **fields: str) -> Response:
+        """The form again with why it was refused (each of the four refusals below)."""
         return form_page(
             request,
             "login.html",
             ctx,
             "login",
             title="Sign in",
-            status=400,
-            error="That way of signing in is not available here yet.",
+            status=status,
+            error=error,
+            **fields,
         )
+
+    if not ctx["database"] or connection != ctx["database"].name:
+        return refused(400, "That way of signing in is not available here yet.")
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
     try:
         user, _ = await services(request).users.authenticate(
             current, app, connection, email, password, request_info(request)
         )
     except (InvalidCredentials, InvalidInput):
-        return form_page(
-            request,
-            "login.html",
-            ctx,
-            "login",
-            title="Sign in",
-            status=400,
-            error="Wrong email or password.",
-            email=email,
-        )
+        return refused(400, "Wrong email or password.", email=email)
     except RateLimited as exc:
-        return form_page(
-            request,
-            "login.html",
-            ctx,
-            "login",
-            title="Sign in",
-            status=429,
-            error=exc.message,
-            email=email,
-        )
+        return refused(429, exc.message, email=email)
     except Forbidden as exc:
-        return form_page(
-            request,
-            "login.html",
-            ctx,
-            "login",
-            title="Sign in",
-            status=403,
-            error=exc.message,
-            email=email,
-        )
+        return refused(403, exc.message, email=email)
     return await signed_in(request, current, tx, user, ["pwd"])

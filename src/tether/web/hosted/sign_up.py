@@ -48,20 +48,14 @@ async def signup_submit(request: Request, submitted: SignupPost) -> Response:
             NewDatabaseUser(email=email, password=password),
             request_info(request),
         )
-    except Conflict:
-        # Say no more than a sign-in would: the address may or may not have an account.
-        return form_page(
-            request,
-            "signup.html",
-            ctx,
-            "signup",
-            title="Sign up",
-            status=400,
-            email=email,
-            error="We could not create an account with these details. If you already have one, sign in instead.",
+    except (Conflict, InvalidInput, Forbidden, NotFound) as exc:
+        # A conflict says no more than a sign-in would: the address may or may not have an
+        # account.
+        message = (
+            "We could not create an account with these details. If you already have one, sign in instead."
+            if isinstance(exc, Conflict)
+            else exc.message.split(": ", 1)[-1]
         )
-    except (InvalidInput, Forbidden, NotFound) as exc:
-        message = exc.message.split(": ", 1)[-1]
         return form_page(
             request,
             "signup.html",
