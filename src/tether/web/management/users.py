@@ -114,6 +114,16 @@ async def get_user(
     fields: Annotated[str | None, Query(max_length=1024)] = None,
     include_fields: bool = True,
 ) -> dict[str, Any]:
+    # A GET reaching the /api/v2 app is answered by hot.read_user without FastAPI's layers;
+    # this route documents it for OpenAPI (a comment, not a docstring, to keep the document's
+    # text) and answers it only where the app is called without ManagementApp.
+    return await user_answer(request, who, id, fields, include_fields)
+
+
+async def user_answer(
+    request: Request, who: Caller, id: str, fields: str | None, include_fields: bool
+) -> dict[str, Any]:
+    """``GET /users/{id}``: a machine scope for anyone, ``read:current_user`` for oneself."""
     who.require_for_user(id, ["read:users"], ["read:current_user"])
     user = await services(request).user_admin.get(who.tenant.id, id)
     return pick_fields(user_json(user), fields, include_fields)
