@@ -153,3 +153,29 @@ async def test_user_updates_write_only_the_changed_columns(
     assert len(texts) == 1
     assert texts[0].split(" SET ", 1)[1].split(" WHERE ")[0].startswith("updated_at="), texts[0]
     assert "," not in texts[0].split(" SET ", 1)[1].split(" WHERE ")[0], texts[0]
+
+
+async def test_a_server_side_link_finds_the_secondary_in_one_statement(
+    http: httpx.AsyncClient, world: World, engine: AsyncEngine, admin_token: str
+) -> None:
+    """An administrator's link names a provider and a user id: the identity is found by one
+    SELECT whatever the number of connections (it was a lookup per connection), then the
+    link runs as a user's does."""
+    a = await new_user(world, "ann@example.com")
+    b = await new_user(world, "bob@example.com")
+    body = {"provider": "auth0", "user_id": subject_of(b.user_id)}
+
+    with counted(engine) as linking:
+        response = await link(http, admin_token, a.user_id, body)
+
+    assert response.status_code == 201, response.text
+    assert linking == [
+        "SELECT identities",
+        *locked_read(engine),
+        "UPDATE identities",
+        "UPDATE users",
+        "DELETE users",
+        "INSERT log_events",
+        "INSERT mail_outbox",
+    ]
+    await check_invariants(engine)

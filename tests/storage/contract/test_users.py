@@ -439,3 +439,24 @@ async def test_identity_update_fields_writes_only_those_columns_while_the_owner_
     async with uows() as uow:
         stored = await uow.identities.by_id(moving.id)
     assert stored == replace(changed, profile_data=moving.profile_data)
+
+
+async def test_identities_with_subject_on_any_connection_of_one_tenant(
+    uows: SqlUnitOfWorkFactory, seeded: Seeded
+) -> None:
+    a, b = seeded.a, seeded.b
+    google = r.connection(a.tenant.id, name="google-oauth2", strategy="google-oauth2")
+    other = r.connection(a.tenant.id, name="google-workspace", strategy="google-oauth2")
+    first = r.identity(a.user, google, subject="1234", provider="google-oauth2")
+    second = r.identity(a.user, other, subject="1234", provider="google-oauth2")
+    async with uows() as uow:
+        for c in (google, other):
+            await uow.connections.add(c)
+        await uow.identities.add(first)
+        await uow.identities.add(second)
+        await uow.commit()
+    async with uows() as uow:
+        found = await uow.identities.with_subject(a.tenant.id, "google-oauth2", "1234")
+        assert await uow.identities.with_subject(a.tenant.id, "github", "1234") == []
+        assert await uow.identities.with_subject(b.tenant.id, "google-oauth2", "1234") == []
+    assert sorted(i.id for i in found) == sorted([first.id, second.id])

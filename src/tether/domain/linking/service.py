@@ -71,15 +71,16 @@ class LinkingService:
             subject = subject[len(spec.provider) + 1 :]
         if not subject:
             raise LinkError("Payload validation error: 'user_id' must not be empty.")
-        candidates = []
-        for connection in await uow.connections.list(tenant.id):
-            if spec.connection_id is not None and connection.id != spec.connection_id:
-                continue
-            identity = await uow.identities.find(tenant.id, connection.id, subject)
-            if identity is not None and identity.provider == spec.provider:
-                candidates.append(identity)
-        if spec.connection_id is not None and not any(
-            c.id == spec.connection_id for c in await uow.connections.list(tenant.id)
+        # One statement for the identities this provider/user id names, on any connection.
+        candidates = [
+            identity
+            for identity in await uow.identities.with_subject(tenant.id, spec.provider, subject)
+            if spec.connection_id is None or identity.connection_id == spec.connection_id
+        ]
+        if (
+            spec.connection_id is not None
+            and not candidates
+            and not any(c.id == spec.connection_id for c in await uow.connections.list(tenant.id))
         ):
             raise LinkError(
                 "The provider/connection is not configured.", code="inexistent_connection"
@@ -245,11 +246,7 @@ class LinkingService:
 
     async def _identity_exists(self, uow: UnitOfWork, tenant: Tenant, user_id: str) -> bool:
         provider, _, subject = user_id.partition("|")
-        for connection in await uow.connections.list(tenant.id):
-            identity = await uow.identities.find(tenant.id, connection.id, subject)
-            if identity is not None and identity.provider == provider:
-                return True
-        return False
+        return bool(await uow.identities.with_subject(tenant.id, provider, subject))
 
     # -- unlink ---------------------------------------------------------------------------
 

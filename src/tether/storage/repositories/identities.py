@@ -51,6 +51,21 @@ class Identities(Repository):
         ).first()
         return identity_from_row(row) if row else None
 
+    async def with_subject(self, tenant_id: str, provider: str, subject: str) -> list[Identity]:
+        """Every identity of this provider with this subject, on whichever connection: one
+        statement instead of a lookup per connection (a server-side link names only the
+        provider and the user id)."""
+        rows = await self._c.execute(
+            identity_query()
+            .where(
+                t.identities.c.tenant_id == tenant_id,
+                t.identities.c.provider == provider,
+                t.identities.c.subject == subject,
+            )
+            .order_by(t.identities.c.connection_id)
+        )
+        return [identity_from_row(r) for r in rows]
+
     async def for_user(self, tenant_id: str, user_pk: str) -> list[Identity]:
         rows = await self._c.execute(
             identity_query()
