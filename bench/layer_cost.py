@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bench.token_profile import token_scope
+
 BODY = b'{"grant_type":"client_credentials"}'
 
 
@@ -31,25 +33,7 @@ async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def _scope() -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/oauth/token",
-        "raw_path": b"/oauth/token",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"localhost:8000"),
-            (b"content-type", b"application/json"),
-            (b"accept", b"application/json"),
-            (b"content-length", str(len(BODY)).encode()),
-        ],
-        "client": ("127.0.0.1", 40000),
-        "server": ("127.0.0.1", 8000),
-    }
+    return token_scope(BODY)
 
 
 async def _receive() -> dict[str, Any]:

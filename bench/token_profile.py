@@ -74,8 +74,9 @@ async def _setup(tmp: Path) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
     return container, create_app(container, deliver_mail=False), cc, login
 
 
-async def _call(app: Any, body: bytes) -> int:
-    scope = {
+def token_scope(body: bytes) -> dict[str, Any]:
+    """The ASGI scope of a JSON ``POST /oauth/token`` carrying ``body`` (also bench/layer_cost.py)."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
@@ -94,6 +95,10 @@ async def _call(app: Any, body: bytes) -> int:
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 8000),
     }
+
+
+async def _call(app: Any, body: bytes) -> int:
+    scope = token_scope(body)
     sent = False
     status = 0
 
