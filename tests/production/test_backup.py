@@ -86,6 +86,8 @@ def test_backup_while_serving_then_restore() -> None:
                 out = run_tether(env, folder, "db", "backup", str(target))
                 stop.set()
                 writer.join(timeout=60)
+                # A lost WAL-index lock once made the server die of SIGBUS here (loop_sqlite.py).
+                assert node.process.poll() is None, node.log()[-3000:]
                 assert "Backed up to" in out and target.stat().st_size > 0
                 again = subprocess.run(
                     [tether_bin(), "db", "backup", str(target)],

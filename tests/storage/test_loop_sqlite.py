@@ -293,10 +293,10 @@ async def test_wal_checkpoints_run_on_a_worker_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Loop connections do not autocheckpoint (it would run in the committing connection, on
-    the loop); a commit that finds the WAL past the limit hands a checkpoint to a thread."""
+    the loop); every so many commits a checkpoint is handed to a thread."""
     import tether.storage.loop_sqlite as loop_sqlite
 
-    monkeypatch.setattr(loop_sqlite, "WAL_FRAMES", 16)
+    monkeypatch.setattr(loop_sqlite, "COMMITS_PER_CHECKPOINT", 16)
     sync = loop_engine(engine)
     assert sync is not None
     threads: set[int] = set()
@@ -320,3 +320,61 @@ async def test_wal_checkpoints_run_on_a_worker_thread(
     assert threads and threading.get_ident() not in threads
     with sync.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+
+
+#: Who holds a byte of a file, as the kernel answers another process (fcntl F_GETLK): the lock
+#: type and the holder's pid, or F_UNLCK. ``struct flock`` on Linux: l_type, l_whence, l_start,
+#: l_len, l_pid, in native alignment.
+_WHO_LOCKS = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+query = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, int(sys.argv[2]), 1, 0)
+kind, _, _, _, pid = struct.unpack("hhqqi4x", fcntl.fcntl(fd, fcntl.F_GETLK, query))
+print(kind == fcntl.F_UNLCK and "none" or pid)
+"""
+
+#: The WAL-index's "dead man switch" byte: every process using the database holds a shared
+#: lock on it; one that finds it unlocked rebuilds the WAL-index (SQLite's os_unix.c,
+#: UNIX_SHM_DMS: 120 + 8 lock bytes).
+_DMS_BYTE = 128
+
+
+async def test_checkpoint_checks_keep_the_processes_sqlite_locks(
+    uows: SqlUnitOfWorkFactory,
+    seeded: Seeded,
+    engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deciding when to checkpoint opens none of SQLite's files. A descriptor of the -shm file
+    opened and closed drops every POSIX lock the process holds on it, the shared lock on the
+    dead man switch among them; the next process to open the database then rebuilds the
+    WAL-index under the feet of this one, which dies of SIGBUS (a server lost during
+    ``tether db backup``). After commits and checkpoints, another process still sees ours."""
+    import os
+    import subprocess
+    import sys
+
+    import tether.storage.loop_sqlite as loop_sqlite
+
+    monkeypatch.setattr(loop_sqlite, "COMMITS_PER_CHECKPOINT", 4)
+    sync = loop_engine(engine)
+    assert sync is not None
+    for _ in range(20):
+        async with uows() as uow:
+            await uow.logs.add_many([r.log_event(seeded.a.tenant.id)])
+            await uow.commit()
+    for _ in range(500):
+        if not sync.checkpoints._running.locked():
+            break
+        await asyncio.sleep(0.01)
+    assert sync.checkpoints.runs >= 1
+    answer = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", _WHO_LOCKS, _path(engine) + "-shm", str(_DMS_BYTE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    holder = answer.stdout.strip()
+    assert holder == str(os.getpid())

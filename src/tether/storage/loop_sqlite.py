@@ -46,7 +46,6 @@ import asyncio
 import contextlib
 import os
 import sqlite3
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -64,9 +63,13 @@ THREADED = "tether_threaded"
 #: Pooled connections kept open per engine; more are opened when needed (never a wait).
 POOL_SIZE = 8
 
-#: Frames (pages) of WAL not yet in the database file that start a checkpoint: SQLite's own
-#: autocheckpoint default.
-WAL_FRAMES = 1000
+#: Commits by this process that start a checkpoint: about SQLite's autocheckpoint threshold of
+#: 1,000 WAL frames (pages) at the 3-5 pages a hot-path commit writes.
+COMMITS_PER_CHECKPOINT = 250
+
+#: Growth of the ``-wal`` file since the last checkpoint that starts one sooner (large
+#: transactions such as a bulk import's): 1,000 frames of 4 KiB pages.
+WAL_GROWTH = 1000 * 4096
 
 _FIRST_DELAY = 0.001
 _MAX_DELAY = 0.025
@@ -112,27 +115,13 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA busy_timeout=0")
 
 
-def pending_frames(shm: str) -> int | None:
-    """Frames of the WAL not yet copied into the database: ``mxFrame - nBackfill`` of the
-    WAL-index (the ``-shm`` file; sqlite.org/walformat.html, "The WAL-Index Header": mxFrame
-    is a u32 at offset 16 of the header, nBackfill a u32 at offset 96, native byte order).
-    Read without a lock: a stale value only moves a checkpoint by a commit. The file is opened
-    each time, since SQLite deletes and makes it anew when the last connection closes."""
+def wal_size(wal: str) -> int:
+    """The ``-wal`` file's size, 0 when there is none. ``os.stat`` opens no file descriptor:
+    see ``Checkpointer`` for why nothing here may open SQLite's files."""
     try:
-        fd = os.open(shm, os.O_RDONLY)
+        return os.stat(wal).st_size
     except OSError:
-        return None
-    try:
-        head = os.pread(fd, 100, 0)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if len(head) < 100:
-        return None
-    frames = int.from_bytes(head[16:20], sys.byteorder)
-    backfilled = int.from_bytes(head[96:100], sys.byteorder)
-    return max(0, frames - backfilled)
+        return 0
 
 
 class Checkpointer:
@@ -141,29 +130,48 @@ class Checkpointer:
     SQLite's autocheckpoint runs in the connection whose COMMIT took the WAL past 1000 pages:
     it copies those pages into the database file and syncs it, 17 ms of wall time for a 4 MB
     WAL on this machine (docs/architecture.md), which on a loop connection would hold the loop.
-    So loop connections turn it off, and after a commit that finds ``WAL_FRAMES`` frames not
-    yet checkpointed (read from the WAL-index, ``pending_frames``) a worker thread runs the same
-    PASSIVE checkpoint on a connection of its own, one at a time. PASSIVE waits for no reader
-    or writer: what it cannot copy yet, a later checkpoint does."""
+    So loop connections turn it off, and every ``COMMITS_PER_CHECKPOINT`` commits of this
+    process, or sooner when the ``-wal`` file grew by ``WAL_GROWTH``, a worker thread runs the
+    same PASSIVE checkpoint on a connection of its own, one at a time. PASSIVE waits for no
+    reader or writer: what it cannot copy yet, a later checkpoint does.
+
+    Why not read the frames still to copy from the WAL-index (the ``-shm`` file), as an
+    earlier version did: opening and closing any descriptor of that file drops every POSIX
+    lock this process holds on it (fcntl locks belong to the process and file, not to the
+    descriptor), SQLite's shared "dead man switch" lock among them. The next process to open
+    the database then believes itself the only user, truncates and rebuilds the WAL-index, and
+    a process still reading its mapping of that file dies of SIGBUS (a worker lost during a
+    ``tether db backup``, and both workers of a benchmark at once)."""
 
     def __init__(self, database: str, busy_timeout: float):
         self._database = database
-        self._shm = database + "-shm"
+        self._wal = database + "-wal"
         self._timeout = busy_timeout
         #: Held while a checkpoint runs: a thread lock, since event loops come and go.
         self._running = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         #: The engine was disposed while a checkpoint ran: that thread closes its connection.
         self._close_after = False
+        #: Commits since the last checkpoint began, and the WAL file's size then.
+        self._commits = 0
+        self._wal_size = 0
         #: Checkpoints run (tests and the benchmark read it).
         self.runs = 0
 
     def after_commit(self) -> None:
+        self._commits += 1
         if self._running.locked():
             return
-        pending = pending_frames(self._shm)
-        if pending is None or pending < WAL_FRAMES or not self._running.acquire(blocking=False):
+        if self._commits < COMMITS_PER_CHECKPOINT:
+            size = wal_size(self._wal)
+            if size < self._wal_size:  # truncated or made anew: measure from here
+                self._wal_size = size
+            if size - self._wal_size < WAL_GROWTH:
+                return
+        if not self._running.acquire(blocking=False):
             return
+        self._commits = 0
+        self._wal_size = wal_size(self._wal)
         try:
             asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
         except BaseException:
