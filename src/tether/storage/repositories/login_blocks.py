@@ -32,6 +32,65 @@ def _key(tenant_id: str, connection: str, identifier: str, ip: str) -> Any:
     )
 
 
+#: The row of one (tenant, connection, identifier, IP), as bind parameters.
+_THIS_ROW = sa.and_(
+    _C.tenant_id == sa.bindparam("b_tenant"),
+    _C.connection == sa.bindparam("b_connection"),
+    _C.identifier == sa.bindparam("b_identifier"),
+    _C.ip == sa.bindparam("b_ip"),
+)
+_CLEAR = _T.delete().where(_THIS_ROW)
+
+
+def _count_attempt(insert: Any) -> Any:
+    """``count_attempt``'s upsert, built once per dialect and run with parameters: a sign-in
+    runs it every time, and building it (its CASE expressions, their bind parameters and
+    cache key) cost more CPU than running it (issue 13, decision 4)."""
+    now = sa.bindparam("b_now", type_=_C.updated_at.type)
+    block_until = sa.bindparam("b_block_until", type_=_C.blocked_until.type)
+    #: The block a first failure starts: ``block_until`` when one failure is the limit.
+    first_block = sa.bindparam("b_first_block", type_=_C.blocked_until.type)
+    stmt = insert(_T).values(
+        tenant_id=sa.bindparam("b_tenant"),
+        connection=sa.bindparam("b_connection"),
+        identifier=sa.bindparam("b_identifier"),
+        ip=sa.bindparam("b_ip"),
+        failures=1,
+        blocked_until=first_block,
+        updated_at=now,
+    )
+    lapsed = sa.and_(_C.blocked_until.is_not(None), _C.blocked_until <= now)
+    # A lapsed block starts a fresh count; the attempt that reaches the limit sets the block
+    # at once, so a process that dies during that check cannot leave the IP unblocked.
+    reaches = _C.failures + 1 == sa.bindparam("b_limit", type_=sa.Integer)
+    return stmt.on_conflict_do_update(
+        index_elements=[_C.tenant_id, _C.connection, _C.identifier, _C.ip],
+        set_={
+            "failures": sa.case((lapsed, 1), else_=_C.failures + 1),
+            "blocked_until": sa.case(
+                (lapsed, first_block),
+                (reaches, block_until),
+                else_=_C.blocked_until,
+            ),
+            "blocked_at": sa.case((lapsed, None), else_=_C.blocked_at),
+            "unblock_hash": sa.case((lapsed, None), else_=_C.unblock_hash),
+            "updated_at": now,
+        },
+    ).returning(_C.failures)
+
+
+_COUNT_ATTEMPT = {"sqlite": _count_attempt(sqlite_insert), "postgresql": _count_attempt(pg_insert)}
+
+
+def _row(tenant_id: str, connection: str, identifier: str, ip: str) -> dict[str, Any]:
+    return {
+        "b_tenant": tenant_id,
+        "b_connection": connection,
+        "b_identifier": identifier,
+        "b_ip": ip,
+    }
+
+
 def _block(row: Any) -> LoginBlock:
     data = dict(row._mapping)
     return LoginBlock(
@@ -62,38 +121,18 @@ class LoginBlocks:
         block_until: datetime,
         now: datetime,
     ) -> int:
-        insert = pg_insert if self._c.dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(_T).values(
-            tenant_id=tenant_id,
-            connection=connection,
-            identifier=identifier,
-            ip=ip,
-            failures=1,
-            blocked_until=block_until if limit <= 1 else None,
-            updated_at=now,
+        params = _row(tenant_id, connection, identifier, ip)
+        params.update(
+            b_now=now,
+            b_block_until=block_until,
+            b_first_block=block_until if limit <= 1 else None,
+            b_limit=limit,
         )
-        lapsed = sa.and_(_C.blocked_until.is_not(None), _C.blocked_until <= now)
-        # A lapsed block starts a fresh count; the attempt that reaches the limit sets the block
-        # at once, so a process that dies during that check cannot leave the IP unblocked.
-        reaches = _C.failures + 1 == limit
-        upsert = stmt.on_conflict_do_update(
-            index_elements=[_C.tenant_id, _C.connection, _C.identifier, _C.ip],
-            set_={
-                "failures": sa.case((lapsed, 1), else_=_C.failures + 1),
-                "blocked_until": sa.case(
-                    (lapsed, block_until if limit <= 1 else None),
-                    (reaches, block_until),
-                    else_=_C.blocked_until,
-                ),
-                "blocked_at": sa.case((lapsed, None), else_=_C.blocked_at),
-                "unblock_hash": sa.case((lapsed, None), else_=_C.unblock_hash),
-                "updated_at": now,
-            },
-        ).returning(_C.failures)
-        return int((await self._c.execute(upsert)).scalar_one())
+        upsert = _COUNT_ATTEMPT[self._c.dialect.name]
+        return int((await self._c.execute(upsert, params)).scalar_one())
 
     async def clear(self, tenant_id: str, connection: str, identifier: str, ip: str) -> None:
-        await self._c.execute(_T.delete().where(_key(tenant_id, connection, identifier, ip)))
+        await self._c.execute(_CLEAR, _row(tenant_id, connection, identifier, ip))
 
     async def confirm(
         self,

@@ -62,6 +62,12 @@ _LOCK_BY_USER_ID = (
 _THIS_USER = (t.users.c.tenant_id == sa.bindparam("b_tenant"), t.users.c.pk == sa.bindparam("b_pk"))
 _UPDATE = t.users.update().where(*_THIS_USER)
 _DELETE = t.users.delete().where(*_THIS_USER)
+#: Every password sign-in runs it (decision 4).
+_RECORD_LOGIN = _UPDATE.values(
+    last_login=sa.bindparam("at", type_=t.users.c.last_login.type),
+    last_ip=sa.bindparam("ip", type_=t.users.c.last_ip.type),
+    logins_count=t.users.c.logins_count + 1,
+)
 _INSERT_UNLESS_TAKEN: dict[str, Any] = {
     "sqlite": sqlite_insert(t.users).on_conflict_do_nothing(),
     "postgresql": pg_insert(t.users).on_conflict_do_nothing(),
@@ -231,9 +237,7 @@ class Users(Repository):
 
     async def record_login(self, tenant_id: str, pk: str, at: datetime, ip: str | None) -> None:
         await self._c.execute(
-            t.users.update()
-            .where(t.users.c.tenant_id == tenant_id, t.users.c.pk == pk)
-            .values(last_login=at, last_ip=ip, logins_count=t.users.c.logins_count + 1)
+            _RECORD_LOGIN, {"b_tenant": tenant_id, "b_pk": pk, "at": at, "ip": ip}
         )
 
     async def user_id_taken(self, tenant_id: str, user_id: str) -> bool:
