@@ -88,6 +88,9 @@ TARGET_CLIENT_CREDENTIALS = 0.50  # of the raw N-way RS256 signing rate
 TARGET_LOGIN = 0.85  # of the raw N-way argon2id verify rate
 TARGET_JWKS_P99_MS = 50.0
 OTHER_LOAD_WARNING = 0.15  # cores used by other processes before the run is called noisy
+#: The share of the server's CPU one of its processes may take before a phase is unbalanced
+#: (two workers sharing evenly take about 50% each; the supervisor takes almost none).
+UNBALANCED_SHARE = 0.75
 
 
 class BenchError(Exception):
@@ -289,14 +292,19 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server's processes so far (Linux /proc)."""
-        total = 0
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """Each of the server's processes' user + system CPU time so far, in seconds."""
+        tick = os.sysconf("SC_CLK_TCK")
+        found = {}
         for pid in self.session_pids():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            total += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
-        return total / os.sysconf("SC_CLK_TCK")
+            found[pid] = (int(fields[11]) + int(fields[12])) / tick  # fields 14, 15
+        return found
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -467,6 +475,8 @@ class WrkResult:
     server_cpu: float = 0.0  # CPU seconds the server used during the phase
     wrk_cpu: float = 0.0  # CPU seconds wrk used during the phase
     other_cores: float = 0.0  # CPU other processes of the machine used, in cores
+    #: The share of the server's CPU its busiest process used (1.0 = one worker did it all).
+    busiest_share: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -565,6 +575,7 @@ def phase(server: Server, runs: list[Wrk]) -> list[WrkResult]:
     Whatever the machine spent beyond the server, wrk and this script was spent by someone
     else: it is reported, because it was taken from the cores being measured."""
     server_before, wrk_before, self_before = server.cpu_seconds(), children_cpu(), self_cpu()
+    by_process_before = server.cpu_by_process()
     busy_before, start = machine_busy(), time.monotonic()
     try:
         results = [w.result() for w in runs]
@@ -574,6 +585,9 @@ def phase(server: Server, runs: list[Wrk]) -> list[WrkResult]:
     wall = time.monotonic() - start
     first = results[0]
     first.server_cpu = server.cpu_seconds() - server_before
+    used = [cpu - by_process_before.get(pid, 0.0) for pid, cpu in server.cpu_by_process().items()]
+    if first.server_cpu > 0:
+        first.busiest_share = max(used, default=0.0) / first.server_cpu
     first.wrk_cpu = children_cpu() - wrk_before
     busy_after = machine_busy()
     if busy_before is not None and busy_after is not None:
@@ -853,6 +867,7 @@ def report(
             f"  {label:18} {r.rate:9,.1f}/s  p50 {_ms(r.latency_us['p50'])}  p99 {_ms(r.latency_us['p99'])}"
             f"  server {r.server_cpu / r.seconds:4.2f} cores ({per:5.2f} ms CPU/req)"
             f"  wrk {r.wrk_cpu / r.seconds:4.2f}  other {r.other_cores:4.2f}"
+            f"  busiest process {r.busiest_share:4.0%}"
         )
     print(
         f"  {'jwks probe':18} {probe.rate:9,.1f}/s  p50 {_ms(probe.latency_us['p50'])}"
@@ -884,6 +899,24 @@ def report(
         print(
             f"  {label:18} {per * 1000:6.2f} ms CPU/req = {per / op:5.2f} x one {what}"
             f" ({op * 1000:.2f} ms): CPU-bound ceiling {op / per:4.0%} of the limit"
+        )
+    lopsided = [
+        label
+        for label, r in (
+            ("client_credentials", cc),
+            ("password-realm", login),
+            ("login storm", storm),
+        )
+        if n > 1 and r.busiest_share > UNBALANCED_SHARE
+    ]
+    if lopsided:
+        print()
+        print(
+            f"UNBALANCED: in {', '.join(lopsided)} one server process used over"
+            f" {UNBALANCED_SHARE:.0%} of the server's CPU: the kernel handed it most of wrk's"
+            " connections (a worker accepts every connection waiting when it wakes), and one"
+            " worker hashes at most its share of the cores at once (TETHER_HASH_CONCURRENCY)."
+            " That phase measured one worker, not the server. Run again."
         )
     if noisy:
         print()
