@@ -15,7 +15,7 @@ from starlette.routing import Mount
 
 from tests.conftest import PUBLIC_URL, World
 from tests.management.conftest import API, machine_token
-from tether.web.app import create_app
+from tether.web.app import TetherApp, create_app
 from tether.web.management import hot
 from tether.web.management.hot import ManagementApp
 
@@ -24,13 +24,15 @@ VOLATILE = {"x-request-id", "x-ratelimit-remaining", "x-ratelimit-reset"}
 
 
 @pytest.fixture
-async def served(world: World) -> AsyncIterator[tuple[httpx.AsyncClient, ManagementApp]]:
+async def served(
+    world: World,
+) -> AsyncIterator[tuple[httpx.AsyncClient, ManagementApp, TetherApp]]:
     app = create_app(world.container, deliver_mail=False)
     [management] = [r.app for r in app.routes if isinstance(r, Mount) and r.path == "/api/v2"]
     assert isinstance(management, ManagementApp) and management.read_route is not None
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
-        yield client, management
+        yield client, management, app
 
 
 def _seen(response: httpx.Response) -> tuple[int, bytes, dict[str, str]]:
@@ -39,11 +41,11 @@ def _seen(response: httpx.Response) -> tuple[int, bytes, dict[str, str]]:
 
 
 async def test_the_short_way_answers_as_fastapis_route(
-    served: tuple[httpx.AsyncClient, ManagementApp],
+    served: tuple[httpx.AsyncClient, ManagementApp, TetherApp],
     world: World,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    http, management = served
+    http, management, app = served
     token = await machine_token(http, world)
     narrow = await machine_token(http, world, scope="read:clients")
     bearer = {"Authorization": f"Bearer {token}"}
@@ -89,6 +91,14 @@ async def test_the_short_way_answers_as_fastapis_route(
         management.read_route = route
     assert len(calls) == len(cases)
     assert short == documented
+    # The outer short way (TetherApp.user_read) enters /api/v2 as its mount does.
+    outer, app.user_read = app.user_read, None
+    try:
+        mounted = [_seen(await http.get(path, params=q, headers=h)) for path, q, h in cases]
+    finally:
+        app.user_read = outer
+    assert len(calls) == 2 * len(cases)
+    assert short == mounted
     statuses = [status for status, _, _ in short]
     assert statuses == [200, 200, 200, 400, 400, 200, 404, 400, 401, 401, 403]
     assert "x-ratelimit-limit" in short[0][2]
@@ -96,9 +106,9 @@ async def test_the_short_way_answers_as_fastapis_route(
 
 
 async def test_other_methods_and_paths_still_reach_fastapi(
-    served: tuple[httpx.AsyncClient, ManagementApp], world: World
+    served: tuple[httpx.AsyncClient, ManagementApp, TetherApp], world: World
 ) -> None:
-    http, _ = served
+    http, _, _ = served
     token = await machine_token(http, world)
     bearer = {"Authorization": f"Bearer {token}"}
     # A trailing slash and a longer path are not {id}: FastAPI's routing answers them.

@@ -72,24 +72,53 @@ async def _run_jobs_forever(services: Services) -> None:
         await asyncio.sleep(JOBS_INTERVAL)
 
 
+#: ``GET /api/v2/users/{id}``: the Management API's hottest read (issue 13, decision 5).
+MANAGEMENT_PREFIX = "/api/v2"
+USER_READ_PREFIX = MANAGEMENT_PREFIX + "/users/"
+
+
 class TetherApp(FastAPI):
-    """FastAPI, with a short way for the hottest POST endpoints (``token.RAW``): the same
-    middleware stack in front of a plain ASGI endpoint, instead of FastAPI's own layers
-    (telemetry, the exception middleware, routing over every route, dependency solving).
-    Everything else, including any other method on those paths, goes through FastAPI."""
+    """FastAPI, with a short way for the hottest endpoints: the same middleware stack in front
+    of a plain ASGI endpoint, instead of FastAPI's own layers (the error and exception
+    middleware, routing over every route, dependency solving). For the POSTs of ``token.RAW``
+    that endpoint is theirs; for ``GET /api/v2/users/{id}`` it is the ``/api/v2`` application
+    itself, entered as its mount would enter it, which answers by its own short way
+    (web/management/hot.py). Everything else, including any other method on those paths, goes
+    through FastAPI."""
 
     raw: dict[str, tuple[ASGIApp, Any]] = {}  # set per instance by create_app
+    user_read: ASGIApp | None = None  # set by create_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
-            found = self.raw.get(scope["path"])
-            if found is not None:
-                chain, route = found
-                scope["app"] = self
-                scope["route"] = route  # the access log's and the metrics' route template
-                await chain(scope, receive, send)
-                return
+        if scope["type"] == "http":
+            if scope["method"] == "POST":
+                found = self.raw.get(scope["path"])
+                if found is not None:
+                    chain, route = found
+                    scope["app"] = self
+                    scope["route"] = route  # the access log's and the metrics' route template
+                    await chain(scope, receive, send)
+                    return
+            elif scope["method"] == "GET" and self.user_read is not None:
+                path: str = scope["path"]
+                user_id = path[len(USER_READ_PREFIX) :]
+                if path.startswith(USER_READ_PREFIX) and user_id and "/" not in user_id:
+                    await self.user_read(scope, receive, send)
+                    return
         await super().__call__(scope, receive, send)
+
+
+def mounted(app: ASGIApp, prefix: str) -> ASGIApp:
+    """``app`` entered as Starlette's ``Mount(prefix, app)`` enters it: the prefix joins the
+    root path (the path stays whole)."""
+
+    async def enter(scope: Scope, receive: Receive, send: Send) -> None:
+        root = scope.get("root_path", "")
+        scope["app_root_path"] = scope.get("app_root_path", root)
+        scope["root_path"] = root + prefix
+        await app(scope, receive, send)
+
+    return enter
 
 
 def create_app(
@@ -162,7 +191,8 @@ def create_app(
 
     # First: FastAPI matches a request against every route of each included router in turn,
     # about 0.2 ms before reaching a mount listed last; nothing else lives under /api/v2.
-    app.mount("/api/v2", create_management_app(services))
+    management = create_management_app(services)
+    app.mount(MANAGEMENT_PREFIX, management)
     for module in (
         health,
         discovery,
@@ -220,4 +250,8 @@ def create_app(
             chain = layer(chain, **options)
         raw[path] = (chain, routes[path])
     app.raw = raw
+    user_read: ASGIApp = mounted(management, MANAGEMENT_PREFIX)
+    for layer, options in reversed(layers):
+        user_read = layer(user_read, **options)
+    app.user_read = user_read
     return app
