@@ -21,22 +21,43 @@ def threaded(statement: E) -> E:
     return statement.execution_options(**{THREADED: True})
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+_COLUMNS: dict[tuple[type, sa.Table, tuple[tuple[str, str], ...]], tuple[tuple[str, str], ...]] = {}
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in fields(cls))
+    return names
+
+
+def _columns_of(
+    cls: type, table: sa.Table, renames: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """(field, column) for each field of ``cls`` that ``table`` has a column for."""
+    key = (cls, table, renames)
+    found = _COLUMNS.get(key)
+    if found is None:
+        columns = set(table.c.keys())
+        named = dict(renames)
+        pairs = ((f.name, named.get(f.name, f.name)) for f in fields(cls))
+        found = _COLUMNS[key] = tuple((n, c) for n, c in pairs if c in columns)
+    return found
+
+
+# Both run on every row read and written: the dataclass's fields are looked up once per class
+# (and table), not per call.
 def to_record(cls: type[R], row: Any, **extra: Any) -> R:
-    data = dict(row._mapping)
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    values = {k: v for k, v in data.items() if k in names}
+    names = _field_names(cls)
+    values = {k: v for k, v in row._mapping.items() if k in names}
     values.update(extra)
     return cls(**values)
 
 
 def to_values(record: Any, table: sa.Table, **renames: str) -> dict[str, Any]:
-    columns = set(table.c.keys())
-    out: dict[str, Any] = {}
-    for f in fields(record):
-        column = renames.get(f.name, f.name)
-        if column in columns:
-            out[column] = getattr(record, f.name)
-    return out
+    pairs = _columns_of(type(record), table, tuple(sorted(renames.items())))
+    return {column: getattr(record, name) for name, column in pairs}
 
 
 class Repository:
