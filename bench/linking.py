@@ -117,6 +117,8 @@ class Phase:
     server_cpu: float = 0.0
     loadgen_cpu: float = 0.0
     other_cores: float = 0.0
+    #: The share of the server's CPU its busiest process used (bench/run.py's phases print it).
+    busiest_share: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -266,10 +268,14 @@ def measured(
     """One phase, with the CPU each side used (as bench/run.py's phase does for wrk)."""
     result = Phase(name)
     server0, self0, busy0 = server.cpu_seconds(), self_cpu(), machine_busy()
+    by_process0 = server.cpu_by_process()
     start = time.monotonic()
     asyncio.run(drive(server.base, pairs, args.concurrency, args.duration, result, signer))
     wall = time.monotonic() - start
     result.server_cpu = server.cpu_seconds() - server0
+    used = [cpu - by_process0.get(pid, 0.0) for pid, cpu in server.cpu_by_process().items()]
+    if result.server_cpu > 0:
+        result.busiest_share = max(used, default=0.0) / result.server_cpu
     result.loadgen_cpu = self_cpu() - self0
     busy1 = machine_busy()
     if busy0 is not None and busy1 is not None:
@@ -393,6 +399,7 @@ def report(args: argparse.Namespace, cpus: int, dep: Deployment, phases: list[Ph
             f"  unlink p50 {statistics.median(unlink) if unlink else 0:6.1f} ms p99 {_pct(unlink, 0.99):6.1f} ms"
             f"  server {p.server_cpu / p.seconds:4.2f} cores  load generator"
             f" {p.loadgen_cpu / p.seconds:4.2f}  other {p.other_cores:4.2f}"
+            f"  busiest process {p.busiest_share:4.0%}"
         )
     print()
     verdict = ("PASS" if ok else "FAIL") + ("?" if noisy else "")
