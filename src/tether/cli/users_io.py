@@ -31,7 +31,7 @@ from rich.progress import (
 from tether.bootstrap import Container
 from tether.cli.common import JsonOption, TenantOption, err_console, pick_tenant, run, split
 from tether.domain.jobs import exports
-from tether.domain.jobs.models import JobStatus
+from tether.domain.models.jobs import JobStatus
 
 READ_BYTES = 1024 * 1024
 ROWS_PER_CALL = 2000

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 
 from tether.domain.clock import Clock
 from tether.domain.errors import NotFound
-from tether.domain.jobs.models import Job, JobStatus, JobType
 from tether.domain.models import Tenant
+from tether.domain.models.jobs import Job, JobStatus, JobType
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.sealing import Sealer
 

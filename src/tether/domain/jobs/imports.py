@@ -19,14 +19,14 @@ from tether.domain.clock import Clock
 from tether.domain.errors import Conflict
 from tether.domain.ids import new_database_subject, new_id
 from tether.domain.jobs import rows as rowcheck
-from tether.domain.jobs.models import (
+from tether.domain.models import Connection, Identity, PasswordCredential, User
+from tether.domain.models.jobs import (
     Job,
     JobError,
     NewUserRows,
     RowError,
     UserUpdate,
 )
-from tether.domain.models import Connection, Identity, PasswordCredential, User
 from tether.domain.ports import UnitOfWork, UnitOfWorkFactory
 from tether.domain.users import PROFILE_FIELDS
 

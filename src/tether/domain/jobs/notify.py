@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether.domain.jobs.models import Job, JobType
 from tether.domain.mail import MailService
+from tether.domain.models.jobs import Job, JobType
 
 
 async def mail_owners(uow: Any, mail: MailService, job: Job) -> None:

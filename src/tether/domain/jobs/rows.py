@@ -18,7 +18,7 @@ from typing import Any
 
 from tether.domain import legacy_hashes
 from tether.domain.errors import InvalidInput
-from tether.domain.jobs.models import RowError
+from tether.domain.models.jobs import RowError
 from tether.domain.users import normalise_email
 
 REDACTED = "[REDACTED]"

@@ -22,9 +22,9 @@ from tether.domain.ids import new_id
 from tether.domain.jobs import exports, notify
 from tether.domain.jobs.files import ExportFiles
 from tether.domain.jobs.imports import BATCH_SIZE, BatchImporter
-from tether.domain.jobs.models import Job, JobError, JobStatus, JobType
 from tether.domain.mail import MailService
 from tether.domain.models import Connection, Tenant
+from tether.domain.models.jobs import Job, JobError, JobStatus, JobType
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.sealing import Sealer
 from tether.protocol import json_text

@@ -10,8 +10,8 @@ from tether.domain.actor import Actor, record_change
 from tether.domain.audit import Audit, LogType
 from tether.domain.clock import Clock
 from tether.domain.ids import new_id
-from tether.domain.jobs.models import Job, JobStatus, JobType
 from tether.domain.models import Tenant
+from tether.domain.models.jobs import Job, JobStatus, JobType
 from tether.domain.ports import UnitOfWorkFactory
 from tether.domain.verification import EmailVerification, VerificationMail
 

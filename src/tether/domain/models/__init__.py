@@ -1,5 +1,6 @@
 """Plain records the services work with. Storage maps rows to and from these; one module per
-concept, every name importable from ``tether.domain.models``."""
+concept, every name importable from ``tether.domain.models`` except the bulk jobs' records,
+which are in ``tether.domain.models.jobs`` (they build on the user records)."""
 
 from tether.domain.models.base import JSON
 from tether.domain.models.configuration import (

@@ -1,7 +1,7 @@
 """What the domain needs from the outside world. storage/ and the adapters implement these;
 only bootstrap.py wires them in. ``repositories.py`` declares one protocol per aggregate,
-``uow.py`` the unit of work that binds them to one transaction, ``outside.py`` mail and rate
-limits."""
+``jobs.py`` those of the bulk jobs, ``uow.py`` the unit of work that binds them to one
+transaction, ``outside.py`` mail and rate limits."""
 
 from tether.domain.ports.outside import MailTransport, RateLimiter, RateLimitState
 from tether.domain.ports.repositories import (

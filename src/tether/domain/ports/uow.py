@@ -6,8 +6,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol
 
-from tether.domain.jobs.ports import BulkUserRepo, JobRepo
 from tether.domain.ports import repositories as r
+from tether.domain.ports.jobs import BulkUserRepo, JobRepo
 
 
 class UnitOfWork(Protocol):

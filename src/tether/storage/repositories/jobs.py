@@ -1,4 +1,4 @@
-"""Jobs and bulk user writes (domain/jobs/ports.py): many rows per statement (executemany), so
+"""Jobs and bulk user writes (domain/ports/jobs.py): many rows per statement (executemany), so
 an import of 100,000 users is a few hundred transactions, not 300,000 statements."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tether.domain.jobs.models import Job, JobError, JobStatus, JobType, NewUserRows, UserUpdate
 from tether.domain.models import Identity, User
+from tether.domain.models.jobs import Job, JobError, JobStatus, JobType, NewUserRows, UserUpdate
 from tether.storage import tables as t
 from tether.storage.repositories.base import threaded
 

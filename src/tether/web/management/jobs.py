@@ -22,8 +22,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from tether.domain.jobs.models import Job, JobStatus, JobType
 from tether.domain.models import iso8601
+from tether.domain.models.jobs import Job, JobStatus, JobType
 from tether.web.body import read_params
 from tether.web.context import services, tenant
 from tether.web.management import schemas

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from tether.domain.jobs.models import Job, JobError, NewUserRows, UserUpdate
 from tether.domain.models import User
+from tether.domain.models.jobs import Job, JobError, NewUserRows, UserUpdate
 
 
 class JobRepo(Protocol):
