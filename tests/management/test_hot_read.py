@@ -73,6 +73,8 @@ async def test_the_short_way_answers_as_fastapis_route(
         (user, {}, {}),
         (user, {}, {"Authorization": "Bearer not.a.token"}),
         (user, {}, {"Authorization": f"Bearer {narrow}"}),
+        # A browser's cross-origin read: the CORS layer looks the tenant's origins up.
+        (user, {}, {**bearer, "Origin": "https://elsewhere.example"}),
     ]
     calls: list[str] = []
     real = hot.read_user
@@ -100,7 +102,7 @@ async def test_the_short_way_answers_as_fastapis_route(
     assert len(calls) == 2 * len(cases)
     assert short == mounted
     statuses = [status for status, _, _ in short]
-    assert statuses == [200, 200, 200, 400, 400, 200, 404, 400, 401, 401, 403]
+    assert statuses == [200, 200, 200, 400, 400, 200, 404, 400, 401, 401, 403, 200]
     assert "x-ratelimit-limit" in short[0][2]
     assert b'"plan":"gold"' in short[0][1]
 

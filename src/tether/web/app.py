@@ -103,6 +103,7 @@ class TetherApp(FastAPI):
                 path: str = scope["path"]
                 user_id = path[len(USER_READ_PREFIX) :]
                 if path.startswith(USER_READ_PREFIX) and user_id and "/" not in user_id:
+                    scope["app"] = self  # as FastAPI would set it: the middleware reads services
                     await self.user_read(scope, receive, send)
                     return
         await super().__call__(scope, receive, send)
