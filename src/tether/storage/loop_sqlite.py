@@ -165,16 +165,15 @@ class Checkpointer:
         self._commits += 1
         if self._running.locked():
             return
-        if self._commits < COMMITS_PER_CHECKPOINT:
-            size = wal_size(self._wal)
-            if size < self._wal_size:  # truncated or made anew: measure from here
-                self._wal_size = size
-            if size - self._wal_size < WAL_GROWTH:
-                return
+        size = wal_size(self._wal)
+        if size < self._wal_size:  # truncated or made anew: measure from here
+            self._wal_size = size
+        if self._commits < COMMITS_PER_CHECKPOINT and size - self._wal_size < WAL_GROWTH:
+            return
         if not self._running.acquire(blocking=False):
             return
         self._commits = 0
-        self._wal_size = wal_size(self._wal)
+        self._wal_size = size
         try:
             asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
         except BaseException:

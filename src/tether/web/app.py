@@ -38,6 +38,7 @@ from tether.web.lifecycle import Lifecycle
 from tether.web.management import jobs
 from tether.web.management.app import create_management_app
 from tether.web.management.errors import management_body
+from tether.web.management.hot import user_read_id
 from tether.web.middleware import RequestLimits
 from tether.web.proxy import ProxyHeaders
 from tether.web.public_cors import PublicCors
@@ -72,9 +73,9 @@ async def _run_jobs_forever(services: Services) -> None:
         await asyncio.sleep(JOBS_INTERVAL)
 
 
-#: ``GET /api/v2/users/{id}``: the Management API's hottest read (issue 13, decision 5).
+#: Where the Management API is mounted; its ``GET /users/{id}`` is the hottest read (issue 13,
+#: decision 5).
 MANAGEMENT_PREFIX = "/api/v2"
-USER_READ_PREFIX = MANAGEMENT_PREFIX + "/users/"
 
 
 class TetherApp(FastAPI):
@@ -101,8 +102,9 @@ class TetherApp(FastAPI):
                     return
             elif scope["method"] == "GET" and self.user_read is not None:
                 path: str = scope["path"]
-                user_id = path[len(USER_READ_PREFIX) :]
-                if path.startswith(USER_READ_PREFIX) and user_id and "/" not in user_id:
+                if path.startswith(MANAGEMENT_PREFIX) and user_read_id(
+                    path[len(MANAGEMENT_PREFIX) :]
+                ):
                     scope["app"] = self  # as FastAPI would set it: the middleware reads services
                     await self.user_read(scope, receive, send)
                     return
@@ -241,18 +243,15 @@ def create_app(
         (Cors, {}),
     ]
     for layer, options in reversed(layers):
-        app.add_middleware(layer, **options)
+        app.add_middleware(layer, **options)  # FastAPI's own stack; behind_layers below
     # The route object FastAPI would have put in the scope (token's router is included bare).
     routes = {getattr(r, "path", None): r for r in token.router.routes}
-    raw: dict[str, tuple[ASGIApp, Any]] = {}
-    for path, endpoint in token.RAW.items():
-        chain: ASGIApp = endpoint
+
+    def behind_layers(endpoint: ASGIApp) -> ASGIApp:
         for layer, options in reversed(layers):
-            chain = layer(chain, **options)
-        raw[path] = (chain, routes[path])
-    app.raw = raw
-    user_read: ASGIApp = mounted(management, MANAGEMENT_PREFIX)
-    for layer, options in reversed(layers):
-        user_read = layer(user_read, **options)
-    app.user_read = user_read
+            endpoint = layer(endpoint, **options)
+        return endpoint
+
+    app.raw = {path: (behind_layers(e), routes[path]) for path, e in token.RAW.items()}
+    app.user_read = behind_layers(mounted(management, MANAGEMENT_PREFIX))
     return app

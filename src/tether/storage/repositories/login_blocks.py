@@ -23,15 +23,6 @@ _T = t.login_blocks
 _C = _T.c
 
 
-def _key(tenant_id: str, connection: str, identifier: str, ip: str) -> Any:
-    return sa.and_(
-        _C.tenant_id == tenant_id,
-        _C.connection == connection,
-        _C.identifier == identifier,
-        _C.ip == ip,
-    )
-
-
 #: The row of one (tenant, connection, identifier, IP), as bind parameters.
 _THIS_ROW = sa.and_(
     _C.tenant_id == sa.bindparam("b_tenant"),
@@ -146,8 +137,9 @@ class LoginBlocks:
     ) -> bool:
         result = await self._c.execute(
             _T.update()
-            .where(_key(tenant_id, connection, identifier, ip), _C.blocked_until.is_not(None))
-            .values(blocked_at=at, unblock_hash=unblock_hash)
+            .where(_THIS_ROW, _C.blocked_until.is_not(None))
+            .values(blocked_at=sa.bindparam("b_at"), unblock_hash=sa.bindparam("b_hash")),
+            {**_row(tenant_id, connection, identifier, ip), "b_at": at, "b_hash": unblock_hash},
         )
         return result.rowcount == 1
 
@@ -188,9 +180,10 @@ class LoginBlocks:
             return None
         block = _block(row)
         result = await self._c.execute(
-            _T.delete().where(
-                _key(tenant_id, block.connection, block.identifier, block.ip),
-                _C.unblock_hash == unblock_hash,
-            )
+            _T.delete().where(_THIS_ROW, _C.unblock_hash == sa.bindparam("b_hash")),
+            {
+                **_row(tenant_id, block.connection, block.identifier, block.ip),
+                "b_hash": unblock_hash,
+            },
         )
         return block if result.rowcount == 1 else None

@@ -40,6 +40,12 @@ PREFIX = "/users/"
 Renderer = Callable[[Request, Exception], Awaitable[Response]]
 
 
+def user_read_id(path: str) -> str | None:
+    """The ``{id}`` of ``/users/{id}`` (one path segment), or None for any other path."""
+    user_id = path[len(PREFIX) :]
+    return user_id if path.startswith(PREFIX) and user_id and "/" not in user_id else None
+
+
 class ReadQuery(BaseModel):
     """``GET /users/{id}``'s query, with the constraints users.py declares for the document."""
 
@@ -97,9 +103,8 @@ class ManagementApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.read_route is not None and scope["type"] == "http" and scope["method"] == "GET":
-            path: str = scope["path"][len(scope.get("root_path", "")) :]
-            user_id = path[len(PREFIX) :]
-            if path.startswith(PREFIX) and user_id and "/" not in user_id:
+            user_id = user_read_id(scope["path"][len(scope.get("root_path", "")) :])
+            if user_id is not None:
                 await self._read(scope, receive, send, user_id)
                 return
         await super().__call__(scope, receive, send)
