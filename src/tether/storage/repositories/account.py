@@ -14,7 +14,7 @@ from tether.storage.repositories.base import Repository, to_record, to_values
 
 class Admins(Repository):
     async def add(self, admin: Admin) -> None:
-        await self._c.execute(t.admins.insert().values(to_values(admin, t.admins)))
+        await self._c.execute(t.admins.insert(), to_values(admin, t.admins))
 
     async def get(self, tenant_id: str, user_pk: str) -> Admin | None:
         c = t.admins.c
@@ -42,7 +42,7 @@ class Admins(Repository):
 
 class AccountFlows(Repository):
     async def add(self, flow: AccountFlow) -> None:
-        await self._c.execute(t.account_flows.insert().values(to_values(flow, t.account_flows)))
+        await self._c.execute(t.account_flows.insert(), to_values(flow, t.account_flows))
 
     async def take(self, tenant_id: str, flow_id: str, at: datetime) -> AccountFlow | None:
         c = t.account_flows.c

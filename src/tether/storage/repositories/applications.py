@@ -16,7 +16,7 @@ class Applications(ConfigRepository):
         self._touch(app.tenant_id)
         values = to_values(app, t.applications)
         values["app_type"] = app.app_type.value
-        await self._c.execute(t.applications.insert().values(values))
+        await self._c.execute(t.applications.insert(), values)
 
     async def by_client_id(self, tenant_id: str, client_id: str) -> Application | None:
         row = (
@@ -62,7 +62,7 @@ class Applications(ConfigRepository):
 class Apis(ConfigRepository):
     async def add(self, api: Api) -> None:
         self._touch(api.tenant_id)
-        await self._c.execute(t.apis.insert().values(to_values(api, t.apis)))
+        await self._c.execute(t.apis.insert(), to_values(api, t.apis))
 
     async def by_identifier(self, tenant_id: str, identifier: str) -> Api | None:
         row = (
@@ -137,7 +137,7 @@ class Apis(ConfigRepository):
 class ClientGrants(ConfigRepository):
     async def add(self, grant: ClientGrant) -> None:
         self._touch(grant.tenant_id)
-        await self._c.execute(t.client_grants.insert().values(to_values(grant, t.client_grants)))
+        await self._c.execute(t.client_grants.insert(), to_values(grant, t.client_grants))
 
     async def find(self, tenant_id: str, client_id: str, audience: str) -> ClientGrant | None:
         row = (

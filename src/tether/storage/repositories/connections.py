@@ -16,7 +16,7 @@ from tether.storage.repositories.base import ConfigRepository, to_record, to_val
 class Connections(ConfigRepository):
     async def add(self, connection: Connection) -> None:
         self._touch(connection.tenant_id)
-        await self._c.execute(t.connections.insert().values(to_values(connection, t.connections)))
+        await self._c.execute(t.connections.insert(), to_values(connection, t.connections))
 
     async def _one(self, *where: Any) -> Connection | None:
         row = (await self._c.execute(sa.select(t.connections).where(*where))).first()

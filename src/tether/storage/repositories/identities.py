@@ -37,7 +37,7 @@ _UPDATE_OWNED = _UPDATE.where(t.identities.c.user_pk == sa.bindparam("b_owner"))
 
 class Identities(Repository):
     async def add(self, identity: Identity) -> None:
-        await self._c.execute(t.identities.insert().values(to_values(identity, t.identities)))
+        await self._c.execute(t.identities.insert(), to_values(identity, t.identities))
 
     async def find(self, tenant_id: str, connection_id: str, subject: str) -> Identity | None:
         row = (
@@ -107,7 +107,7 @@ class Identities(Repository):
 class Credentials(Repository):
     async def add(self, credential: PasswordCredential) -> None:
         await self._c.execute(
-            t.password_credentials.insert().values(to_values(credential, t.password_credentials))
+            t.password_credentials.insert(), to_values(credential, t.password_credentials)
         )
 
     async def by_email(

@@ -16,7 +16,7 @@ from tether.storage.repositories.base import Repository, threaded, to_record, to
 
 class Logs(Repository):
     async def add(self, event: LogEvent) -> None:
-        await self._c.execute(t.log_events.insert().values(to_values(event, t.log_events)))
+        await self._c.execute(t.log_events.insert(), to_values(event, t.log_events))
 
     async def add_many(self, events: Sequence[LogEvent]) -> None:
         """One executemany for a group commit's batch (domain/event_writer.py)."""

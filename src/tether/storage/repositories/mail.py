@@ -18,7 +18,7 @@ _INSERT = t.mail_outbox.insert()
 class Outbox(Repository):
     async def add(self, mail: Mail) -> None:
         values = to_values(mail, t.mail_outbox, to="recipient")
-        await self._c.execute(t.mail_outbox.insert().values(values))
+        await self._c.execute(t.mail_outbox.insert(), values)
 
     async def add_all(self, mails: builtins.list[Mail]) -> None:
         # One statement for them all (the driver's executemany), the INSERT built once.

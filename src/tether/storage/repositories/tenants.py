@@ -15,7 +15,7 @@ from tether.storage.repositories.base import ConfigRepository, to_record, to_val
 class Tenants(ConfigRepository):
     async def add(self, tenant: Tenant) -> None:
         self._touch(tenant.id)
-        await self._c.execute(t.tenants.insert().values(to_values(tenant, t.tenants)))
+        await self._c.execute(t.tenants.insert(), to_values(tenant, t.tenants))
 
     async def _one(self, where: Any) -> Tenant | None:
         row = (await self._c.execute(sa.select(t.tenants).where(where))).first()
@@ -51,7 +51,7 @@ class Tenants(ConfigRepository):
 class Keys(ConfigRepository):
     async def add(self, key: SigningKey) -> None:
         self._touch(key.tenant_id)
-        await self._c.execute(t.signing_keys.insert().values(to_values(key, t.signing_keys)))
+        await self._c.execute(t.signing_keys.insert(), to_values(key, t.signing_keys))
 
     async def list(
         self, tenant_id: str, *, include_retired: bool = False

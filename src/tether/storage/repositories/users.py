@@ -100,7 +100,7 @@ _IDENTITY_FIELDS = [f.name for f in fields(Identity)]
 
 class Users(Repository):
     async def add(self, user: User) -> None:
-        await self._c.execute(t.users.insert().values(to_values(user, t.users)))
+        await self._c.execute(t.users.insert(), to_values(user, t.users))
 
     async def _one_with_identities(self, key: str, tenant_id: str, value: str) -> User | None:
         statement = _one_user_query(key)

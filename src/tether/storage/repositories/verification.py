@@ -23,7 +23,7 @@ class VerificationTickets:
         self._c = conn
 
     async def add(self, ticket: VerificationTicket) -> None:
-        await self._c.execute(_T.insert().values(to_values(ticket, _T)))
+        await self._c.execute(_T.insert(), to_values(ticket, _T))
 
     async def by_hash(self, tenant_id: str, ticket_hash: str) -> VerificationTicket | None:
         row = (
