@@ -13,14 +13,12 @@ What must never block the loop is a wait for a lock, and SQLite waits in its bus
 sleep in the calling thread. So these connections run with ``busy_timeout=0`` and the waits are
 here, as ``asyncio.sleep``:
 
-- A writer begins with ``BEGIN IMMEDIATE``, which takes the database's one write lock (the
-  process's own writers already took turns on an asyncio lock, storage/uow.py; so the lock is
-  held by another process). On SQLITE_BUSY it sleeps 0.5 ms, then 1, 2, up to 4 ms between
-  tries, and after the engine's busy timeout gives up with the error, which the unit of work
-  turns into Unavailable, as before. The sleeps are short because the lock is idle while a
-  waiter sleeps past its release: with two workers sharing the linking load (bench.linking),
-  a cap of 25 ms gave 163 pairs/s with p99 200-266 ms, one of 4 ms 184-195 pairs/s with p99
-  40-75 ms; a try costs some 10 us.
+- A writer first takes the writers' turn across this database's processes, which the kernel
+  hands on the moment it is let go (storage/writer_turn.py says why polling was not enough),
+  then begins with ``BEGIN IMMEDIATE``, SQLite's one write lock. A writer that takes no turn
+  (the CLI, a backup) can still hold that lock: then the writer sleeps 0.5 ms, 1, 2, up to 4 ms
+  between tries. Both waits end at the engine's busy timeout with the error, which the unit of
+  work turns into Unavailable.
 - A reader begins with a deferred ``BEGIN``: its first read takes a WAL snapshot and waits for
   no one. SQLite can still answer SQLITE_BUSY to that first read in rare moments (another
   connection is recovering the WAL index after a crash, or resetting the WAL); the reader then
@@ -59,6 +57,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Dialect, Result
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
+
+from tether.storage.writer_turn import TurnTimeout, WriterTurn, give
 
 #: The execution option that sends a statement to a worker thread (see the module docstring).
 THREADED = "tether_threaded"
@@ -99,11 +99,13 @@ class LoopEngine:
             connect_args={"check_same_thread": False, "timeout": self.busy_timeout},
         )
         self.checkpoints = Checkpointer(url.database or "", self.busy_timeout)
+        self.turn = WriterTurn(url.database or "")
         event.listen(self.engine, "connect", _on_connect)
 
     def dispose(self) -> None:
         self.engine.dispose()
         self.checkpoints.close()
+        self.turn.close()
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -240,6 +242,9 @@ class LoopConnection:
     def __init__(self, sync: Connection, loop_engine: LoopEngine, *, read_only: bool):
         self._sync = sync
         self._checkpoints = loop_engine.checkpoints
+        self._turn = loop_engine.turn
+        #: The writers' turn this connection holds (storage/writer_turn.py), while it does.
+        self._turn_fd: int | None = None
         driver = self._sync.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)  # noqa: S101
         self._db = driver
@@ -357,16 +362,38 @@ class LoopConnection:
                 self._db.commit() if commit else self._db.rollback()
             ended = True
         finally:
-            if not ended and self._db.in_transaction:  # a failed COMMIT: nothing stays open
-                self._db.rollback()
+            try:
+                if not ended and self._db.in_transaction:  # a failed COMMIT: nothing stays open
+                    self._db.rollback()
+            finally:
+                self._give_turn()
+
+    def _give_turn(self) -> None:
+        fd, self._turn_fd = self._turn_fd, None
+        if fd is not None:
+            give(fd)
 
     async def _begin(self) -> None:
-        """BEGIN (deferred for a reader, IMMEDIATE for a writer); a writer's is retried with
-        growing sleeps while the database is busy, for at most the busy timeout."""
+        """BEGIN: deferred for a reader; for a writer the turn, then IMMEDIATE."""
         if self._read_only:
             self._db.execute("BEGIN")  # takes no lock: the first read takes the snapshot
             return
         deadline = time.monotonic() + self._timeout
+        try:
+            self._turn_fd = await self._turn.take(self._timeout)
+        except TurnTimeout:
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            ) from None
+        try:
+            await self._begin_immediate(deadline)
+        except BaseException:
+            self._give_turn()
+            raise
+
+    async def _begin_immediate(self, deadline: float) -> None:
+        """With the turn the lock is free, unless a writer that takes no turn holds it (the
+        CLI, a backup): for those, growing sleeps until the deadline."""
         delay = _FIRST_DELAY
         while True:
             try:
