@@ -142,9 +142,38 @@ async def test_the_busy_timeout_bounds_the_wait_and_the_abandoned_wait_holds_not
         # This process's waiting thread takes the turn after the release, sees nobody wants
         # it any more, and gives it back.
         assert _another_process_can_take_it(engine, within=2.0)
+        # The same engine's next writer holds its turn for its whole transaction: the
+        # abandoned wait, which shares the process's descriptor, does not let go of it.
+        async with SqlUnitOfWorkFactory(impatient)() as uow:
+            await uow.logs.add(r.log_event(seeded.a.tenant.id))
+            assert not _another_process_can_take_it(engine)
+            await uow.commit()
+        assert _another_process_can_take_it(engine)
     finally:
         await impatient.dispose()
-    assert await count(engine, t.log_events) == 0
+    assert await count(engine, t.log_events) == 1
+
+
+async def test_a_writer_right_after_an_abandoned_wait_keeps_its_turn(
+    seeded: Seeded, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The holder lets go while this process's abandoned wait is still in flock: the next
+    writer of the process waits for that thread first, then holds the turn itself."""
+    impatient = create_engine(f"sqlite+aiosqlite:///{engine.url.database}", busy_timeout_ms=250)
+    uows = SqlUnitOfWorkFactory(impatient)
+    try:
+        with _held_elsewhere(engine, tmp_path) as (holder, _):
+            with pytest.raises(Unavailable):
+                async with uows() as uow:
+                    await uow.logs.add(r.log_event(seeded.a.tenant.id))
+            _release(holder)
+            async with uows() as uow:  # at once, racing the abandoned thread
+                await uow.logs.add(r.log_event(seeded.a.tenant.id))
+                assert not _another_process_can_take_it(engine)
+                await uow.commit()
+    finally:
+        await impatient.dispose()
+    assert await count(engine, t.log_events) == 1
 
 
 async def test_a_cancelled_wait_holds_nothing(

@@ -58,7 +58,7 @@ from sqlalchemy.engine import URL, Connection, Dialect, Result
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
 
-from tether.storage.writer_turn import TurnTimeout, WriterTurn, give
+from tether.storage.writer_turn import TurnTimeout, WriterTurn
 
 #: The execution option that sends a statement to a worker thread (see the module docstring).
 THREADED = "tether_threaded"
@@ -243,8 +243,8 @@ class LoopConnection:
         self._sync = sync
         self._checkpoints = loop_engine.checkpoints
         self._turn = loop_engine.turn
-        #: The writers' turn this connection holds (storage/writer_turn.py), while it does.
-        self._turn_fd: int | None = None
+        #: Whether this connection holds the writers' turn (storage/writer_turn.py).
+        self._has_turn = False
         driver = self._sync.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)  # noqa: S101
         self._db = driver
@@ -369,9 +369,9 @@ class LoopConnection:
                 self._give_turn()
 
     def _give_turn(self) -> None:
-        fd, self._turn_fd = self._turn_fd, None
-        if fd is not None:
-            give(fd)
+        if self._has_turn:
+            self._has_turn = False
+            self._turn.give()
 
     async def _begin(self) -> None:
         """BEGIN: deferred for a reader; for a writer the turn, then IMMEDIATE."""
@@ -380,7 +380,8 @@ class LoopConnection:
             return
         deadline = time.monotonic() + self._timeout
         try:
-            self._turn_fd = await self._turn.take(self._timeout)
+            await self._turn.take(self._timeout)
+            self._has_turn = True
         except TurnTimeout:
             raise OperationalError(
                 "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")

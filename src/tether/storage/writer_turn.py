@@ -14,9 +14,10 @@ another process holds it, a thread of this process waits in ``flock``, and the k
 the moment the holder lets go, so the lock passes between processes without idle gaps and in
 turn. A process that dies lets go with its descriptors.
 
-Each turn opens its own descriptor and ends by closing it: an abandoned wait (timed out or
-cancelled) then holds nothing that a later turn of the same process shares, since ``flock``
-belongs to an open file description, not to a thread.
+The process keeps one descriptor of the file (opening it per turn cost more than the rest of
+the turn). A wait that timed out or was cancelled is abandoned: its thread, once it has the
+lock, lets go at once, and until it has, the process's next turn waits for it first, since
+``flock`` belongs to the open file description, not to a thread, and the two would share it.
 
 Other writers of the same database (the CLI, a backup, an aiosqlite connection) do not take the
 turn; for them ``BEGIN IMMEDIATE`` keeps its own retries.
@@ -25,12 +26,11 @@ turn; for them ``BEGIN IMMEDIATE`` keeps its own retries.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class TurnTimeout(Exception):
@@ -42,65 +42,78 @@ class WriterTurn:
 
     def __init__(self, database: str):
         self.path = database + "-writer"
+        self._fd: int | None = None
+        self._pid = 0
         # One waiting thread is enough: a process's writers already take turns among themselves
         # (storage/uow.py), so at most one of them waits here at a time.
         self._waiter: ThreadPoolExecutor | None = None
+        #: A wait given up on whose thread has not had the lock yet (module docstring).
+        self._abandoned: Future[bool] | None = None
 
-    async def take(self, wait_at_most: float) -> int:
-        """Wait for the turn for at most ``wait_at_most`` seconds; returns the descriptor that holds
-        it, for ``give``. Raises ``TurnTimeout`` when the wait ends without it."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    async def take(self, wait_at_most: float) -> None:
+        """Wait for the turn for at most ``wait_at_most`` seconds, then hold it until ``give``.
+        Raises ``TurnTimeout`` when the wait ends without it."""
+        deadline = time.monotonic() + wait_at_most
+        fd = self._descriptor()
+        if self._abandoned is not None:
+            await self._wait_for(self._abandoned, deadline)
+            self._abandoned = None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return fd
+            return
         except BlockingIOError:
             pass
-        except BaseException:
-            os.close(fd)
-            raise
-        abandoned = threading.Event()
+        guard = threading.Lock()
+        state = {"abandoned": False, "taken": False}
 
         def wait() -> bool:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except OSError:
-                os.close(fd)
-                raise
-            if abandoned.is_set():
-                os.close(fd)  # nobody is left to give it back
-                return False
-            return True
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with guard:
+                if state["abandoned"]:
+                    fcntl.flock(fd, fcntl.LOCK_UN)  # nobody is left to give it back
+                    return False
+                state["taken"] = True
+                return True
 
         if self._waiter is None:
             self._waiter = ThreadPoolExecutor(1, thread_name_prefix="tether-writer-turn")
-        waiting = asyncio.get_running_loop().run_in_executor(self._waiter, wait)
+        waiting = self._waiter.submit(wait)
         try:
-            await asyncio.wait_for(asyncio.shield(waiting), wait_at_most)
-        except BaseException as exc:  # timed out, cancelled, or the thread's OSError
-            abandoned.set()
-            # The thread may have taken the turn before it saw the flag: then give it back
-            # when its answer arrives.
-            waiting.add_done_callback(_give_if_taken(fd))
-            if isinstance(exc, TimeoutError):
-                raise TurnTimeout from None
+            await self._wait_for(waiting, deadline)
+        except BaseException:
+            with guard:
+                state["abandoned"] = True
+                taken = state["taken"]
+            if taken:  # the thread had it for us just before we gave up
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            else:
+                self._abandoned = waiting
             raise
-        return fd
+
+    @staticmethod
+    async def _wait_for(waiting: Future[bool], deadline: float) -> None:
+        try:
+            await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(waiting)), max(0.0, deadline - time.monotonic())
+            )
+        except TimeoutError:
+            raise TurnTimeout from None
+
+    def give(self) -> None:
+        """End the turn ``take`` began."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         if self._waiter is not None:
             self._waiter.shutdown(wait=False, cancel_futures=True)
             self._waiter = None
-
-
-def give(fd: int) -> None:
-    """End a turn ``take`` returned (closing its descriptor lets go of the lock)."""
-    os.close(fd)
-
-
-def _give_if_taken(fd: int) -> Callable[[asyncio.Future[bool]], None]:
-    def done(waiting: asyncio.Future[bool]) -> None:
-        if not waiting.cancelled() and waiting.exception() is None and waiting.result():
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-    return done
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
