@@ -13,17 +13,18 @@ from tether.domain.models import LogEvent
 from tether.storage import tables as t
 from tether.storage.repositories.base import Repository, threaded, to_record, to_values
 
+#: Built once: a statement built per call costs SQLAlchemy more than the INSERT itself.
+_INSERT = t.log_events.insert()
+
 
 class Logs(Repository):
     async def add(self, event: LogEvent) -> None:
-        await self._c.execute(t.log_events.insert(), to_values(event, t.log_events))
+        await self._c.execute(_INSERT, to_values(event, t.log_events))
 
     async def add_many(self, events: Sequence[LogEvent]) -> None:
         """One executemany for a group commit's batch (domain/event_writer.py)."""
         if events:
-            await self._c.execute(
-                t.log_events.insert(), [to_values(event, t.log_events) for event in events]
-            )
+            await self._c.execute(_INSERT, [to_values(event, t.log_events) for event in events])
 
     async def get(self, tenant_id: str, log_id: str) -> LogEvent | None:
         row = (
