@@ -142,19 +142,33 @@ def serve(
 
     import uvicorn
 
-    uvicorn.run(
-        "tether.asgi:create",
-        factory=True,
-        host=s.host,
-        port=s.port,
-        workers=workers,
-        log_level=s.log_level.lower(),
+    from tether.cli.workers import Workers, reuse_port_supported
+
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": s.host,
+        "port": s.port,
+        "workers": workers,
+        "log_level": s.log_level.lower(),
         # web/proxy.py reads forwarding headers, from TETHER_TRUSTED_PROXIES only.
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=s.shutdown_timeout,  # bounds the drain after SIGTERM
+        "proxy_headers": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": s.shutdown_timeout,  # bounds the drain after SIGTERM
         **_log_config(s.log_format),
-    )
+    }
+    if workers > 1 and reuse_port_supported():
+        # A listening socket per worker, so the kernel spreads connections (cli/workers.py).
+        config = uvicorn.Config("tether.asgi:create", **options)
+        config.configure_logging()
+        try:
+            supervisor = Workers(config, workers)
+        except OSError as exc:
+            raise SystemExit(f"Cannot listen on {s.host}:{s.port}: {exc.strerror}") from exc
+        supervisor.run()
+        if supervisor.failed:
+            raise SystemExit(3)
+        return
+    uvicorn.run("tether.asgi:create", **options)
 
 
 def _log_config(fmt: str) -> dict[str, Any]:
