@@ -26,6 +26,7 @@ turn; for them ``BEGIN IMMEDIATE`` keeps its own retries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import threading
@@ -51,9 +52,12 @@ class WriterTurn:
         self._abandoned: Future[bool] | None = None
 
     def _descriptor(self) -> int:
-        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+        if self._fd is None or self._pid != os.getpid():
+            # A forked child opens its own (and its own waiting thread: the parent's is not
+            # there).
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self._pid = os.getpid()
+            self._waiter, self._abandoned = None, None
         return self._fd
 
     async def take(self, wait_at_most: float) -> None:
@@ -62,7 +66,8 @@ class WriterTurn:
         deadline = time.monotonic() + wait_at_most
         fd = self._descriptor()
         if self._abandoned is not None:
-            await self._wait_for(self._abandoned, deadline)
+            with contextlib.suppress(OSError):  # its thread's error was its own
+                await self._wait_for(self._abandoned, deadline)
             self._abandoned = None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
