@@ -68,6 +68,11 @@ def test_default_id_token_form_post_then_logout(live: Live, context: Any) -> Non
 
         # /logout: the app's session ends, then Tether's (end_session_endpoint), and back.
         base = f"https://localhost:{live.node_tls_port}"
+        # First let the page's own requests end: the browser fetches /favicon.ico after "/",
+        # and the library's rolling session answers every request with a fresh session
+        # cookie, so a favicon answer arriving after /logout's would sign the app in again
+        # (seen once in a full CI run).
+        page.wait_for_load_state("networkidle")
         page.goto(f"{base}/logout")
         _back_at(page, f"{base}/")
         assert _json(page)["authenticated"] is False
