@@ -102,16 +102,17 @@ def _another_process_can_take_it(engine: AsyncEngine, within: float = 0.0) -> bo
     return answer.stdout.strip() == "taken"
 
 
+async def _write(uows: SqlUnitOfWorkFactory, seeded: Seeded) -> None:
+    async with uows() as uow:
+        await uow.logs.add(r.log_event(seeded.a.tenant.id))
+        await uow.commit()
+
+
 async def test_a_writer_waits_for_another_process_and_writes_after_its_release(
     uows: SqlUnitOfWorkFactory, seeded: Seeded, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    async def write() -> None:
-        async with uows() as uow:
-            await uow.logs.add(r.log_event(seeded.a.tenant.id))
-            await uow.commit()
-
     with _held_elsewhere(engine, tmp_path) as (holder, marker):
-        writing = asyncio.create_task(write())
+        writing = asyncio.create_task(_write(uows, seeded))
         ticks = 0
         for _ in range(20):  # 0.2 s in which the loop keeps running and the writer waits
             await asyncio.sleep(0.01)
@@ -179,13 +180,8 @@ async def test_a_writer_right_after_an_abandoned_wait_keeps_its_turn(
 async def test_a_cancelled_wait_holds_nothing(
     uows: SqlUnitOfWorkFactory, seeded: Seeded, engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    async def write() -> None:
-        async with uows() as uow:
-            await uow.logs.add(r.log_event(seeded.a.tenant.id))
-            await uow.commit()
-
     with _held_elsewhere(engine, tmp_path) as (holder, _):
-        writing = asyncio.create_task(write())
+        writing = asyncio.create_task(_write(uows, seeded))
         await asyncio.sleep(0.1)
         writing.cancel()
         with pytest.raises(asyncio.CancelledError):

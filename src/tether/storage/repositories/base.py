@@ -60,6 +60,21 @@ def to_values(record: Any, table: sa.Table, **renames: str) -> dict[str, Any]:
     return {column: getattr(record, name) for name, column in pairs}
 
 
+def revoke_for_user(table: sa.Table) -> sa.Update:
+    """Every live row of one user in ``table`` ends (an unlink, a password change): built once
+    per table, run with ``b_tenant``, ``b_user`` and ``at`` (a statement built per call costs
+    more than it takes to run)."""
+    return (
+        table.update()
+        .where(
+            table.c.tenant_id == sa.bindparam("b_tenant"),
+            table.c.user_pk == sa.bindparam("b_user"),
+            table.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=sa.bindparam("at"))
+    )
+
+
 class Repository:
     """One port's implementation over the unit of work's connection (storage/uow.py)."""
 

@@ -11,19 +11,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tether.domain.models import Consent, LoginTransaction, Session, UpstreamFlow
 from tether.storage import tables as t
-from tether.storage.repositories.base import Repository, to_record, to_values
+from tether.storage.repositories.base import Repository, revoke_for_user, to_record, to_values
 
-#: Every live row of one user ends (an unlink, a password change): built once, run with
-#: parameters (a statement built per call costs more than it takes to run).
-_REVOKE_FOR_USER = (
-    t.sessions.update()
-    .where(
-        t.sessions.c.tenant_id == sa.bindparam("b_tenant"),
-        t.sessions.c.user_pk == sa.bindparam("b_user"),
-        t.sessions.c.revoked_at.is_(None),
-    )
-    .values(revoked_at=sa.bindparam("at"))
-)
+_REVOKE_FOR_USER = revoke_for_user(t.sessions)
 
 
 class Sessions(Repository):
